@@ -1,0 +1,212 @@
+"""The case base of the nearest-case classifier: stored embeddings with their labels, texts and
+provenance; exact k-nearest retrieval in bounded memory; a similarity-weighted vote.
+
+Embeddings are unit length, so the inner product is the cosine similarity and exact inner-product
+search (faiss `IndexFlatIP`, or a chunked numpy product) finds the nearest cases. Queries are
+taken `chunk_size` at a time, so memory does not grow with the number of queries.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+try:  # faiss is a dependency, but retrieval stays correct (slower) without it.
+    import faiss
+except ImportError:  # pragma: no cover
+    faiss = None
+
+CHUNK_SIZE = 8192
+_META_COLUMNS = ("case_id", "text", "source", "added")
+
+
+def brute_force_kneighbors(cases: np.ndarray, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Reference exact search on one full similarity matrix (for tests and tiny inputs)."""
+    sims = queries @ cases.T
+    order = np.argsort(-sims, axis=1, kind="stable")[:, :k]
+    return np.take_along_axis(sims, order, axis=1), order
+
+
+@dataclass
+class CaseBase:
+    """Cases: `embeddings` (n x d float32, unit rows), `labels` (n, 0/1) and per-case metadata
+    (`case_id`, `text`, `source`, `added` as Unix seconds) in a DataFrame."""
+
+    embeddings: np.ndarray
+    labels: np.ndarray
+    meta: pd.DataFrame
+    _index: object = field(default=None, repr=False, compare=False)
+
+    @classmethod
+    def empty(cls, dim: int) -> CaseBase:
+        meta = pd.DataFrame({
+            "case_id": pd.Series(dtype="int64"), "text": pd.Series(dtype="str"),
+            "source": pd.Series(dtype="str"), "added": pd.Series(dtype="float64"),
+        })
+        return cls(np.zeros((0, dim), "float32"), np.zeros(0, "int8"), meta)
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    @property
+    def dim(self) -> int:
+        return self.embeddings.shape[1]
+
+    @property
+    def ids(self) -> np.ndarray:
+        return self.meta["case_id"].to_numpy()
+
+    # -- retain / revise / forget -------------------------------------------------------------
+    def add(self, embeddings: np.ndarray, labels: Sequence[int], texts: Sequence[str],
+            source: str | Sequence[str] = "train") -> np.ndarray:
+        """Retain new cases; returns their new case ids."""
+        embeddings = np.ascontiguousarray(embeddings, dtype="float32")
+        labels = _check_labels(labels)
+        n = len(labels)
+        if embeddings.shape != (n, self.dim) or len(texts) != n:
+            raise ValueError(
+                f"add() needs one embedding of dim {self.dim}, one label and one text per case; got "
+                f"embeddings {embeddings.shape}, {n} labels, {len(texts)} texts"
+            )
+        start = int(self.ids.max()) + 1 if len(self) else 0
+        ids = np.arange(start, start + n, dtype="int64")
+        sources = [source] * n if isinstance(source, str) else list(source)
+        new = pd.DataFrame({"case_id": ids, "text": list(texts), "source": sources,
+                            "added": np.full(n, time.time())})
+        self.embeddings = np.concatenate([self.embeddings, embeddings])
+        self.labels = np.concatenate([self.labels, labels])
+        self.meta = pd.concat([self.meta, new], ignore_index=True) if len(self.meta) else new
+        self._index = None
+        return ids
+
+    def positions(self, case_ids: Iterable[int]) -> np.ndarray:
+        """Row positions of `case_ids`; an unknown id is an error that names it."""
+        case_ids = np.asarray(list(case_ids), dtype="int64")
+        pos = pd.Index(self.ids).get_indexer(case_ids)
+        if (pos < 0).any():
+            raise KeyError(f"unknown case ids: {case_ids[pos < 0][:10].tolist()}")
+        return pos
+
+    def revise(self, case_ids: Iterable[int], labels: Sequence[int]) -> None:
+        """Correct the labels of stored cases."""
+        pos = self.positions(case_ids)
+        self.labels[pos] = _check_labels(labels)
+
+    def forget(self, case_ids: Iterable[int] | None = None, source: str | None = None) -> int:
+        """Remove cases by id and/or by source; returns how many were removed."""
+        drop = np.zeros(len(self), bool)
+        if case_ids is not None:
+            drop[self.positions(case_ids)] = True
+        if source is not None:
+            drop |= (self.meta["source"] == source).to_numpy()
+        keep = ~drop
+        self.embeddings, self.labels = self.embeddings[keep], self.labels[keep]
+        self.meta = self.meta[keep].reset_index(drop=True)
+        self._index = None
+        return int(drop.sum())
+
+    # -- retrieval ------------------------------------------------------------------------------
+    def _search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        if faiss is None:
+            return _numpy_search(self.embeddings, queries, k)
+        if self._index is None:
+            index = faiss.IndexFlatIP(self.dim)
+            index.add(self.embeddings)
+            self._index = index
+        return self._index.search(queries, k)
+
+    def iter_kneighbors(self, queries: np.ndarray, k: int, chunk_size: int = CHUNK_SIZE
+                        ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """(similarities, positions) of the k nearest cases, `chunk_size` queries at a time."""
+        if len(self) == 0:
+            raise ValueError("the case base is empty: retain some cases first")
+        k = min(int(k), len(self))
+        queries = np.asarray(queries, dtype="float32")
+        if queries.ndim != 2 or queries.shape[1] != self.dim:
+            raise ValueError(f"queries must be n x {self.dim}; got shape {queries.shape}")
+        for start in range(0, len(queries), chunk_size):
+            yield self._search(np.ascontiguousarray(queries[start:start + chunk_size]), k)
+
+    def kneighbors(self, queries: np.ndarray, k: int, chunk_size: int = CHUNK_SIZE
+                   ) -> tuple[np.ndarray, np.ndarray]:
+        """(similarities, positions), each n x k, nearest first."""
+        parts = list(self.iter_kneighbors(queries, k, chunk_size))
+        if not parts:
+            k = min(int(k), len(self))
+            return np.zeros((0, k), "float32"), np.zeros((0, k), "int64")
+        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+    def vote(self, sims: np.ndarray, positions: np.ndarray, temperature: float) -> np.ndarray:
+        """P(clickbait) from the neighbours' labels, each weighted by exp(similarity / T): a small
+        T trusts the nearest cases most, a large one approaches a plain majority vote."""
+        w = np.exp((sims - sims[:, :1]) / temperature)
+        return (w * self.labels[positions]).sum(axis=1) / w.sum(axis=1)
+
+    def predict_proba(self, queries: np.ndarray, k: int, temperature: float,
+                      chunk_size: int = CHUNK_SIZE) -> np.ndarray:
+        """P(clickbait) for each query embedding."""
+        out = np.empty(len(queries), dtype="float64")
+        start = 0
+        for sims, pos in self.iter_kneighbors(queries, k, chunk_size):
+            out[start:start + len(sims)] = self.vote(sims, pos, temperature)
+            start += len(sims)
+        return out
+
+    # -- persistence ----------------------------------------------------------------------------
+    def save(self, directory: str | os.PathLike) -> list[Path]:
+        """Write `cases.npz` and `cases.parquet` (no pickle) into `directory`; returns the paths."""
+        directory = Path(directory)
+        npz, parquet = directory / "cases.npz", directory / "cases.parquet"
+        _atomic(npz, lambda p: np.savez(p, embeddings=self.embeddings, labels=self.labels,
+                                          case_id=self.ids.astype("int64")), suffix=".npz")
+        _atomic(parquet, lambda p: self.meta.loc[:, list(_META_COLUMNS)].to_parquet(p, index=False))
+        return [npz, parquet]
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike) -> CaseBase:
+        directory = Path(directory)
+        with np.load(directory / "cases.npz", allow_pickle=False) as z:
+            embeddings, labels, ids = z["embeddings"], z["labels"], z["case_id"]
+        meta = pd.read_parquet(directory / "cases.parquet")
+        if not np.array_equal(meta["case_id"].to_numpy(), ids) or len(embeddings) != len(labels):
+            raise ValueError(f"{directory}: cases.npz and cases.parquet do not describe the same cases")
+        return cls(np.ascontiguousarray(embeddings, "float32"), labels.astype("int8"), meta)
+
+    def describe(self) -> dict:
+        """Size and composition, for reports."""
+        return {"cases": len(self), "clickbait": int(self.labels.sum()),
+                "sources": json.loads(self.meta["source"].value_counts().to_json())}
+
+
+def _numpy_search(cases: np.ndarray, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    sims = queries @ cases.T
+    top = np.argpartition(-sims, k - 1, axis=1)[:, :k] if k < sims.shape[1] else \
+        np.tile(np.arange(sims.shape[1]), (len(sims), 1))
+    top_sims = np.take_along_axis(sims, top, axis=1)
+    order = np.argsort(-top_sims, axis=1, kind="stable")
+    return np.take_along_axis(top_sims, order, axis=1), np.take_along_axis(top, order, axis=1)
+
+
+def _check_labels(labels: Sequence[int]) -> np.ndarray:
+    arr = np.asarray(labels)
+    if arr.ndim != 1 or not np.isin(arr, (0, 1)).all():
+        bad = arr[~np.isin(arr, (0, 1))][:5].tolist() if arr.ndim == 1 else arr.shape
+        raise ValueError(f"labels must be 0 (not clickbait) or 1 (clickbait); got {bad}")
+    return arr.astype("int8")
+
+
+def _atomic(path: Path, write, suffix: str = "") -> None:
+    """Write through a temporary file beside `path`, then rename: no half-written artifacts."""
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}{suffix}")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

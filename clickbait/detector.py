@@ -1,0 +1,328 @@
+"""`ClickbaitDetector`: the whole pipeline as a scikit-learn style estimator.
+
+text -> ids (text.py) -> pretrained vectors (vectors.py) -> metric embedding (model.py, losses.py)
+-> nearest cases (cases.py) -> P(clickbait) and a label.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import shutil
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import keras
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.model_selection import train_test_split
+
+from . import __version__
+from .cases import CaseBase
+from .losses import get_loss
+from .model import build_encoder, build_text_model, set_embedding_trainable
+from .text import PAD, UNK, build_vocabulary, encode, make_vectorizer
+from .vectors import embedding_matrix, read_vectors
+
+DEFAULT_VECTORS = "pretrained/glove.6B.50d.txt"
+FORMAT_VERSION = 1
+_ARTIFACTS = ("model.keras", "cases.npz", "cases.parquet")
+
+
+class ArtifactError(ValueError):
+    """A saved detector is incomplete, from an unknown format, or was modified after saving."""
+
+
+def _texts(texts) -> list[str]:
+    if isinstance(texts, str):
+        raise TypeError("expected a list of headlines, got one string; wrap it in a list")
+    return ["" if t is None or (isinstance(t, float) and np.isnan(t)) else str(t) for t in texts]
+
+
+def data_hash(texts: Sequence[str], labels: Sequence[int]) -> str:
+    """sha256 of the training data, recorded with the model."""
+    h = hashlib.sha256()
+    for t, y in zip(texts, labels, strict=True):
+        h.update(f"{int(y)}\t{t}\n".encode())
+    return h.hexdigest()
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def best_threshold(proba: np.ndarray, labels: np.ndarray) -> float:
+    """The threshold on P(clickbait) with the best accuracy (ties: the one nearest 0.5)."""
+    cuts = np.unique(proba)
+    candidates = np.concatenate([[0.5], (cuts[:-1] + cuts[1:]) / 2]) if len(cuts) > 1 else np.array([0.5])
+    acc = np.array([((proba >= c) == labels).mean() for c in candidates])
+    best = np.flatnonzero(acc >= acc.max() - 1e-12)
+    return float(candidates[best[np.argmin(np.abs(candidates[best] - 0.5))]])
+
+
+class ClickbaitDetector(ClassifierMixin, BaseEstimator):
+    """Clickbait detector: a metric-learning encoder over pretrained word vectors, and a
+    nearest-case classifier over its embeddings.
+
+    Parameters are stored as given (scikit-learn convention); fitted state ends in `_`.
+    `vectors` is any GloVe-format file (plain, .gz, .zip, word2vec header). `trainable` lets the
+    word vectors change during the first phase; `fine_tune_epochs` > 0 adds a second phase that
+    unfreezes them at `fine_tune_learning_rate`. `k` and `temperature` set the vote.
+    """
+
+    def __init__(
+        self,
+        vectors: str = DEFAULT_VECTORS,
+        *,
+        encoder: str = "cnn",
+        loss: str = "contrastive",
+        margin: float | None = None,
+        dim: int = 32,
+        length: int = 32,
+        hidden: int = 128,
+        filters: int = 128,
+        dropout: float = 0.3,
+        trainable: bool = False,
+        epochs: int = 10,
+        batch_size: int = 256,
+        learning_rate: float = 1e-3,
+        fine_tune_epochs: int = 0,
+        fine_tune_learning_rate: float = 1e-4,
+        patience: int = 2,
+        k: int = 10,
+        temperature: float = 0.05,
+        pretrained_top_n: int = 20000,
+        retain_validation: bool = True,
+        seed: int = 0,
+        cache_dir: str | None = None,
+        verbose: int = 0,
+    ):
+        self.vectors = vectors
+        self.encoder = encoder
+        self.loss = loss
+        self.margin = margin
+        self.dim = dim
+        self.length = length
+        self.hidden = hidden
+        self.filters = filters
+        self.dropout = dropout
+        self.trainable = trainable
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.fine_tune_epochs = fine_tune_epochs
+        self.fine_tune_learning_rate = fine_tune_learning_rate
+        self.patience = patience
+        self.k = k
+        self.temperature = temperature
+        self.pretrained_top_n = pretrained_top_n
+        self.retain_validation = retain_validation
+        self.seed = seed
+        self.cache_dir = cache_dir
+        self.verbose = verbose
+
+    # -- fitting --------------------------------------------------------------------------------
+    def fit(self, texts, labels, validation: tuple | None = None) -> ClickbaitDetector:
+        """Train the encoder on (texts, labels) with the metric loss, store the training headlines
+        as cases, and choose the decision threshold on `validation` (texts, labels). Without
+        `validation`, a stratified 10% of the training rows is held out for it."""
+        texts, labels = _texts(texts), np.asarray(labels).astype("int64")
+        if len(texts) != len(labels):
+            raise ValueError(f"got {len(texts)} texts but {len(labels)} labels")
+        if validation is None:
+            texts, val_texts, labels, val_labels = train_test_split(
+                texts, labels, test_size=0.1, stratify=labels, random_state=self.seed)
+        else:
+            val_texts, val_labels = _texts(validation[0]), np.asarray(validation[1]).astype("int64")
+        started = time.perf_counter()
+        keras.utils.set_random_seed(self.seed)
+        tf.config.experimental.enable_op_determinism()
+
+        vocab_path = self.vectors
+        vectors = read_vectors(
+            vocab_path, build_vocabulary(texts)[0], top_n=self.pretrained_top_n,
+            cache_dir=self.cache_dir)
+        # Training words first; then pretrained words the training set lacks, so that unseen
+        # words in new headlines still land on their GloVe vectors instead of [UNK].
+        words, counts = build_vocabulary(texts, extra=vectors.words)
+        tokens = [PAD, UNK, *words]
+        matrix, coverage = embedding_matrix(tokens, vectors, seed=self.seed, counts=counts)
+        self.vectors_stats_ = vectors.stats
+        self.coverage_ = coverage
+        self.vocabulary_ = words
+        self._log(f"{coverage}")
+
+        vectorizer = make_vectorizer(words, self.length)
+        x_train, x_val = encode(vectorizer, texts), encode(vectorizer, val_texts)
+        self.network_ = build_encoder(
+            matrix, length=self.length, encoder=self.encoder, dim=self.dim, hidden=self.hidden,
+            filters=self.filters, dropout=self.dropout, trainable=self.trainable)
+        self.history_ = self._train(x_train, labels, x_val, val_labels)
+        self.model_ = build_text_model(vectorizer, self.network_)
+
+        self.cases_ = CaseBase.empty(self.dim)
+        self.cases_.add(self._embed_ids(x_train), labels, texts, source="train")
+        val_proba = self._vote(self._embed_ids(x_val))
+        self.threshold_ = best_threshold(val_proba, val_labels)
+        self.validation_accuracy_ = float(((val_proba >= self.threshold_) == val_labels).mean())
+        if self.retain_validation:
+            self.cases_.add(self._embed_ids(x_val), val_labels, val_texts, source="validation")
+        self.classes_ = np.array([0, 1])
+        self.data_hash_ = data_hash(texts + val_texts, np.concatenate([labels, val_labels]))
+        self.fit_seconds_ = time.perf_counter() - started
+        self._log(f"validation accuracy {self.validation_accuracy_:.4f} at threshold "
+                  f"{self.threshold_:.3f}; {len(self.cases_)} cases; {self.fit_seconds_:.0f} s")
+        return self
+
+    def _train(self, x, y, x_val, y_val) -> dict:
+        def phase(epochs: int, lr: float) -> dict:
+            self.network_.compile(optimizer=keras.optimizers.Adam(lr),
+                                  loss=get_loss(self.loss, self.margin))
+            stop = keras.callbacks.EarlyStopping(patience=self.patience, restore_best_weights=True)
+            hist = self.network_.fit(
+                x, y, validation_data=(x_val, y_val), epochs=epochs, batch_size=self.batch_size,
+                shuffle=True, callbacks=[stop], verbose=self.verbose)
+            return hist.history
+
+        history = {"phase1": phase(self.epochs, self.learning_rate)}
+        if self.fine_tune_epochs:
+            # Second phase: unfreeze the word vectors at a low rate; trainable needs a recompile.
+            set_embedding_trainable(self.network_, True)
+            history["fine_tune"] = phase(self.fine_tune_epochs, self.fine_tune_learning_rate)
+        return history
+
+    # -- inference ------------------------------------------------------------------------------
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "model_"):
+            raise RuntimeError("this ClickbaitDetector is not fitted yet: call fit() or load() first")
+
+    def _embed_ids(self, ids: np.ndarray) -> np.ndarray:
+        return self.network_.predict(ids, batch_size=2048, verbose=0)
+
+    def _vote(self, embeddings: np.ndarray) -> np.ndarray:
+        return self.cases_.predict_proba(embeddings, self.k, self.temperature)
+
+    def transform(self, texts) -> np.ndarray:
+        """Metric embeddings (n x dim, unit length) of the headlines."""
+        self._check_fitted()
+        texts = _texts(texts)
+        if not texts:
+            return np.zeros((0, self.dim), "float32")
+        return self.model_.predict(np.asarray(texts, dtype=object), batch_size=2048, verbose=0)
+
+    def predict_proba(self, texts) -> np.ndarray:
+        """n x 2 probabilities; column 1 is P(clickbait), from the k nearest cases."""
+        p = self._vote(self.transform(texts))
+        return np.column_stack([1.0 - p, p])
+
+    def predict(self, texts, threshold: float | None = None) -> np.ndarray:
+        """1 for clickbait, 0 otherwise, at `threshold` (default: the one chosen in `fit`)."""
+        t = self.threshold_ if threshold is None else threshold
+        return (self.predict_proba(texts)[:, 1] >= t).astype("int64")
+
+    def explain(self, texts, k: int | None = None) -> pd.DataFrame:
+        """The nearest cases behind each prediction, one row per (query, neighbour): query index
+        and text, rank, case id, similarity, the case's label, text, source and time added."""
+        self._check_fitted()
+        texts = _texts(texts)
+        k = self.k if k is None else k
+        sims, pos = self.cases_.kneighbors(self.transform(texts), k)
+        k = sims.shape[1]
+        meta = self.cases_.meta.iloc[pos.ravel()].reset_index(drop=True)
+        return pd.DataFrame({
+            "query": np.repeat(np.arange(len(texts)), k),
+            "headline": np.repeat(np.asarray(texts, dtype=object), k),
+            "rank": np.tile(np.arange(1, k + 1), len(texts)),
+            "case_id": meta["case_id"].to_numpy(),
+            "similarity": sims.ravel(),
+            "label": self.cases_.labels[pos.ravel()],
+            "case_text": meta["text"].to_numpy(),
+            "source": meta["source"].to_numpy(),
+            "added": pd.to_datetime(meta["added"], unit="s", utc=True),
+        })
+
+    # -- persistence ----------------------------------------------------------------------------
+    def save(self, directory: str | os.PathLike, *, force: bool = False) -> Path:
+        """Write everything needed to score into `directory` (model.keras, cases.npz,
+        cases.parquet, config.json with checksums). Written beside and renamed into place."""
+        self._check_fitted()
+        directory = Path(directory)
+        if directory.exists() and not force:
+            raise FileExistsError(f"{directory} exists; pass force=True (--force) to overwrite it")
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        tmp = directory.with_name(f".{directory.name}.tmp{os.getpid()}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir()
+        try:
+            self.model_.save(tmp / "model.keras")
+            self.cases_.save(tmp)
+            config = {
+                "format": FORMAT_VERSION,
+                "params": self.get_params(),
+                "threshold": self.threshold_,
+                "validation_accuracy": self.validation_accuracy_,
+                "vocabulary_size": len(self.vocabulary_) + 2,
+                "coverage": str(self.coverage_),
+                "training_data_sha256": self.data_hash_,
+                "fit_seconds": round(self.fit_seconds_, 1),
+                "metrics": getattr(self, "metrics_", {}),
+                "versions": {"clickbait": __version__, "tensorflow": tf.__version__,
+                             "keras": keras.__version__, "numpy": np.__version__,
+                             "python": platform.python_version()},
+                "sha256": {name: _sha256(tmp / name) for name in _ARTIFACTS},
+            }
+            (tmp / "config.json").write_text(json.dumps(config, indent=2, default=str))
+            if directory.exists():
+                shutil.rmtree(directory)
+            os.replace(tmp, directory)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike) -> ClickbaitDetector:
+        """Load a saved detector. No pickle: the Keras file loads in safe mode (no code runs from
+        it), and each file's checksum must match config.json."""
+        directory = Path(directory)
+        config_path = directory / "config.json"
+        if not config_path.is_file():
+            raise ArtifactError(f"{directory} is not a saved ClickbaitDetector (no config.json)")
+        config = json.loads(config_path.read_text())
+        if config.get("format") != FORMAT_VERSION:
+            raise ArtifactError(f"{config_path}: format {config.get('format')!r}, expected {FORMAT_VERSION}")
+        for name in _ARTIFACTS:
+            path = directory / name
+            if not path.is_file():
+                raise ArtifactError(f"{directory}: {name} is missing")
+            if _sha256(path) != config["sha256"].get(name):
+                raise ArtifactError(f"{path} does not match the checksum in config.json: "
+                                    "it was modified after saving; refusing to load it")
+        self = cls(**config["params"])
+        self.model_ = keras.saving.load_model(directory / "model.keras", safe_mode=True)
+        self.network_ = self.model_.get_layer(index=-1)
+        vectorizer = next(la for la in self.model_.layers
+                          if isinstance(la, keras.layers.TextVectorization))
+        self.vocabulary_ = vectorizer.get_vocabulary()[2:]
+        self.cases_ = CaseBase.load(directory)
+        self.threshold_ = float(config["threshold"])
+        self.validation_accuracy_ = config.get("validation_accuracy")
+        self.data_hash_ = config.get("training_data_sha256")
+        self.metrics_ = config.get("metrics", {})
+        self.fit_seconds_ = config.get("fit_seconds", 0.0)
+        self.coverage_ = config.get("coverage")
+        self.config_ = config
+        self.classes_ = np.array([0, 1])
+        return self
+
+    def _log(self, message: str) -> None:
+        if self.verbose:
+            print(message, flush=True)

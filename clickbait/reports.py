@@ -1,0 +1,94 @@
+"""Metrics and plots of a detector's predictions (scikit-learn metrics, matplotlib figures)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; no display on servers and CI
+import matplotlib.pyplot as plt
+import numpy as np
+from sklearn.decomposition import PCA
+from sklearn.metrics import (
+    ConfusionMatrixDisplay,
+    RocCurveDisplay,
+    accuracy_score,
+    confusion_matrix,
+    f1_score,
+    precision_score,
+    recall_score,
+    roc_auc_score,
+)
+
+
+def classification_metrics(labels: np.ndarray, proba: np.ndarray, threshold: float) -> dict:
+    """Accuracy, precision, recall, F1 at `threshold`, ROC-AUC, and the confusion matrix."""
+    labels = np.asarray(labels)
+    pred = (np.asarray(proba) >= threshold).astype(int)
+    both = len(np.unique(labels)) == 2
+    return {
+        "rows": len(labels),
+        "threshold": float(threshold),
+        "accuracy": float(accuracy_score(labels, pred)),
+        "precision": float(precision_score(labels, pred, zero_division=0)),
+        "recall": float(recall_score(labels, pred, zero_division=0)),
+        "f1": float(f1_score(labels, pred, zero_division=0)),
+        "roc_auc": float(roc_auc_score(labels, proba)) if both else None,
+        "confusion_matrix": confusion_matrix(labels, pred, labels=[0, 1]).tolist(),
+    }
+
+
+def plot_roc(labels: np.ndarray, proba: np.ndarray, path: str | os.PathLike, title: str = "") -> Path:
+    fig, ax = plt.subplots(figsize=(5, 5))
+    RocCurveDisplay.from_predictions(labels, proba, ax=ax, name="nearest cases")
+    ax.plot([0, 1], [0, 1], "k:", lw=0.8)
+    ax.set_title(title or "ROC curve")
+    return _save(fig, path)
+
+
+def plot_confusion(labels: np.ndarray, proba: np.ndarray, threshold: float,
+                   path: str | os.PathLike, title: str = "") -> Path:
+    fig, ax = plt.subplots(figsize=(4.5, 4))
+    ConfusionMatrixDisplay.from_predictions(
+        labels, (np.asarray(proba) >= threshold).astype(int), labels=[0, 1],
+        display_labels=["not clickbait", "clickbait"], ax=ax, colorbar=False)
+    ax.set_title(title or f"Confusion matrix (threshold {threshold:.2f})")
+    return _save(fig, path)
+
+
+def plot_projection(embeddings: np.ndarray, labels: np.ndarray, path: str | os.PathLike,
+                    title: str = "", max_points: int = 4000, seed: int = 0) -> Path:
+    """A 2-D PCA projection of case embeddings, coloured by class."""
+    rng = np.random.default_rng(seed)
+    take = rng.choice(len(embeddings), min(max_points, len(embeddings)), replace=False)
+    xy = PCA(n_components=2, random_state=seed).fit_transform(embeddings[take])
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    for label, name, colour in ((0, "not clickbait", "tab:blue"), (1, "clickbait", "tab:red")):
+        m = np.asarray(labels)[take] == label
+        ax.scatter(xy[m, 0], xy[m, 1], s=4, alpha=0.4, c=colour, label=name)
+    ax.legend(markerscale=4)
+    ax.set_xlabel("PC 1")
+    ax.set_ylabel("PC 2")
+    ax.set_title(title or "Case embeddings (PCA)")
+    return _save(fig, path)
+
+
+def write_json(data: dict, path: str | os.PathLike) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n")
+    os.replace(tmp, path)
+    return path
+
+
+def _save(fig, path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

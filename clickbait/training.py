@@ -1,0 +1,142 @@
+"""The `make train` job as a library function: fit on train (+ valid for early stopping, the
+threshold and as extra cases), evaluate on test, save the model, write metrics and plots; and the
+comparison of variants (frozen vs trainable vectors, metric vs softmax head, TF-IDF baseline)."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from .data import load_split
+from .detector import ClickbaitDetector, best_threshold
+from .reports import classification_metrics, plot_confusion, plot_projection, plot_roc, write_json
+
+
+def _step(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def train(
+    *,
+    data_dir: str | os.PathLike | None = None,
+    output: str | os.PathLike = "models/default",
+    reports: str | os.PathLike = "reports",
+    force: bool = False,
+    **params,
+) -> dict:
+    """Train the detector with `params` (ClickbaitDetector's), evaluate it on the test split,
+    save it to `output` and write `reports/metrics.json` and PNG plots. Returns the metrics."""
+    output, reports = Path(output), Path(reports)
+    if output.exists() and not force:
+        raise FileExistsError(f"{output} exists; pass --force to overwrite it")
+    started = time.perf_counter()
+    _step(f"reading the corpus from {data_dir or 'the default data directory'}")
+    train_x, train_y = load_split("train", data_dir)
+    valid_x, valid_y = load_split("valid", data_dir)
+    test_x, test_y = load_split("test", data_dir)
+    _step(f"training on {len(train_x):,} headlines ({len(valid_x):,} for validation)")
+    detector = ClickbaitDetector(**params).fit(train_x, train_y, validation=(valid_x, valid_y))
+    _step(f"evaluating on {len(test_x):,} test headlines")
+    proba = detector.predict_proba(test_x)[:, 1]
+    metrics = {
+        "test": classification_metrics(test_y, proba, detector.threshold_),
+        "validation_accuracy": detector.validation_accuracy_,
+        "threshold": detector.threshold_,
+        "cases": detector.cases_.describe(),
+        "coverage": str(detector.coverage_),
+        "params": detector.get_params(),
+        "fit_seconds": round(detector.fit_seconds_, 1),
+    }
+    detector.metrics_ = {"test": metrics["test"]}
+    detector.save(output, force=force)
+    metrics["seconds"] = round(time.perf_counter() - started, 1)
+    write_json(metrics, reports / "metrics.json")
+    plot_roc(test_y, proba, reports / "roc.png", "ROC curve, test split")
+    plot_confusion(test_y, proba, detector.threshold_, reports / "confusion.png")
+    plot_projection(detector.cases_.embeddings, detector.cases_.labels, reports / "projection.png",
+                    "Case embeddings by class (PCA)")
+    t = metrics["test"]
+    _step(f"test accuracy {t['accuracy']:.4f}, ROC-AUC {t['roc_auc']:.4f}, F1 {t['f1']:.4f}; "
+          f"model in {output}, reports in {reports} ({metrics['seconds']:.0f} s)")
+    return metrics
+
+
+def _tfidf_baseline(train_x, train_y, valid_x, valid_y, test_x, test_y) -> dict:
+    """TF-IDF word + character n-grams and logistic regression, on lowercased text."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline, make_union
+
+    model = make_pipeline(
+        make_union(TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2),
+                   TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2)),
+        LogisticRegression(C=10, max_iter=2000))
+    model.fit(train_x, train_y)
+    t = best_threshold(model.predict_proba(valid_x)[:, 1], valid_y)
+    return classification_metrics(test_y, model.predict_proba(test_x)[:, 1], t)
+
+
+def compare(*, data_dir=None, reports: str | os.PathLike = "reports", **params) -> dict:
+    """One run that trains each variant with the same seed and data and scores it on test:
+    frozen vs trainable vectors, then fine-tuning; the metric head + nearest cases vs a softmax
+    head on the same encoder; and the TF-IDF baseline. Writes reports/comparison.{json,md}."""
+    import keras
+
+    from .model import build_encoder
+    from .text import encode, make_vectorizer
+
+    train_x, train_y = load_split("train", data_dir)
+    valid_x, valid_y = load_split("valid", data_dir)
+    test_x, test_y = load_split("test", data_dir)
+    rows: dict[str, dict] = {}
+    variants = {
+        "metric head, frozen vectors": {"trainable": False},
+        "metric head, trainable vectors": {"trainable": True},
+        "metric head, frozen then fine-tuned": {"trainable": False, "fine_tune_epochs": 4},
+    }
+    frozen = None
+    for name, extra in variants.items():
+        _step(f"variant: {name}")
+        t0 = time.perf_counter()
+        det = ClickbaitDetector(**{**params, **extra}).fit(train_x, train_y, validation=(valid_x, valid_y))
+        proba = det.predict_proba(test_x)[:, 1]
+        rows[name] = {**classification_metrics(test_y, proba, det.threshold_),
+                      "seconds": round(time.perf_counter() - t0, 1)}
+        frozen = frozen or det
+    for trainable in (False, True):
+        name = f"softmax head, {'trainable' if trainable else 'frozen'} vectors"
+        _step(f"variant: {name}")
+        t0 = time.perf_counter()
+        keras.utils.set_random_seed(frozen.seed)
+        vectorizer = make_vectorizer(frozen.vocabulary_, frozen.length)
+        matrix = frozen.network_.get_layer("embedding").get_weights()[0]
+        net = build_encoder(matrix, length=frozen.length, encoder=frozen.encoder, head="softmax",
+                            hidden=frozen.hidden, filters=frozen.filters, dropout=frozen.dropout,
+                            trainable=trainable)
+        net.compile(optimizer=keras.optimizers.Adam(frozen.learning_rate),
+                    loss="sparse_categorical_crossentropy")
+        xv = encode(vectorizer, valid_x)
+        net.fit(encode(vectorizer, train_x), train_y, validation_data=(xv, valid_y),
+                epochs=frozen.epochs, batch_size=frozen.batch_size, verbose=0,
+                callbacks=[keras.callbacks.EarlyStopping(patience=frozen.patience,
+                                                         restore_best_weights=True)])
+        t = best_threshold(net.predict(xv, batch_size=2048, verbose=0)[:, 1], valid_y)
+        proba = net.predict(encode(vectorizer, test_x), batch_size=2048, verbose=0)[:, 1]
+        rows[name] = {**classification_metrics(test_y, proba, t),
+                      "seconds": round(time.perf_counter() - t0, 1)}
+    _step("variant: TF-IDF word+char n-grams + logistic regression")
+    t0 = time.perf_counter()
+    lower = [[s.lower() for s in xs] for xs in (train_x, valid_x, test_x)]
+    rows["TF-IDF + logistic regression (reference)"] = {
+        **_tfidf_baseline(lower[0], train_y, lower[1], valid_y, lower[2], test_y),
+        "seconds": round(time.perf_counter() - t0, 1)}
+    result = {"params": ClickbaitDetector(**params).get_params(), "test": rows}
+    write_json(result, Path(reports) / "comparison.json")
+    lines = ["| variant | accuracy | ROC-AUC | F1 | seconds |", "|---|---:|---:|---:|---:|"]
+    lines += [f"| {k} | {v['accuracy']:.4f} | {v['roc_auc']:.4f} | {v['f1']:.4f} | {v['seconds']} |"
+              for k, v in rows.items()]
+    (Path(reports) / "comparison.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return result
+

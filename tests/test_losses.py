@@ -1,0 +1,86 @@
+"""Metric losses against values computed by hand, and a check that training does not collapse."""
+
+import keras
+import numpy as np
+import pytest
+
+from clickbait.losses import BatchHardTripletLoss, ContrastiveLoss, get_loss
+
+# a and c coincide, b is orthogonal to both; a and b share class 0, c is class 1.
+E = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]], dtype="float32")
+Y = np.array([0, 0, 1])
+R2 = np.sqrt(2.0)
+
+
+def test_contrastive_by_hand():
+    # Pairs: (a,b) same, D=sqrt2 -> 0.5*2 = 1; (a,c) different, D=0 -> 0.5*(1-0)^2 = 0.5;
+    # (b,c) different, D=sqrt2 > margin -> 0. Row losses: mean over each row's two pairs.
+    rows = np.array(ContrastiveLoss(margin=1.0).call(Y, E))
+    np.testing.assert_allclose(rows, [(1 + 0.5) / 2, (1 + 0) / 2, (0.5 + 0) / 2], atol=1e-5)
+    assert float(ContrastiveLoss(margin=1.0)(Y, E)) == pytest.approx(0.5, abs=1e-5)
+    # A larger margin also penalises (b,c): 0.5*(2 - sqrt2)^2.
+    bc = 0.5 * (2 - R2) ** 2
+    rows = np.array(ContrastiveLoss(margin=2.0).call(Y, E))
+    np.testing.assert_allclose(rows, [(1 + 2.0) / 2, (1 + bc) / 2, (2.0 + bc) / 2], atol=1e-5)
+
+
+def test_batch_hard_triplet_by_hand():
+    # a: hardest positive b (sqrt2), hardest negative c (0): sqrt2 - 0 + 0.5.
+    # b: positive a (sqrt2), negative c (sqrt2): 0 + 0.5. c: no positive in the batch -> 0.
+    rows = np.array(BatchHardTripletLoss(margin=0.5).call(Y, E))
+    np.testing.assert_allclose(rows, [R2 + 0.5, 0.5, 0.0], atol=1e-5)
+    soft = np.array(BatchHardTripletLoss(soft=True).call(Y, E))
+    np.testing.assert_allclose(soft, [np.log1p(np.exp(R2)), np.log(2.0), 0.0], atol=1e-5)
+
+
+def test_losses_are_zero_when_classes_are_apart():
+    e = np.array([[1, 0], [1, 0], [-1, 0], [-1, 0]], dtype="float32")
+    y = np.array([0, 0, 1, 1])
+    assert float(ContrastiveLoss(margin=1.0)(y, e)) == pytest.approx(0.0, abs=1e-5)
+    assert float(BatchHardTripletLoss(margin=0.5)(y, e)) == pytest.approx(0.0, abs=1e-5)
+
+
+def test_loss_config_round_trip_and_errors():
+    loss = ContrastiveLoss(margin=0.7)
+    again = keras.losses.deserialize(keras.losses.serialize(loss))
+    assert isinstance(again, ContrastiveLoss) and again.margin == 0.7
+    assert get_loss("triplet-soft").soft is True
+    with pytest.raises(ValueError, match="'hinge'"):
+        get_loss("hinge")
+
+
+def _toy_task(n=512, length=6, seed=0):
+    """Class 1 headlines draw their words from ids 2-11, class 0 from 12-21, with noise words."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n)
+    base = np.where(y[:, None] == 1, rng.integers(2, 12, (n, length)), rng.integers(12, 22, (n, length)))
+    noise = rng.random((n, length)) < 0.4
+    return np.where(noise, rng.integers(22, 40, (n, length)), base), y
+
+
+@pytest.mark.parametrize("name", ["contrastive", "triplet", "triplet-soft"])
+def test_training_separates_classes_without_collapse(name):
+    from clickbait.cases import CaseBase
+    from clickbait.model import build_encoder
+
+    keras.utils.set_random_seed(0)
+    x, y = _toy_task()
+    xt, yt = _toy_task(seed=1)
+    matrix = np.random.default_rng(0).normal(0, 0.5, (40, 8)).astype("float32")
+    net = build_encoder(matrix, length=6, dim=8, filters=16, hidden=16, trainable=True)
+    net.compile(optimizer=keras.optimizers.Adam(3e-3), loss=get_loss(name))
+    before = net.predict(xt, verbose=0)
+    net.fit(x, y, epochs=6, batch_size=64, verbose=0)
+    after = net.predict(xt, verbose=0)
+    # Not collapsed: embeddings still spread out over the sphere.
+    spread = np.linalg.norm(after - after.mean(axis=0), axis=1).mean()
+    assert spread > 0.3, f"{name}: embeddings collapsed (mean distance to centroid {spread:.3f})"
+    # And the nearest-case vote separates held-out rows better than before training.
+    def knn_accuracy(train_emb, test_emb):
+        cases = CaseBase.empty(8)
+        cases.add(train_emb, y, [""] * len(y))
+        return ((cases.predict_proba(test_emb, 5, 0.1) >= 0.5) == yt).mean()
+
+    acc = knn_accuracy(net.predict(x, verbose=0), after)
+    assert acc > 0.9, f"{name}: held-out nearest-case accuracy {acc:.3f}"
+    assert np.abs(after - before).max() > 0.05
