@@ -24,7 +24,7 @@ from sklearn.model_selection import train_test_split
 
 from . import __version__
 from .cases import CaseBase
-from .losses import get_loss
+from .losses import check_collapse, get_loss
 from .model import build_encoder, build_text_model, set_embedding_trainable
 from .text import PAD, UNK, build_vocabulary, encode, make_vectorizer
 from .vectors import embedding_matrix, read_vectors
@@ -169,8 +169,10 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
         self.history_ = self._train(x_train, labels, x_val, val_labels)
         self.model_ = build_text_model(vectorizer, self.network_)
 
+        train_embeddings = self._embed_ids(x_train)
+        self.spread_ = check_collapse(train_embeddings, self.loss)
         self.cases_ = CaseBase.empty(self.dim)
-        self.cases_.add(self._embed_ids(x_train), labels, texts, source="train")
+        self.cases_.add(train_embeddings, labels, texts, source="train")
         val_proba = self._vote(self._embed_ids(x_val))
         self.threshold_ = best_threshold(val_proba, val_labels)
         self.validation_accuracy_ = float(((val_proba >= self.threshold_) == val_labels).mean())
@@ -226,8 +228,8 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
 
     def predict(self, texts, threshold: float | None = None) -> np.ndarray:
         """1 for clickbait, 0 otherwise, at `threshold` (default: the one chosen in `fit`)."""
-        t = self.threshold_ if threshold is None else threshold
-        return (self.predict_proba(texts)[:, 1] >= t).astype("int64")
+        p = self.predict_proba(texts)[:, 1]
+        return (p >= (self.threshold_ if threshold is None else threshold)).astype("int64")
 
     def explain(self, texts, k: int | None = None) -> pd.DataFrame:
         """The nearest cases behind each prediction, one row per (query, neighbour): query index

