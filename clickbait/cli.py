@@ -16,7 +16,8 @@ def _model_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("model")
     g.add_argument("--vectors", default=DEFAULT_VECTORS, help="GloVe-format file (.txt, .gz, .zip)")
     g.add_argument("--encoder", default="cnn", choices=["cnn", "gru"])
-    g.add_argument("--loss", default="contrastive", choices=["contrastive", "triplet", "triplet-soft", "triplet-all"])
+    g.add_argument("--loss", default="contrastive",
+                   choices=["contrastive", "triplet", "triplet-all", "triplet-soft"])
     g.add_argument("--dim", type=int, default=32, help="metric embedding size")
     g.add_argument("--length", type=int, default=32, help="tokens per headline (pad/truncate)")
     g.add_argument("--epochs", type=int, default=10)

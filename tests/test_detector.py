@@ -85,7 +85,7 @@ def test_tampered_artifacts_are_refused(small_detector, tmp_path):
     with open(bad / "cases.npz", "r+b") as f:
         f.seek(200)
         f.write(b"\x00\x01\x02")
-    with pytest.raises(ArtifactError, match="cases.npz"):
+    with pytest.raises(ArtifactError, match=r"cases\.npz"):
         ClickbaitDetector.load(bad)
     # 2. A model file that carries code (a Lambda layer), even with a matching checksum, is
     #    refused by Keras' safe mode.
@@ -97,10 +97,10 @@ def test_tampered_artifacts_are_refused(small_detector, tmp_path):
     config = json.loads((bad / "config.json").read_text())
     config["sha256"]["model.keras"] = _sha256(bad / "model.keras")
     (bad / "config.json").write_text(json.dumps(config))
-    with pytest.raises(ValueError, match="(?i)lambda|unsafe|safe_mode"):
+    with pytest.raises(ValueError, match=r"(?i)lambda|unsafe|safe_mode"):
         ClickbaitDetector.load(bad)
     assert zipfile.is_zipfile(path / "model.keras")
     # 3. A missing file is named.
     (bad / "cases.parquet").unlink()
-    with pytest.raises(ArtifactError, match="cases.parquet"):
+    with pytest.raises(ArtifactError, match=r"cases\.parquet"):
         ClickbaitDetector.load(bad)
