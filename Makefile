@@ -11,9 +11,9 @@ ENCODER ?= cnn
 LOSS ?= contrastive
 DIM ?= 32
 EPOCHS ?= 10
-TRAINABLE ?= 0
+TRAINABLE ?= 1
 FINE_TUNE ?= 0
-K ?= 10
+K ?= 25
 SEED ?= 0
 TRAIN_FLAGS = --encoder $(ENCODER) --loss $(LOSS) --dim $(DIM) --epochs $(EPOCHS) \
 	--fine-tune-epochs $(FINE_TUNE) -k $(K) --seed $(SEED) --vectors $(GLOVE) --data-dir $(DATA) \
@@ -21,7 +21,7 @@ TRAIN_FLAGS = --encoder $(ENCODER) --loss $(LOSS) --dim $(DIM) --epochs $(EPOCHS
 PYTEST_FLAGS ?=
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: install pretrained train compare test test-slow lint bench clean
+.PHONY: install pretrained train compare test test-slow lint bench clean notebooks
 
 install: $(VENV)/.installed
 $(VENV)/.installed: setup.cfg pyproject.toml
@@ -48,6 +48,11 @@ test-slow: install pretrained
 
 lint: install
 	$(BIN)/ruff check clickbait tests benchmarks
+
+# Execute notebooks/*.ipynb top to bottom at full size into notebooks/executed/ (git-ignored);
+# NOTEBOOK_FLAGS=--small runs them at the CI size (tests/test_notebooks.py does that).
+notebooks: install pretrained
+	$(BIN)/python notebooks/run.py --output-dir notebooks/executed $(NOTEBOOK_FLAGS)
 
 bench: install pretrained
 	$(BIN)/python benchmarks/bench_vectors.py --glove $(GLOVE)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ except ImportError:  # pragma: no cover
     faiss = None
 
 CHUNK_SIZE = 8192
+USER_ID_OFFSET = 1_000_000_000  # user-overlay case ids start here, so ids never clash with the base
 _META_COLUMNS = ("case_id", "text", "source", "added")
 
 
@@ -43,14 +45,15 @@ class CaseBase:
     labels: np.ndarray
     meta: pd.DataFrame
     _index: object = field(default=None, repr=False, compare=False)
+    first_id: int = field(default=0, repr=False, compare=False)  # the first id an empty base hands out
 
     @classmethod
-    def empty(cls, dim: int) -> CaseBase:
+    def empty(cls, dim: int, first_id: int = 0) -> CaseBase:
         meta = pd.DataFrame({
             "case_id": pd.Series(dtype="int64"), "text": pd.Series(dtype="str"),
             "source": pd.Series(dtype="str"), "added": pd.Series(dtype="float64"),
         })
-        return cls(np.zeros((0, dim), "float32"), np.zeros(0, "int8"), meta)
+        return cls(np.zeros((0, dim), "float32"), np.zeros(0, "int8"), meta, first_id=first_id)
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -75,7 +78,7 @@ class CaseBase:
                 f"add() needs one embedding of dim {self.dim}, one label and one text per case; got "
                 f"embeddings {embeddings.shape}, {n} labels, {len(texts)} texts"
             )
-        start = int(self.ids.max()) + 1 if len(self) else 0
+        start = int(self.ids.max()) + 1 if len(self) else self.first_id
         ids = np.arange(start, start + n, dtype="int64")
         sources = [source] * n if isinstance(source, str) else list(source)
         new = pd.DataFrame({"case_id": ids, "text": list(texts), "source": sources,
@@ -146,8 +149,7 @@ class CaseBase:
     def vote(self, sims: np.ndarray, positions: np.ndarray, temperature: float) -> np.ndarray:
         """P(clickbait) from the neighbours' labels, each weighted by exp(similarity / T): a small
         T trusts the nearest cases most, a large one approaches a plain majority vote."""
-        w = np.exp((sims - sims[:, :1]) / temperature)
-        return (w * self.labels[positions]).sum(axis=1) / w.sum(axis=1)
+        return weighted_vote(sims, self.labels[positions], temperature)
 
     def predict_proba(self, queries: np.ndarray, k: int, temperature: float,
                       chunk_size: int = CHUNK_SIZE) -> np.ndarray:
@@ -169,20 +171,94 @@ class CaseBase:
         _atomic(parquet, lambda p: self.meta.loc[:, list(_META_COLUMNS)].to_parquet(p, index=False))
         return [npz, parquet]
 
+    def subset(self, keep: np.ndarray) -> CaseBase:
+        """A new case base with the rows where `keep` (mask or positions) holds; ids and
+        provenance are kept, so a condensed base still explains itself."""
+        keep = np.asarray(keep)
+        keep = np.flatnonzero(keep) if keep.dtype == bool else keep
+        return CaseBase(np.ascontiguousarray(self.embeddings[keep]), self.labels[keep].copy(),
+                        self.meta.iloc[keep].reset_index(drop=True), first_id=self.first_id)
+
     @classmethod
-    def load(cls, directory: str | os.PathLike) -> CaseBase:
+    def load(cls, directory: str | os.PathLike, first_id: int = 0) -> CaseBase:
         directory = Path(directory)
         with np.load(directory / "cases.npz", allow_pickle=False) as z:
             embeddings, labels, ids = z["embeddings"], z["labels"], z["case_id"]
         meta = pd.read_parquet(directory / "cases.parquet")
         if not np.array_equal(meta["case_id"].to_numpy(), ids) or len(embeddings) != len(labels):
             raise ValueError(f"{directory}: cases.npz and cases.parquet do not describe the same cases")
-        return cls(np.ascontiguousarray(embeddings, "float32"), labels.astype("int8"), meta)
+        return cls(np.ascontiguousarray(embeddings, "float32"), labels.astype("int8"), meta,
+                   first_id=first_id)
 
     def describe(self) -> dict:
         """Size and composition, for reports."""
         return {"cases": len(self), "clickbait": int(self.labels.sum()),
                 "sources": json.loads(self.meta["source"].value_counts().to_json())}
+
+
+def weighted_vote(sims: np.ndarray, labels: np.ndarray, temperature: float,
+                  weights: np.ndarray | None = None) -> np.ndarray:
+    """P(clickbait) from neighbours (n x k similarities, nearest first, and their labels), each
+    weighted by exp(similarity / T), times an optional per-neighbour `weights` (user cases)."""
+    w = np.exp((sims - sims[:, :1]) / temperature)
+    if weights is not None:
+        w = w * weights
+    return (w * labels).sum(axis=1) / w.sum(axis=1)
+
+
+def layered_kneighbors(layers: Sequence[CaseBase], queries: np.ndarray, k: int,
+                       chunk_size: int = CHUNK_SIZE
+                       ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Retrieval over several case bases at once (the shared base and a user's overlay): the k
+    nearest of each non-empty layer, merged by similarity, the k most similar kept. Yields
+    (similarities, layer index, position within that layer), each chunk x k, nearest first."""
+    live = [i for i, layer in enumerate(layers) if len(layer)]
+    if not live:
+        raise ValueError("the case base is empty: retain some cases first")
+    queries = np.asarray(queries, dtype="float32")
+    k = min(int(k), sum(len(layers[i]) for i in live))
+    for start in range(0, len(queries), chunk_size):
+        q = np.ascontiguousarray(queries[start:start + chunk_size])
+        sims, which, pos = [], [], []
+        for i in live:
+            s, p = layers[i]._search(q, min(k, len(layers[i])))
+            sims.append(s)
+            pos.append(p)
+            which.append(np.full(p.shape, i, dtype="int64"))
+        sims, which, pos = (np.concatenate(a, axis=1) for a in (sims, which, pos))
+        if len(live) > 1:
+            order = np.argsort(-sims, axis=1, kind="stable")[:, :k]
+            sims, which, pos = (np.take_along_axis(a, order, axis=1) for a in (sims, which, pos))
+        yield sims, which, pos
+
+
+def layered_predict_proba(layers: Sequence[CaseBase], weights: Sequence[float], queries: np.ndarray,
+                          k: int, temperature: float, chunk_size: int = CHUNK_SIZE) -> np.ndarray:
+    """P(clickbait) from the merged neighbours of `layers`, a neighbour from layer i counting
+    `weights[i]` times as much as its similarity alone would give."""
+    out = np.empty(len(queries), dtype="float64")
+    weights = np.asarray(weights, dtype="float64")
+    start = 0
+    for sims, which, pos in layered_kneighbors(layers, queries, k, chunk_size):
+        labels = np.zeros(pos.shape, dtype="float64")
+        for i, layer in enumerate(layers):
+            m = which == i
+            if m.any():
+                labels[m] = layer.labels[pos[m]]
+        out[start:start + len(sims)] = weighted_vote(sims, labels, temperature, weights[which])
+        start += len(sims)
+    return out
+
+
+def replace_dir(tmp: Path, directory: Path) -> None:
+    """Move the finished directory `tmp` to `directory`, replacing any old one with renames only:
+    the old copy is moved aside first and removed last, so a crash leaves one complete copy."""
+    old = directory.with_name(f".{directory.name}.old{os.getpid()}")
+    if directory.exists():
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(directory, old)
+    os.replace(tmp, directory)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def _numpy_search(cases: np.ndarray, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -21,11 +21,11 @@ def _model_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--dim", type=int, default=32, help="metric embedding size")
     g.add_argument("--length", type=int, default=32, help="tokens per headline (pad/truncate)")
     g.add_argument("--epochs", type=int, default=10)
-    g.add_argument("--trainable", action=argparse.BooleanOptionalAction, default=False,
+    g.add_argument("--trainable", action=argparse.BooleanOptionalAction, default=True,
                    help="let the word vectors change in training")
     g.add_argument("--fine-tune-epochs", type=int, default=0,
                    help="second phase with unfrozen vectors at a low learning rate")
-    g.add_argument("-k", "--k", type=int, default=10, help="nearest cases per vote")
+    g.add_argument("-k", "--k", type=int, default=25, help="nearest cases per vote")
     g.add_argument("--seed", type=int, default=0)
 
 
@@ -58,6 +58,108 @@ def cmd_pretrained(a: argparse.Namespace) -> int:
     return 0
 
 
+def _label_name(y: int) -> str:
+    return "clickbait" if int(y) == 1 else "not clickbait"
+
+
+def cmd_explain(a: argparse.Namespace) -> int:
+    from .detector import ClickbaitDetector
+
+    det = ClickbaitDetector.load(a.model_dir, user=a.user)
+    frame = det.explain(a.headlines, k=a.k)
+    proba = det.predict_proba(a.headlines)[:, 1]
+    for q, headline in enumerate(a.headlines):
+        print(f"{headline!r}: {_label_name(proba[q] >= det.threshold_)} "
+              f"(P(clickbait) {proba[q]:.3f}, threshold {det.threshold_:.3f})")
+        print(f"  {'rank':>4} {'sim':>6} {'label':<13} {'source':<14} {'added':<16} {'case':>10}  headline")
+        for r in frame[frame["query"] == q].itertuples():
+            weight = f" x{r.weight:g}" if r.weight != 1 else ""
+            print(f"  {r.rank:>4} {r.similarity:6.3f} {_label_name(r.label):<13} "
+                  f"{(r.source + weight)[:14]:<14} {r.added:%Y-%m-%d %H:%M} {r.case_id:>10}  "
+                  f"{r.case_text[:70]}")
+    return 0
+
+
+def cmd_adapt(a: argparse.Namespace) -> int:
+    import time
+
+    import pandas as pd
+
+    from .detector import ClickbaitDetector
+
+    frame = pd.read_csv(a.cases, keep_default_na=False, dtype={"headline": str})
+    if not {"headline", "label"} <= set(frame.columns):
+        raise ValueError(f"{a.cases}: expected columns headline,label; got {list(frame.columns)}")
+    det = ClickbaitDetector.load(a.model_dir, user=a.user)
+    started = time.perf_counter()
+    ids = det.retain(frame["headline"].tolist(), frame["label"].to_numpy(), source=a.source)
+    seconds = time.perf_counter() - started
+    if a.user:
+        where = det.save_user()
+        total = len(det.overlay_)
+    else:
+        where = det.save(a.model_dir, force=True)
+        total = len(det.cases_)
+    span = f" (ids {ids.min()}..{ids.max()})" if len(ids) else ""
+    print(f"retained {len(ids):,} cases{span} in {seconds:.2f} s; {total:,} cases in {where}")
+    return 0
+
+
+def cmd_user(a: argparse.Namespace) -> int:
+    from .overlay import UserOverlay, drop_user, list_users
+
+    if a.action == "list":
+        rows = list_users(a.model_dir)
+        if not rows:
+            print(f"no user overlays in {a.model_dir}")
+        for r in rows:
+            print(f"{r['name']:<20} {r['cases']:>7,} cases ({r['clickbait']:,} clickbait), "
+                  f"user_weight {r['user_weight']:g}, saved {r['saved']}")
+        return 0
+    if not a.name:
+        raise ValueError(f"`clickbait user {a.action}` needs a user NAME")
+    if a.action == "export":
+        out = UserOverlay.load(a.model_dir, a.name).export(a.output or f"{a.name}_cases.csv")
+        print(f"wrote {out}")
+    elif a.action == "drop":
+        if not drop_user(a.model_dir, a.name):
+            raise FileNotFoundError(f"no overlay for user {a.name!r} in {a.model_dir}")
+        print(f"dropped user {a.name!r}")
+    return 0
+
+
+def cmd_condense(a: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .detector import ClickbaitDetector
+    from .maintenance import condense_detector
+
+    out = Path(a.output)
+    if out.exists() and not a.force:
+        raise FileExistsError(f"{out} exists; pass --force to overwrite it")
+    det = ClickbaitDetector.load(a.model_dir)
+    reduced, report = condense_detector(det, edit=a.edit, margin=a.margin, seed=a.seed)
+    print(f"{report['cases_before']:,} -> {report['cases_after']:,} cases "
+          f"({report['reduction']:g}x smaller; editing removed {report.get('removed_by_editing', 0):,}) "
+          f"in {report['seconds']:.1f} s")
+    try:
+        from .data import load_split
+
+        x, y = load_split("test", a.data_dir)
+    except FileNotFoundError:
+        x = None
+    if x is not None:
+        emb = det.transform(x)
+        before = float(((det._vote(emb) >= det.threshold_) == y).mean())
+        after = float(((reduced._vote(emb) >= reduced.threshold_) == y).mean())
+        report["test_accuracy_before"], report["test_accuracy_after"] = before, after
+        print(f"test accuracy {before:.4f} -> {after:.4f} ({(after - before) * 100:+.2f} points)")
+    reduced.metrics_ = {**getattr(det, "metrics_", {}), "condensed": report}
+    reduced.save(out, force=a.force)
+    print(f"condensed model in {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="clickbait", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -82,6 +184,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", default="pretrained/glove.6B.50d.txt")
     p.add_argument("--force", action="store_true")
     p.set_defaults(func=cmd_pretrained)
+
+    p = sub.add_parser("explain", help="the nearest cases behind a headline's label")
+    p.add_argument("model_dir")
+    p.add_argument("headlines", nargs="+", help="one or more headlines (quote each)")
+    p.add_argument("-k", "--k", type=int, default=5, help="cases to show per headline")
+    p.add_argument("--user", default=None, help="include this user's overlay cases")
+    p.set_defaults(func=cmd_explain)
+
+    p = sub.add_parser("adapt", help="retain labelled headlines as cases, without retraining")
+    p.add_argument("model_dir")
+    p.add_argument("--cases", required=True, help="CSV with columns headline,label (1 = clickbait)")
+    p.add_argument("--user", default=None,
+                   help="store them in this user's overlay (MODEL_DIR/users/NAME) instead of the base")
+    p.add_argument("--source", default=None, help="provenance tag (default: user:NAME or user)")
+    p.set_defaults(func=cmd_adapt)
+
+    p = sub.add_parser("user", help="list, export or drop per-user case overlays")
+    p.add_argument("action", choices=["list", "export", "drop"])
+    p.add_argument("model_dir")
+    p.add_argument("name", nargs="?", default=None)
+    p.add_argument("-o", "--output", default=None, help="CSV path for export (default NAME_cases.csv)")
+    p.set_defaults(func=cmd_user)
+
+    p = sub.add_parser("condense", help="Wilson-edit and condense the case base into a new model")
+    p.add_argument("model_dir")
+    p.add_argument("-o", "--output", required=True)
+    p.add_argument("--force", action="store_true")
+    p.add_argument("--edit", action=argparse.BooleanOptionalAction, default=True,
+                   help="Wilson editing of noisy cases first")
+    p.add_argument("--margin", type=float, default=0.5, help="coverage margin of the condensing")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--data-dir", default=None, help="test split for the before/after accuracy")
+    p.set_defaults(func=cmd_condense)
     return parser
 
 

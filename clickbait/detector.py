@@ -23,7 +23,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import train_test_split
 
 from . import __version__
-from .cases import CaseBase
+from .cases import USER_ID_OFFSET, CaseBase, layered_kneighbors, layered_predict_proba, replace_dir
 from .losses import check_collapse, get_loss
 from .model import build_encoder, build_text_model, set_embedding_trainable
 from .text import PAD, UNK, build_vocabulary, encode, make_vectorizer
@@ -91,14 +91,14 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
         hidden: int = 128,
         filters: int = 128,
         dropout: float = 0.3,
-        trainable: bool = False,
+        trainable: bool = True,
         epochs: int = 10,
         batch_size: int = 256,
         learning_rate: float = 1e-3,
         fine_tune_epochs: int = 0,
         fine_tune_learning_rate: float = 1e-4,
         patience: int = 2,
-        k: int = 10,
+        k: int = 25,
         temperature: float = 0.05,
         pretrained_top_n: int = 20000,
         retain_validation: bool = True,
@@ -211,6 +211,10 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
         return self.network_.predict(ids, batch_size=2048, verbose=0)
 
     def _vote(self, embeddings: np.ndarray) -> np.ndarray:
+        overlay = getattr(self, "overlay_", None)
+        if overlay is not None and len(overlay.cases):  # a user's cases join the vote
+            return layered_predict_proba([self.cases_, overlay.cases], [1.0, overlay.user_weight],
+                                         embeddings, self.k, self.temperature)
         return self.cases_.predict_proba(embeddings, self.k, self.temperature)
 
     def transform(self, texts) -> np.ndarray:
@@ -233,24 +237,122 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
 
     def explain(self, texts, k: int | None = None) -> pd.DataFrame:
         """The nearest cases behind each prediction, one row per (query, neighbour): query index
-        and text, rank, case id, similarity, the case's label, text, source and time added."""
+        and text, rank, case id, similarity, the case's label, text, source and time added, and
+        the case's vote weight multiplier (1, or the overlay's user_weight for a user's case)."""
         self._check_fitted()
         texts = _texts(texts)
         k = self.k if k is None else k
-        sims, pos = self.cases_.kneighbors(self.transform(texts), k)
+        overlay = getattr(self, "overlay_", None)
+        layers = [self.cases_] + ([overlay.cases] if overlay is not None else [])
+        parts = list(layered_kneighbors(layers, self.transform(texts), k))
+        if parts:
+            sims, which, pos = (np.concatenate([p[i] for p in parts]) for i in range(3))
+        else:
+            sims = which = pos = np.zeros((0, min(k, sum(map(len, layers)))), "int64")
         k = sims.shape[1]
-        meta = self.cases_.meta.iloc[pos.ravel()].reset_index(drop=True)
+        which, pos = which.ravel(), pos.ravel()
+        meta = {"case_id": np.zeros(len(pos), "int64"), "text": np.empty(len(pos), object),
+                "source": np.empty(len(pos), object), "added": np.zeros(len(pos))}
+        labels = np.zeros(len(pos), "int8")
+        for i, layer in enumerate(layers):
+            m = which == i
+            sub = layer.meta.iloc[pos[m]]
+            for col, values in meta.items():
+                values[m] = sub[col].to_numpy()
+            labels[m] = layer.labels[pos[m]]
+        weights = np.where(which == 1, overlay.user_weight if overlay is not None else 1.0, 1.0)
         return pd.DataFrame({
             "query": np.repeat(np.arange(len(texts)), k),
             "headline": np.repeat(np.asarray(texts, dtype=object), k),
             "rank": np.tile(np.arange(1, k + 1), len(texts)),
-            "case_id": meta["case_id"].to_numpy(),
+            "case_id": meta["case_id"],
             "similarity": sims.ravel(),
-            "label": self.cases_.labels[pos.ravel()],
-            "case_text": meta["text"].to_numpy(),
-            "source": meta["source"].to_numpy(),
+            "label": labels,
+            "case_text": meta["text"],
+            "source": meta["source"],
             "added": pd.to_datetime(meta["added"], unit="s", utc=True),
+            "weight": weights,
         })
+
+    # -- retain / revise / forget, and per-user overlays (clickbait/overlay.py) ----------------
+    def retain(self, texts, labels, source: str | None = None) -> np.ndarray:
+        """Add labelled headlines as cases, without retraining; the next predict uses them.
+        They go to the attached user overlay if there is one (source `user:NAME`), else to the
+        shared case base (source "user"). Returns the new case ids."""
+        self._check_fitted()
+        texts = _texts(texts)
+        overlay = getattr(self, "overlay_", None)
+        target = overlay.cases if overlay is not None else self.cases_
+        if source is None:
+            source = overlay.source if overlay is not None else "user"
+        return target.add(self.transform(texts), labels, texts, source=source)
+
+    def revise(self, case_ids, labels) -> None:
+        """Correct stored cases' labels; ids from USER_ID_OFFSET on are the overlay's."""
+        self._check_fitted()
+        ids, labels = np.asarray(list(case_ids), "int64"), np.asarray(labels)
+        user = ids >= USER_ID_OFFSET
+        if user.any():
+            self._overlay_cases().revise(ids[user], labels[user])
+        if (~user).any():
+            self.cases_.revise(ids[~user], labels[~user])
+
+    def forget(self, case_ids=None, source: str | None = None) -> int:
+        """Remove cases by id and/or by source (from the base and the overlay); returns the count."""
+        self._check_fitted()
+        ids = None if case_ids is None else np.asarray(list(case_ids), "int64")
+        overlay = getattr(self, "overlay_", None)
+        removed = 0
+        if overlay is not None:
+            removed += overlay.cases.forget(None if ids is None else ids[ids >= USER_ID_OFFSET], source)
+        elif ids is not None and (ids >= USER_ID_OFFSET).any():
+            self._overlay_cases()  # raises: no overlay attached
+        removed += self.cases_.forget(None if ids is None else ids[ids < USER_ID_OFFSET], source)
+        return removed
+
+    def _overlay_cases(self) -> CaseBase:
+        overlay = getattr(self, "overlay_", None)
+        if overlay is None:
+            raise KeyError("those case ids belong to a user overlay, and none is attached")
+        return overlay.cases
+
+    def attach_user(self, name: str, model_dir: str | os.PathLike | None = None,
+                    user_weight: float | None = None):
+        """Use user `name`'s overlay from `MODEL_DIR/users/NAME/` (a new, empty one if it does
+        not exist yet): their cases join retrieval and `retain` adds to them."""
+        from .overlay import UserOverlay, user_dir
+
+        self._check_fitted()
+        model_dir = model_dir or getattr(self, "model_dir_", None)
+        base_sha = getattr(self, "config_", {}).get("sha256", {}).get("model.keras")
+        if model_dir is not None and (user_dir(model_dir, name) / "overlay.json").is_file():
+            overlay = UserOverlay.load(model_dir, name)
+            if base_sha and overlay.base_model_sha256 not in (None, base_sha) and len(overlay):
+                # Made with another network: its stored texts are re-embedded with this one.
+                texts = overlay.cases.meta["text"].tolist()
+                overlay.cases.embeddings = np.ascontiguousarray(self.transform(texts), "float32")
+                overlay.cases._index = None
+                overlay.base_model_sha256 = base_sha
+        else:
+            overlay = UserOverlay.new(name, self.dim, base_model_sha256=base_sha)
+        if user_weight is not None:
+            overlay.user_weight = float(user_weight)
+        self.overlay_ = overlay
+        return overlay
+
+    def detach_user(self) -> None:
+        """Back to the shared case base alone."""
+        self.overlay_ = None
+
+    def save_user(self, model_dir: str | os.PathLike | None = None) -> Path:
+        """Save the attached overlay under `MODEL_DIR/users/NAME/` (base files untouched)."""
+        overlay = getattr(self, "overlay_", None)
+        if overlay is None:
+            raise RuntimeError("no user overlay attached: call attach_user(name) first")
+        model_dir = model_dir or getattr(self, "model_dir_", None)
+        if model_dir is None:
+            raise ValueError("where is the model? pass model_dir (the base model's directory)")
+        return overlay.save(model_dir)
 
     # -- persistence ----------------------------------------------------------------------------
     def save(self, directory: str | os.PathLike, *, force: bool = False) -> Path:
@@ -283,17 +385,18 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
                 "sha256": {name: _sha256(tmp / name) for name in _ARTIFACTS},
             }
             (tmp / "config.json").write_text(json.dumps(config, indent=2, default=str))
-            if directory.exists():
-                shutil.rmtree(directory)
-            os.replace(tmp, directory)
+            if (directory / "users").is_dir():  # user overlays live on with the model
+                shutil.copytree(directory / "users", tmp / "users")
+            replace_dir(tmp, directory)  # renames only: a crash leaves one complete copy
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         return directory
 
     @classmethod
-    def load(cls, directory: str | os.PathLike) -> ClickbaitDetector:
+    def load(cls, directory: str | os.PathLike, user: str | None = None) -> ClickbaitDetector:
         """Load a saved detector. No pickle: the Keras file loads in safe mode (no code runs from
-        it), and each file's checksum must match config.json."""
+        it), and each file's checksum must match config.json. `user` attaches that user's
+        overlay from `directory/users/` (see attach_user)."""
         directory = Path(directory)
         config_path = directory / "config.json"
         if not config_path.is_file():
@@ -323,6 +426,9 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
         self.coverage_ = config.get("coverage")
         self.config_ = config
         self.classes_ = np.array([0, 1])
+        self.model_dir_ = directory
+        if user is not None:
+            self.attach_user(user)
         return self
 
     def _log(self, message: str) -> None:
