@@ -21,7 +21,7 @@ TRAIN_FLAGS = --encoder $(ENCODER) --loss $(LOSS) --dim $(DIM) --epochs $(EPOCHS
 PYTEST_FLAGS ?=
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: install pretrained train compare test test-slow lint bench clean notebooks
+.PHONY: install pretrained train compare test test-slow lint bench clean notebooks score bench-score bench-adapt condense
 
 install: $(VENV)/.installed
 $(VENV)/.installed: setup.cfg pyproject.toml
@@ -54,8 +54,28 @@ lint: install
 notebooks: install pretrained
 	$(BIN)/python notebooks/run.py --output-dir notebooks/executed $(NOTEBOOK_FLAGS)
 
-bench: install pretrained
+bench: install pretrained bench-score bench-adapt
 	$(BIN)/python benchmarks/bench_vectors.py --glove $(GLOVE)
+
+# make score IN=headlines.csv OUT=scored.csv [SCORE_FLAGS="--text-column title --force"]
+score: install
+	@test -n "$(IN)" -a -n "$(OUT)" || { echo "usage: make score IN=input.csv OUT=output.csv" >&2; exit 2; }
+	$(BIN)/clickbait score $(MODEL) $(IN) -o $(OUT) $(SCORE_FLAGS)
+
+# clickbait score vs TF-IDF + logistic regression on 100k and 1M rows -> benchmarks/results/score.json
+BENCH_ROWS ?= 100000 1000000
+bench-score: install pretrained
+	nice $(BIN)/python benchmarks/bench_score.py --rows $(BENCH_ROWS) --model $(MODEL)
+
+# Adaptation curves (retain / user overlay / TF-IDF / retraining; ~5 min) and case-base condensing
+# -> reports/adaptation.{png,json}, benchmarks/results/adapt.json
+bench-adapt: install pretrained
+	nice $(BIN)/python benchmarks/bench_adapt.py --model $(MODEL)
+
+# Wilson editing + condensing of the case base into a new model directory.
+CONDENSED ?= models/condensed
+condense: install
+	$(BIN)/clickbait condense $(MODEL) -o $(CONDENSED) --force
 
 clean:
 	rm -rf $(VENV) .cache build *.egg-info

@@ -160,6 +160,54 @@ def cmd_condense(a: argparse.Namespace) -> int:
     return 0
 
 
+def _scoring_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--text-column", default=None,
+                   help="column with the headlines (default: headline/title/text, or the only column)")
+    p.add_argument("--batch-size", type=int, default=8192, help="rows per chunk (memory is flat in rows)")
+    p.add_argument("--threshold", type=float, default=None, help="P(clickbait) cut (default: the model's)")
+    p.add_argument("--encoding", default="utf-8", help="input encoding (default utf-8; a BOM is dropped)")
+    p.add_argument("--encoding-errors", default="strict", choices=["strict", "replace"],
+                   help="strict: stop at the first undecodable byte, naming its offset; "
+                        "replace: replace such bytes with U+FFFD and count them")
+    p.add_argument("--retrieval", default="auto", choices=["auto", "exact", "ivf"],
+                   help="nearest-case search: exact scan, or a faiss IVF index (auto: IVF from "
+                        "20,000 cases on)")
+    p.add_argument("--nprobe", type=int, default=8, help="IVF lists searched per headline")
+
+
+def cmd_score(a: argparse.Namespace) -> int:
+    from .detector import ClickbaitDetector
+    from .scoring import score_csv
+
+    det = ClickbaitDetector.load(a.model_dir, user=a.user)
+    summary = score_csv(
+        det, a.input, a.output, text_column=a.text_column, batch_size=a.batch_size,
+        threshold=a.threshold, explain=a.explain, encoding=a.encoding,
+        encoding_errors=a.encoding_errors, force=a.force, retrieval=a.retrieval, nprobe=a.nprobe,
+        dedup=a.dedup)
+    print(summary.line(), file=sys.stderr)
+    return 0
+
+
+def cmd_evaluate(a: argparse.Namespace) -> int:
+    from .detector import ClickbaitDetector
+    from .scoring import evaluate_csv
+
+    det = ClickbaitDetector.load(a.model_dir)
+    m = evaluate_csv(det, a.input, label_column=a.label_column, text_column=a.text_column,
+                     reports=a.reports, threshold=a.threshold, batch_size=a.batch_size,
+                     encoding=a.encoding, encoding_errors=a.encoding_errors,
+                     retrieval=a.retrieval, nprobe=a.nprobe)
+    (tn, fp), (fn, tp) = m["confusion_matrix"]
+    auc = "n/a (one class)" if m["roc_auc"] is None else f"{m['roc_auc']:.4f}"
+    print(f"{m['rows']:,} rows ({m['skipped_rows']:,} skipped: no text or label), threshold "
+          f"{m['threshold']:.3f}\naccuracy {m['accuracy']:.4f}  precision {m['precision']:.4f}  "
+          f"recall {m['recall']:.4f}  F1 {m['f1']:.4f}  ROC-AUC {auc}\n"
+          f"confusion (rows: true 0/1, columns: predicted 0/1): [[{tn}, {fp}], [{fn}, {tp}]]\n"
+          f"wrote {a.reports}/metrics.json, roc.png, confusion.png")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="clickbait", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -217,6 +265,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data-dir", default=None, help="test split for the before/after accuracy")
     p.set_defaults(func=cmd_condense)
+
+    p = sub.add_parser("score", help="score a CSV/TSV of headlines (streaming; - for stdin/stdout)")
+    p.add_argument("model_dir")
+    p.add_argument("input", help=".csv, .csv.gz, .tsv, or - for stdin")
+    p.add_argument("-o", "--output", required=True, help=".csv, .csv.gz, .tsv, or - for stdout")
+    _scoring_options(p)
+    p.add_argument("--explain", type=int, default=0, metavar="K",
+                   help="add the K nearest cases of each row as a JSON column")
+    p.add_argument("--dedup", action=argparse.BooleanOptionalAction, default=True,
+                   help="score repeated headlines within a chunk once")
+    p.add_argument("--force", action="store_true", help="overwrite an existing OUTPUT")
+    p.add_argument("--user", default=None, help="include this user's overlay cases (MODEL_DIR/users/NAME)")
+    p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser("evaluate", help="metrics and plots on your own labelled headlines")
+    p.add_argument("model_dir")
+    p.add_argument("input", help="labelled .csv, .csv.gz, .tsv (labels 0/1; 1 = clickbait)")
+    p.add_argument("--label-column", default=None, help="default: label/clickbait/is_clickbait")
+    p.add_argument("--reports", default="reports/evaluation", help="folder for metrics.json and plots")
+    _scoring_options(p)
+    p.set_defaults(func=cmd_evaluate)
     return parser
 
 

@@ -235,6 +235,14 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
         p = self.predict_proba(texts)[:, 1]
         return (p >= (self.threshold_ if threshold is None else threshold)).astype("int64")
 
+    def score_frame(self, frame: pd.DataFrame, text_column: str | None = None, **options) -> pd.DataFrame:
+        """`frame` plus `clickbait_probability` and `clickbait` (empty where the text is missing),
+        through the fast batch path of `clickbait.scoring.score_frame` (options: threshold,
+        explain, batch_size, retrieval, nprobe)."""
+        from .scoring import score_frame
+
+        return score_frame(self, frame, text_column, **options)
+
     def explain(self, texts, k: int | None = None) -> pd.DataFrame:
         """The nearest cases behind each prediction, one row per (query, neighbour): query index
         and text, rank, case id, similarity, the case's label, text, source and time added, and
@@ -324,6 +332,7 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
 
         self._check_fitted()
         model_dir = model_dir or getattr(self, "model_dir_", None)
+        self.model_dir_ = None if model_dir is None else Path(model_dir)  # where save_user writes
         base_sha = getattr(self, "config_", {}).get("sha256", {}).get("model.keras")
         if model_dir is not None and (user_dir(model_dir, name) / "overlay.json").is_file():
             overlay = UserOverlay.load(model_dir, name)

@@ -36,7 +36,7 @@ KERNEL = "python3"  # ipykernel's own spec: runs the Python that runs this (the 
 # notebook's parameters cell defines are injected into it.
 SMALL: dict[str, object] = {
     "N_TRAIN": 2000, "N_VALID": 500, "N_TEST": 400, "N_PLOT": 300, "EPOCHS": 2, "DIM": 16,
-    "FILTERS": 32, "HIDDEN": 32, "LENGTH": 24, "TOP_N": 2000, "USER_SIZES": [0, 4, 16, 48],
+    "FILTERS": 32, "HIDDEN": 32, "LENGTH": 24, "TOP_N": 2000, "USER_SIZES": [0, 30, 100, 300],
     "N_USER_EVAL": 200,
 }
 

@@ -104,3 +104,16 @@ def test_tampered_artifacts_are_refused(small_detector, tmp_path):
     (bad / "cases.parquet").unlink()
     with pytest.raises(ArtifactError, match=r"cases\.parquet"):
         ClickbaitDetector.load(bad)
+
+
+def test_corpus_shortcuts_cannot_change_a_prediction(small_detector):
+    # Casing, typographic quotes and trailing sentence punctuation mark the class in this corpus
+    # only; the detector must give exactly the same answer without them.
+    variants = [
+        ["You Won’t Believe What This Dog Did", "you won't believe what this dog did",
+         "YOU WON'T BELIEVE WHAT THIS DOG DID?", "You won't believe what this dog did."],
+        ["Senate Passes The Budget Bill", "senate passes the budget bill!"],
+    ]
+    for group in variants:
+        p = small_detector.predict_proba(group)[:, 1]
+        np.testing.assert_array_equal(p, np.full(len(group), p[0]))

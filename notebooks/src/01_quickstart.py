@@ -37,6 +37,7 @@ import pandas as pd
 
 from clickbait.data import load_split
 from clickbait.detector import ClickbaitDetector
+from clickbait.scoring import score_csv
 from clickbait.vectors import read_vectors
 
 ROOT = next(p for p in (Path.cwd(), *Path.cwd().parents) if (p / "clickbait" / "__init__.py").is_file())
@@ -120,22 +121,34 @@ headlines = [
     "Flooding forces thousands to evacuate in southern Germany",
     "Parliament approves new budget after lengthy debate",
 ]
-scores = pd.DataFrame({
+pd.DataFrame({
     "headline": headlines,
     "P(clickbait)": detector.predict_proba(headlines)[:, 1].round(3),
     "clickbait": detector.predict(headlines).astype(bool),
 })
-scores
 
 # %% [markdown]
 # ## 4. Score a CSV file
 #
-# A CSV with a headline column (here called `title`, beside an `id`), written to a scratch
-# directory, scored with `clickbait.scoring.score_csv`: the output keeps the input columns and
-# adds the score.
+# A CSV with a headline column (here called `title`, beside an `id`; one row has no title),
+# written to a scratch directory and scored with `clickbait.scoring.score_csv`, which streams
+# files of any size in chunks. The output keeps every input column and adds
+# `clickbait_probability` and `clickbait` (empty where there was no headline).
+# (`clickbait score INPUT.csv OUTPUT.csv` does the same from the command line.)
 
 # %%
-CSV_SCORE_CELL
+csv_in, csv_out = WORK / "headlines.csv", WORK / "headlines.scored.csv"
+pd.DataFrame({"id": range(1, len(headlines) + 2), "title": [*headlines, ""]}).to_csv(csv_in, index=False)
+summary = score_csv(detector, csv_in, csv_out, text_column="title")
+print(summary.line())
+pd.read_csv(csv_out, keep_default_na=False)
+
+# %% [markdown]
+# A DataFrame already in memory is scored the same way with `detector.score_frame`:
+
+# %%
+frame = pd.DataFrame({"headline": ["These 9 Cats Have Seen Things", "Oil prices fall for a third day"]})
+detector.score_frame(frame, text_column="headline")
 
 # %% [markdown]
 # ## 5. Why? The nearest cases behind a decision

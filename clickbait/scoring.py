@@ -1,0 +1,657 @@
+"""Batch scoring of headline CSV files: streaming, bounded memory, one output row per input row.
+
+`score_csv` reads INPUT in chunks (every column as text, so "NA" or "null" survive), scores the
+text column, and writes every input column unchanged plus `clickbait_probability` and `clickbait`
+to a temporary file beside OUTPUT that is renamed into place at the end: a crash or Ctrl-C leaves
+no partial OUTPUT. Rows whose text is missing or blank are kept with empty outputs and counted.
+
+Speed (see benchmarks/bench_score.py): tokenizing (TensorFlow string ops) runs in one thread
+while the encoder and the retrieval of the previous chunk run in another; the encoder sees each
+chunk sorted by length and cut to the longest headline (exact for the CNN, whose padding rows
+are zero); duplicate headlines in a chunk are scored once; and for a large case base the
+nearest cases come from a faiss IVF index (approximate, but see `retrieval`) rather than a
+brute-force scan of every case, which would otherwise take most of the time.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import gzip
+import io
+import json
+import math
+import os
+import sys
+import time
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .detector import ClickbaitDetector
+
+TEXT_COLUMNS = ("headline", "title", "text")
+LABEL_COLUMNS = ("label", "clickbait", "is_clickbait")
+PROBA, LABEL, NEIGHBOURS = "clickbait_probability", "clickbait", "clickbait_neighbours"
+BATCH_SIZE = 8192
+IVF_MIN_CASES = 20000  # below this an exact scan is fast enough and stays exact
+RETRIEVALS = ("auto", "exact", "ivf")
+
+
+class InputError(ValueError):
+    """The input cannot be read as asked: a clear message naming the file and what to do."""
+
+
+# -- reading ---------------------------------------------------------------------------------
+def _is_stdio(path: str | os.PathLike) -> bool:
+    return str(path) == "-"
+
+
+def _separator(path: str | os.PathLike) -> str:
+    name = str(path).lower().removesuffix(".gz")
+    return "\t" if name.endswith((".tsv", ".tab")) else ","
+
+
+class _DecodingReader(io.TextIOBase):
+    """Decodes a byte stream for pandas, so that a bad byte is reported with its offset in the
+    file (pandas' own UnicodeDecodeError only knows its internal buffer) and replacements can
+    be counted. A UTF-8 byte-order mark is dropped."""
+
+    def __init__(self, raw, encoding: str, errors: str, name: str):
+        self._raw, self._name = raw, name
+        self._utf8 = codecs.lookup(encoding).name == "utf-8"
+        self.replaced = 0
+        handler = "strict"
+        if errors != "strict":
+            handler = f"clickbait-{errors}-{id(self)}"
+            base = codecs.lookup_error(errors)
+
+            def count(e: UnicodeError):
+                self.replaced += 1
+                return base(e)
+
+            codecs.register_error(handler, count)
+        self._decoder = codecs.getincrementaldecoder(encoding)(errors=handler)
+        self._consumed = 0  # bytes read from the stream so far
+        self._first = True
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> str:
+        block = self._raw.read(size if size and size > 0 else 1 << 20)
+        pending = self._decoder.getstate()[0] if hasattr(self._decoder, "getstate") else b""
+        try:
+            text = self._decoder.decode(block, final=not block)
+        except UnicodeDecodeError as e:
+            offset = self._consumed - len(pending) + e.start
+            raise InputError(
+                f"{self._name}: byte {offset} (0x{e.object[e.start]:02x}) is not valid "
+                f"{e.encoding}; give the file's encoding with --encoding (e.g. latin-1), or "
+                "--encoding-errors replace to replace bad bytes (they are counted)") from None
+        self._consumed += len(block)
+        if self._first and text:
+            self._first = False
+            if self._utf8 and text.startswith("\ufeff"):
+                text = text[1:]
+        return text
+
+
+@dataclass
+class CsvInput:
+    """A CSV/TSV being read: its header (exactly as written, duplicates included), separator,
+    and the data rows in chunks of text (DataFrames with columns 0..n-1)."""
+
+    name: str
+    header: list[str]
+    sep: str
+    chunks: Iterator[pd.DataFrame]
+    _reader: _DecodingReader = field(repr=False)
+    _closers: list = field(default_factory=list, repr=False)
+
+    @property
+    def replaced(self) -> int:
+        """Undecodable bytes replaced so far (with encoding_errors="replace")."""
+        return self._reader.replaced
+
+    def close(self) -> None:
+        for c in self._closers:
+            c.close()
+
+
+def read_csv_chunks(path: str | os.PathLike, *, batch_size: int = BATCH_SIZE, encoding: str = "utf-8",
+                    encoding_errors: str = "strict", stdin: TextIO | None = None) -> CsvInput:
+    """Open a .csv, .csv.gz, .tsv (or `-` for stdin) for chunked reading, every value as text.
+
+    The header row is read as data (header=None) so that column names are kept exactly, even
+    duplicated or empty ones, which pandas would rename. A quoted field may hold commas and
+    newlines; a row with too few fields, or a blank line, is padded with empty values."""
+    name = "<stdin>" if _is_stdio(path) else str(path)
+    closers = []
+    if _is_stdio(path):
+        stream = stdin if stdin is not None else sys.stdin
+        raw = getattr(stream, "buffer", stream)
+        if isinstance(raw, io.TextIOBase):  # an already-decoded text stream (tests, notebooks)
+            raw = io.BytesIO(raw.read().encode("utf-8"))
+    else:
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"{path}: no such file")
+        raw = gzip.open(path, "rb") if str(path).lower().endswith(".gz") else open(path, "rb")
+        closers.append(raw)
+    reader = _DecodingReader(raw, encoding, encoding_errors, name)
+    sep = _separator(path)
+    try:
+        frames = pd.read_csv(reader, sep=sep, header=None, dtype=str, na_filter=False,
+                             keep_default_na=False, chunksize=batch_size, engine="c",
+                             skip_blank_lines=False)  # a blank line is a row with no text
+        first = next(frames, None)
+    except pd.errors.EmptyDataError:
+        for c in closers:
+            c.close()
+        raise InputError(f"{name} is empty: no header row, so no headlines to score") from None
+    except pd.errors.ParserError as e:
+        for c in closers:
+            c.close()
+        raise InputError(f"{name}: not a readable {'TSV' if sep == chr(9) else 'CSV'} file: {e}") from None
+    if first is None or len(first) == 0:
+        for c in closers:
+            c.close()
+        raise InputError(f"{name} is empty: no header row, so no headlines to score")
+    header = ["" if v is None else str(v) for v in first.iloc[0].tolist()]
+
+    def chunks() -> Iterator[pd.DataFrame]:
+        rest = first.iloc[1:]
+        if len(rest):
+            yield rest
+        try:
+            yield from frames
+        except pd.errors.ParserError as e:
+            raise InputError(f"{name}: malformed row: {e}") from None
+
+    return CsvInput(name, header, sep, chunks(), reader, closers)
+
+
+def find_column(header: list[str], wanted: str | None, candidates=TEXT_COLUMNS, what: str = "text") -> int:
+    """Position of the column to use: `wanted` if given (exact, then case-insensitive), else the
+    first of `candidates` (case-insensitive), else the only column. The error lists the columns."""
+    lower = [h.strip().lower() for h in header]
+    if wanted is not None:
+        for names in (header, lower):
+            key = wanted if names is header else wanted.strip().lower()
+            if key in names:
+                return names.index(key)
+        raise InputError(f"no column {wanted!r}; the columns are: {', '.join(map(repr, header))}")
+    for c in candidates:
+        if c in lower:
+            return lower.index(c)
+    if len(header) == 1 and what == "text":
+        return 0
+    option = "--text-column" if what == "text" else "--label-column"
+    raise InputError(f"cannot tell which column holds the {what}: none is named "
+                     f"{'/'.join(candidates)}; the columns are: {', '.join(map(repr, header))}; "
+                     f"choose one with {option}")
+
+
+# -- scoring ---------------------------------------------------------------------------------
+@dataclass
+class StageTimes:
+    """Seconds spent in each stage (stages overlap in time: tokenizing runs beside the rest)."""
+
+    read: float = 0.0
+    tokenize: float = 0.0
+    encode: float = 0.0
+    retrieve: float = 0.0
+    write: float = 0.0
+
+    def shares(self) -> dict[str, float]:
+        total = sum(asdict(self).values()) or 1.0
+        return {k: v / total for k, v in asdict(self).items()}
+
+
+class Scorer:
+    """The detector's scoring path, made fast for large batches: the vectorizer and the encoder
+    as cached `tf.function`s (no `model.predict` per-call overhead), length-bucketed encoding,
+    and, for large case bases, an IVF index over the cases.
+
+    retrieval: "exact" (every case, as `predict_proba`), "ivf" (faiss IndexIVFFlat probing
+    `nprobe` of about 2 sqrt(n) lists), or "auto" (ivf from IVF_MIN_CASES cases on)."""
+
+    def __init__(self, detector: ClickbaitDetector, *, retrieval: str = "auto", nprobe: int = 8,
+                 dedup: bool = True):
+        import keras
+        import tensorflow as tf
+
+        detector._check_fitted()
+        if retrieval not in RETRIEVALS:
+            raise ValueError(f"retrieval must be one of {RETRIEVALS}, got {retrieval!r}")
+        self.det, self.dedup, self.times = detector, dedup, StageTimes()
+        vectorizer = next(la for la in detector.model_.layers
+                          if isinstance(la, keras.layers.TextVectorization))
+        network = detector.network_
+        self._vectorize = tf.function(vectorizer, input_signature=[tf.TensorSpec([None], tf.string)])
+        self._network = tf.function(lambda x: network(x, training=False),
+                                    input_signature=[tf.TensorSpec([None, None], tf.int64)])
+        self.length = int(detector.length)
+        # Cutting the padding is exact only when padding is a zero vector and the encoder max-pools.
+        try:
+            from .model import embedding_layer
+
+            pad_row = embedding_layer(network).get_weights()[0][0]
+            self._cut = detector.encoder == "cnn" and not np.any(pad_row)
+        except LookupError:
+            self._cut = False
+        cases = detector.cases_
+        overlay = getattr(detector, "overlay_", None)
+        self._overlay = overlay is not None and len(overlay.cases) > 0
+        if retrieval == "auto":
+            retrieval = "ivf" if len(cases) >= IVF_MIN_CASES and not self._overlay else "exact"
+        if self._overlay:  # the detector's layered retrieval over the base and the overlay
+            retrieval = "exact"
+        self.retrieval = retrieval
+        self._index = None
+        if retrieval == "ivf":
+            import faiss
+
+            # ~2 sqrt(n) lists, 8 probed: ~1/40 of the cases scanned; on the test split no label
+            # changes and P(clickbait) moves by 0.0005 on average (benchmarks/bench_score.py).
+            nlist = max(1, min(len(cases) // 39, round(2 * math.sqrt(len(cases)))))
+            quantizer = faiss.IndexFlatIP(cases.dim)
+            index = faiss.IndexIVFFlat(quantizer, cases.dim, nlist, faiss.METRIC_INNER_PRODUCT)
+            index.train(cases.embeddings)  # faiss k-means: fixed seed, so the index is reproducible
+            index.add(cases.embeddings)
+            index.nprobe = min(nprobe, nlist)
+            self._index, self._quantizer, self.nlist = index, quantizer, nlist
+
+    # stages
+    def ids(self, texts: np.ndarray) -> np.ndarray:
+        t = time.perf_counter()
+        out = self._vectorize(texts.astype(object)).numpy()
+        self.times.tokenize += time.perf_counter() - t
+        return out
+
+    def embed(self, ids: np.ndarray, block: int = 2048) -> np.ndarray:
+        t = time.perf_counter()
+        out = np.empty((len(ids), self.det.dim), "float32")
+        if self._cut:
+            lengths = (ids != 0).sum(axis=1)
+            order = np.argsort(lengths, kind="stable")
+            for s in range(0, len(order), block):
+                sel = order[s:s + block]
+                cut = min(self.length, int(lengths[sel].max()) + 2)
+                out[sel] = self._network(ids[sel, :cut]).numpy()
+        else:
+            for s in range(0, len(ids), block):
+                out[s:s + block] = self._network(ids[s:s + block]).numpy()
+        self.times.encode += time.perf_counter() - t
+        return out
+
+    def kneighbors(self, emb: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        t = time.perf_counter()
+        cases = self.det.cases_
+        k = min(int(k), len(cases))
+        if self._index is None:
+            sims, pos = cases.kneighbors(emb, k)
+        else:
+            sims, pos = self._index.search(np.ascontiguousarray(emb, "float32"), k)
+            # An IVF probe may find fewer than k cases: fill from an exact scan for those rows.
+            short = (pos < 0).any(axis=1)
+            if short.any():
+                sims[short], pos[short] = cases.kneighbors(emb[short], k)
+        self.times.retrieve += time.perf_counter() - t
+        return sims, pos
+
+    def vote(self, emb: np.ndarray) -> np.ndarray:
+        if self._overlay:  # a user's cases join the vote: the detector's own layered retrieval
+            t = time.perf_counter()
+            p = self.det._vote(emb)
+            self.times.retrieve += time.perf_counter() - t
+            return p
+        sims, pos = self.kneighbors(emb, self.det.k)
+        return self.det.cases_.vote(sims, pos, self.det.temperature)
+
+    def proba(self, texts: np.ndarray) -> np.ndarray:
+        """P(clickbait) of non-empty headlines (duplicates within the batch scored once)."""
+        if len(texts) == 0:
+            return np.zeros(0)
+        if self.dedup:
+            codes, uniques = pd.factorize(texts)
+            return self.vote(self.embed(self.ids(np.asarray(uniques, dtype=object))))[codes]
+        return self.vote(self.embed(self.ids(texts)))
+
+    def explain(self, texts: np.ndarray, k: int) -> list[str]:
+        """The k nearest cases of each headline (exact, from `detector.explain`, so a user's
+        overlay is included), one JSON list per headline."""
+        if len(texts) == 0:
+            return []
+        frame = self.det.explain(list(texts), k=k)
+        rows = zip(frame["query"].to_numpy(), frame["case_id"].to_numpy(), frame["similarity"].to_numpy(),
+                   frame["label"].to_numpy(), frame["case_text"].to_numpy(), frame["source"].to_numpy(),
+                   strict=True)
+        out: list[list[dict]] = [[] for _ in range(len(texts))]
+        for q, i, s, y, c, src in rows:
+            out[q].append({"case_id": int(i), "similarity": round(float(s), 4), "label": int(y),
+                           "text": str(c), "source": str(src)})
+        return [json.dumps(o, ensure_ascii=False) for o in out]
+
+
+def _text_mask(values: pd.Series) -> np.ndarray:
+    """True where the text is present and not blank."""
+    s = values.astype(object)
+    present = s.notna().to_numpy()
+    out = np.zeros(len(s), bool)
+    out[present] = [bool(v.strip()) for v in s[present].astype(str)]
+    return out
+
+
+@dataclass
+class _Scored:
+    proba: np.ndarray  # float64, NaN where the text is missing
+    explain: list[str | None] | None
+    missing: int
+
+
+def _score_chunk(scorer: Scorer, texts: pd.Series, explain: int) -> _Scored:
+    valid = _text_mask(texts)
+    proba = np.full(len(texts), np.nan)
+    values = texts.to_numpy(dtype=object)[valid]
+    proba[valid] = scorer.proba(values)
+    notes = None
+    if explain:
+        notes = [None] * len(texts)
+        for i, note in zip(np.flatnonzero(valid), scorer.explain(values, explain), strict=True):
+            notes[i] = note
+    return _Scored(proba, notes, int((~valid).sum()))
+
+
+def _outputs(scored: _Scored, threshold: float) -> dict[str, object]:
+    """The added columns; missing values are written as empty fields."""
+    p = scored.proba
+    flag = pd.array(np.where(np.isnan(p), 0, p >= threshold).astype("int64"), dtype="Int64")
+    flag[np.isnan(p)] = pd.NA
+    cols = {PROBA: p, LABEL: flag}
+    if scored.explain is not None:
+        cols[NEIGHBOURS] = np.array(["" if e is None else e for e in scored.explain], dtype=object)
+    return cols
+
+
+def score_frame(detector: ClickbaitDetector, frame: pd.DataFrame, text_column: str | None = None, *,
+                threshold: float | None = None, explain: int = 0, batch_size: int = BATCH_SIZE,
+                retrieval: str = "auto", nprobe: int = 8) -> pd.DataFrame:
+    """`frame` with `clickbait_probability` (float, NaN for missing or blank text) and
+    `clickbait` (nullable 0/1) added (and `clickbait_neighbours`, JSON, when `explain` > 0)."""
+    col = frame.columns[find_column([str(c) for c in frame.columns], text_column)]
+    scorer = Scorer(detector, retrieval=retrieval, nprobe=nprobe)
+    threshold = detector.threshold_ if threshold is None else threshold
+    proba, notes = np.full(len(frame), np.nan), []
+    for s in range(0, len(frame), batch_size):
+        scored = _score_chunk(scorer, frame[col].iloc[s:s + batch_size], explain)
+        proba[s:s + batch_size] = scored.proba
+        notes += scored.explain or []
+    out = frame.copy()
+    out[PROBA] = proba
+    out[LABEL] = pd.array(np.where(np.isnan(proba), 0, proba >= threshold), dtype="Int64")
+    out.loc[np.isnan(proba), LABEL] = pd.NA
+    if explain:
+        out[NEIGHBOURS] = notes
+    return out
+
+
+# -- writing ---------------------------------------------------------------------------------
+class _AtomicOutput:
+    """A text handle on a temporary file beside `path`, renamed over it by `commit()`; `abort()`
+    (or an exception inside `with`) removes it. `-` is stdout, written as it goes."""
+
+    def __init__(self, path: str | os.PathLike, force: bool, stdout: TextIO | None = None):
+        self.stdout = _is_stdio(path)
+        if self.stdout:
+            self.handle, self.tmp = stdout if stdout is not None else sys.stdout, None
+            return
+        self.path = Path(path)
+        if self.path.exists() and not force:
+            raise FileExistsError(f"{self.path} exists; pass --force to overwrite it")
+        if self.path.is_dir():
+            raise IsADirectoryError(f"{self.path} is a directory")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        if str(self.path).lower().endswith(".gz"):
+            self.handle = gzip.open(self.tmp, "wt", encoding="utf-8", newline="", compresslevel=4)
+        else:
+            self.handle = open(self.tmp, "w", encoding="utf-8", newline="")
+
+    def commit(self) -> None:
+        if self.stdout:
+            self.handle.flush()
+            return
+        self.handle.close()
+        os.replace(self.tmp, self.path)
+        self.tmp = None
+
+    def abort(self) -> None:
+        if self.tmp is not None:
+            self.handle.close()
+            self.tmp.unlink(missing_ok=True)
+            self.tmp = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None:
+            self.abort()
+        return False
+
+
+@dataclass
+class ScoreSummary:
+    """What `score_csv` did: rows, speed, share flagged, problems, and time per stage."""
+
+    rows: int = 0
+    scored: int = 0
+    flagged: int = 0
+    missing_text: int = 0
+    replaced_bytes: int = 0
+    seconds: float = 0.0
+    retrieval: str = ""
+    stages: StageTimes = field(default_factory=StageTimes)
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / self.seconds if self.seconds else 0.0
+
+    def line(self) -> str:
+        share = self.flagged / self.scored if self.scored else 0.0
+        problems = self.missing_text
+        note = f" (missing or blank text: {self.missing_text:,})" if problems else ""
+        if self.replaced_bytes:
+            note += f"; {self.replaced_bytes:,} undecodable bytes replaced"
+        return (f"scored {self.rows:,} rows in {self.seconds:.1f} s ({self.rows_per_second:,.0f} rows/s); "
+                f"{share:.1%} flagged as clickbait; {problems:,} rows with problems{note}")
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["rows_per_second"] = self.rows_per_second
+        d["stage_shares"] = self.stages.shares()
+        return d
+
+
+def _pipeline(scorer: Scorer, source: CsvInput, col: int, explain: int, depth: int = 2
+              ) -> Iterator[tuple[pd.DataFrame, _Scored]]:
+    """Scored chunks in input order. Tokenizing chunk i+1 (one thread) overlaps encoding and
+    retrieval of chunk i (another thread) and reading/writing (this thread); at most `depth`
+    chunks are in flight, so memory does not grow with the input."""
+    tokenizer = ThreadPoolExecutor(1, thread_name_prefix="clickbait-tokenize")
+    model = ThreadPoolExecutor(1, thread_name_prefix="clickbait-model")
+
+    def tokenize(texts: pd.Series):
+        valid = _text_mask(texts)
+        values = texts.to_numpy(dtype=object)[valid]
+        if scorer.dedup and len(values):
+            codes, uniques = pd.factorize(values)
+            return valid, values, codes, scorer.ids(np.asarray(uniques, dtype=object))
+        return valid, values, None, scorer.ids(values) if len(values) else None
+
+    def score(tok_future, texts: pd.Series) -> _Scored:
+        valid, values, codes, ids = tok_future.result()
+        proba = np.full(len(texts), np.nan)
+        if ids is not None:
+            p = scorer.vote(scorer.embed(ids))
+            proba[valid] = p if codes is None else p[codes]
+        notes = None
+        if explain:
+            notes = [None] * len(texts)
+            for i, note in zip(np.flatnonzero(valid), scorer.explain(values, explain), strict=True):
+                notes[i] = note
+        return _Scored(proba, notes, int((~valid).sum()))
+
+    pending: deque = deque()
+    try:
+        t = time.perf_counter()
+        for chunk in source.chunks:
+            scorer.times.read += time.perf_counter() - t
+            texts = chunk.iloc[:, col]
+            tok = tokenizer.submit(tokenize, texts)
+            pending.append((chunk, model.submit(score, tok, texts)))
+            while len(pending) > depth:
+                chunk0, fut = pending.popleft()
+                yield chunk0, fut.result()
+            t = time.perf_counter()
+        while pending:
+            chunk0, fut = pending.popleft()
+            yield chunk0, fut.result()
+    finally:
+        for _, fut in pending:
+            fut.cancel()
+        tokenizer.shutdown(wait=True, cancel_futures=True)
+        model.shutdown(wait=True, cancel_futures=True)
+
+
+def score_csv(detector: ClickbaitDetector, input: str | os.PathLike, output: str | os.PathLike, *,
+              text_column: str | None = None, batch_size: int = BATCH_SIZE,
+              threshold: float | None = None, explain: int = 0, encoding: str = "utf-8",
+              encoding_errors: str = "strict", force: bool = False, progress: bool | None = None,
+              retrieval: str = "auto", nprobe: int = 8, dedup: bool = True,
+              stdin: TextIO | None = None, stdout: TextIO | None = None) -> ScoreSummary:
+    """Score the headlines of INPUT (.csv, .csv.gz, .tsv, or `-`) into OUTPUT (same choices):
+    every input column unchanged and in order, plus `clickbait_probability` and `clickbait`
+    (and `clickbait_neighbours` with `explain` > 0), one row per input row, in input order.
+
+    OUTPUT is written beside itself and renamed at the end, so it is never partial (stdout
+    cannot be: rows there are written as they are scored). An existing OUTPUT needs `force`."""
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be positive, got {batch_size}")
+    if not _is_stdio(output) and not _is_stdio(input) and Path(output).exists() \
+            and Path(input).resolve() == Path(output).resolve():
+        raise FileExistsError(f"{output} is the input file; write the scores elsewhere")
+    if not _is_stdio(output) and Path(output).exists() and not force:
+        raise FileExistsError(f"{output} exists; pass --force to overwrite it")
+    started = time.perf_counter()
+    source = read_csv_chunks(input, batch_size=batch_size, encoding=encoding,
+                             encoding_errors=encoding_errors, stdin=stdin)
+    try:
+        col = find_column(source.header, text_column)
+        added = [PROBA, LABEL] + ([NEIGHBOURS] if explain else [])
+        clash = [c for c in added if c in source.header]
+        if clash:
+            raise InputError(f"{source.name} already has column(s) {clash}; rename them first")
+        scorer = Scorer(detector, retrieval=retrieval, nprobe=nprobe, dedup=dedup)
+        threshold = detector.threshold_ if threshold is None else float(threshold)
+        summary = ScoreSummary(retrieval=scorer.retrieval, stages=scorer.times)
+        sep = _separator(output)
+        show = sys.stderr.isatty() if progress is None else progress
+        faiss_threads = _single_threaded_faiss()
+        try:
+            with _AtomicOutput(output, force, stdout) as out, \
+                    tqdm(unit=" rows", unit_scale=True, disable=not show, file=sys.stderr,
+                         desc="scoring") as bar:
+                csv.writer(out.handle, delimiter=sep, lineterminator="\n").writerow(source.header + added)
+                for chunk, scored in _pipeline(scorer, source, col, explain):
+                    t = time.perf_counter()
+                    chunk.columns = range(chunk.shape[1])
+                    for values in _outputs(scored, threshold).values():
+                        chunk[chunk.shape[1]] = values
+                    chunk.to_csv(out.handle, sep=sep, header=False, index=False,
+                                 lineterminator="\n", float_format="%.6f", na_rep="")
+                    summary.rows += len(chunk)
+                    valid = ~np.isnan(scored.proba)
+                    summary.scored += int(valid.sum())
+                    summary.flagged += int((scored.proba[valid] >= threshold).sum())
+                    summary.missing_text += scored.missing
+                    scorer.times.write += time.perf_counter() - t
+                    bar.update(len(chunk))
+                out.commit()
+        finally:
+            _single_threaded_faiss(faiss_threads)
+        summary.replaced_bytes = source.replaced
+        summary.seconds = time.perf_counter() - started
+        return summary
+    finally:
+        source.close()
+
+
+def _single_threaded_faiss(restore: int | None = None) -> int | None:
+    """faiss uses all cores per search; here it shares them with the tokenizer thread, and
+    one thread is faster (measured). Returns the previous setting; pass it back to restore."""
+    try:
+        import faiss
+    except ImportError:  # pragma: no cover
+        return None
+    if restore is not None:
+        faiss.omp_set_num_threads(restore)
+        return restore
+    previous = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    return previous
+
+
+# -- evaluating ------------------------------------------------------------------------------
+def evaluate_csv(detector: ClickbaitDetector, input: str | os.PathLike, *, label_column: str | None = None,
+                 text_column: str | None = None, reports: str | os.PathLike = "reports/evaluation",
+                 threshold: float | None = None, batch_size: int = BATCH_SIZE, encoding: str = "utf-8",
+                 encoding_errors: str = "strict", retrieval: str = "auto", nprobe: int = 8,
+                 stdin: TextIO | None = None) -> dict:
+    """Metrics of the detector on a labelled CSV (labels 0/1), read as `score_csv` reads;
+    writes metrics.json, roc.png and confusion.png into `reports`. Rows with missing text or
+    label are left out and counted."""
+    from .reports import classification_metrics, plot_confusion, plot_roc, write_json
+
+    source = read_csv_chunks(input, batch_size=batch_size, encoding=encoding,
+                             encoding_errors=encoding_errors, stdin=stdin)
+    try:
+        col = find_column(source.header, text_column)
+        lab = find_column(source.header, label_column, LABEL_COLUMNS, what="label")
+        scorer = Scorer(detector, retrieval=retrieval, nprobe=nprobe)
+        probas, labels, skipped = [], [], 0
+        for chunk in source.chunks:
+            raw = chunk.iloc[:, lab].astype(str).str.strip().str.lower()
+            known = raw.isin(["0", "1", "0.0", "1.0", "true", "false"])
+            bad = raw[~known & (raw != "")]
+            if len(bad):
+                raise InputError(f"{source.name}: labels must be 0 or 1; got {bad.unique()[:5].tolist()}")
+            scored = _score_chunk(scorer, chunk.iloc[:, col], 0)
+            keep = known.to_numpy() & ~np.isnan(scored.proba)
+            skipped += int((~keep).sum())
+            probas.append(scored.proba[keep])
+            labels.append(raw[keep].isin(["1", "1.0", "true"]).to_numpy().astype(int))
+    finally:
+        source.close()
+    proba = np.concatenate(probas) if probas else np.zeros(0)
+    y = np.concatenate(labels) if labels else np.zeros(0, int)
+    if len(y) == 0:
+        raise InputError(f"{source.name}: no rows with both a headline and a label")
+    threshold = detector.threshold_ if threshold is None else float(threshold)
+    metrics = classification_metrics(y, proba, threshold)
+    metrics.update(input=source.name, skipped_rows=skipped, retrieval=scorer.retrieval)
+    reports = Path(reports)
+    write_json(metrics, reports / "metrics.json")
+    if len(np.unique(y)) == 2:
+        plot_roc(y, proba, reports / "roc.png", title=f"ROC: {Path(source.name).name}")
+    plot_confusion(y, proba, threshold, reports / "confusion.png")
+    return metrics

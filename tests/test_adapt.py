@@ -1,0 +1,186 @@
+"""Retain, revise, forget, explain provenance, per-user overlays, crash-safe saves and the CLI."""
+
+import copy
+import json
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from clickbait import cli, overlay
+from clickbait.cases import USER_ID_OFFSET, CaseBase, layered_predict_proba
+from clickbait.detector import ClickbaitDetector, _sha256
+
+NEW = ["Senate committee delays vote on farm subsidies", "You Won't Believe What This Cat Did Next"]
+
+
+@pytest.fixture(scope="module")
+def model_dir(small_detector, tmp_path_factory):
+    return small_detector.save(tmp_path_factory.mktemp("adapt") / "model")
+
+
+@pytest.fixture
+def det(small_detector):
+    """A copy that shares the fitted network but owns its case base (the fixture stays intact)."""
+    d = copy.copy(small_detector)
+    d.cases_ = copy.deepcopy(small_detector.cases_)
+    d.overlay_ = None
+    return d
+
+
+def test_retain_is_used_by_the_very_next_predict_then_revise_and_forget(det):
+    det.k = 1
+    before = det.predict(NEW)
+    ids = det.retain(NEW, 1 - before, source="mine")
+    assert ids.tolist() == [4800, 4801]
+    np.testing.assert_array_equal(det.predict(NEW), 1 - before)
+    det.revise(ids, before)
+    np.testing.assert_array_equal(det.predict(NEW), before)
+    det.revise(ids[:1], 1 - before[:1])
+    assert det.forget(case_ids=ids[:1]) == 1 and det.forget(source="mine") == 1
+    assert len(det.cases_) == 4800 and set(det.cases_.meta["source"]) == {"train", "validation"}
+
+
+def test_retaining_1000_cases_is_fast(det, corpus):
+    texts, labels = corpus["test"][0][:1000], corpus["test"][1][:1000]
+    det.transform(texts[:10])  # warm the model, as a serving process would be
+    t0 = time.perf_counter()
+    det.retain(texts, labels, source="bulk")
+    det.predict(texts[:1])  # includes the lazy index rebuild
+    seconds = time.perf_counter() - t0
+    assert len(det.cases_) == 5800
+    assert seconds < 5, f"{seconds:.2f} s (target < 1 s; the test machine is shared)"
+
+
+def test_explain_shows_provenance_of_retained_cases(det):
+    start = pd.Timestamp.now(tz="UTC") - pd.Timedelta(seconds=5)
+    det.retain(NEW[:1], [0], source="editor:bob")
+    frame = det.explain(NEW[:1], k=3)
+    top = frame.iloc[0]
+    assert top["case_text"] == NEW[0] and top["source"] == "editor:bob" and top["label"] == 0
+    assert top["added"] >= start and top["similarity"] == pytest.approx(1.0, abs=1e-5)
+    assert list(frame.columns[:9]) == ["query", "headline", "rank", "case_id", "similarity", "label",
+                                       "case_text", "source", "added"]
+    assert (frame["weight"] == 1).all()
+
+
+def test_user_overlay_round_trip_list_export_drop(small_detector, model_dir, tmp_path):
+    base_sha = json.loads((model_dir / "config.json").read_text())["sha256"]
+    det = ClickbaitDetector.load(model_dir, user="alice")
+    assert len(det.overlay_) == 0
+    det.k = 1
+    flipped = 1 - det.predict(NEW)
+    ids = det.retain(NEW, flipped)
+    assert (ids >= USER_ID_OFFSET).all() and len(det.cases_) == 4800  # the base is untouched
+    det.save_user()
+    # The base files still match their checksums; loading without the user ignores the overlay.
+    assert {f: _sha256(model_dir / f) for f in base_sha} == base_sha
+    plain = ClickbaitDetector.load(model_dir)
+    plain.k = 1
+    np.testing.assert_array_equal(plain.predict(NEW), 1 - flipped)
+    again = ClickbaitDetector.load(model_dir, user="alice")
+    again.k = 1
+    np.testing.assert_array_equal(again.predict(NEW), flipped)
+    frame = again.explain(NEW, k=2)
+    mine = frame[frame["source"] == "user:alice"]
+    assert len(mine) == 2 and (mine["weight"] == overlay.USER_WEIGHT).all()
+    assert set(mine["case_id"]) == set(ids.tolist())
+    # Revise and forget reach overlay ids too.
+    again.revise(ids[:1], 1 - flipped[:1])
+    assert again.overlay_.cases.labels[0] == 1 - flipped[0]
+    assert again.forget(case_ids=ids[1:]) == 1 and len(again.overlay_) == 1
+    rows = overlay.list_users(model_dir)
+    assert [(r["name"], r["cases"]) for r in rows] == [("alice", 2)]
+    out = overlay.UserOverlay.load(model_dir, "alice").export(tmp_path / "alice.csv")
+    exported = pd.read_csv(out)
+    assert exported["headline"].tolist() == NEW and exported["label"].tolist() == flipped.tolist()
+    assert overlay.drop_user(model_dir, "alice") and overlay.list_users(model_dir) == []
+    assert not overlay.drop_user(model_dir, "alice")
+
+
+@pytest.mark.parametrize("name", ["", "../x", "a/b", "bob smith", "x" * 65, "ünï"])
+def test_user_names_are_validated(name):
+    with pytest.raises(ValueError, match="invalid user name"):
+        overlay.user_dir("models/default", name)
+
+
+def test_user_weight_decides_against_equally_near_shared_cases():
+    base = CaseBase.empty(2)
+    base.add(np.tile([[1.0, 0.0]], (9, 1)).astype("float32"), [1] * 9, ["shared"] * 9)
+    mine = CaseBase.empty(2, first_id=USER_ID_OFFSET)
+    mine.add(np.array([[1.0, 0.0]], "float32"), [0], ["mine"])
+    q = np.array([[1.0, 0.0]], "float32")
+    assert layered_predict_proba([base, mine], [1, 1], q, 10, 0.05)[0] == pytest.approx(0.9)
+    assert layered_predict_proba([base, mine], [1, 9], q, 10, 0.05)[0] == pytest.approx(0.5)
+    # Merged by similarity: a far user case is not among the k nearest, whatever its weight.
+    far = CaseBase.empty(2, first_id=USER_ID_OFFSET)
+    far.add(np.array([[0.0, 1.0]], "float32"), [0], ["far"])
+    assert layered_predict_proba([base, far], [1, 100], q, 9, 0.05)[0] == pytest.approx(1.0)
+
+
+def test_overlay_save_survives_a_crash(det, model_dir, monkeypatch):
+    ov = det.attach_user("carol", model_dir)
+    det.retain(NEW[:1], [1])
+    det.save_user()
+    det.retain(NEW[1:], [0])
+
+    def boom(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", boom)  # npz written, parquet fails
+    with pytest.raises(OSError, match="disk full"):
+        det.save_user()
+    monkeypatch.undo()
+    kept = overlay.UserOverlay.load(model_dir, "carol")
+    assert kept.cases.meta["text"].tolist() == NEW[:1] and len(ov) == 2
+    assert [p.name for p in (model_dir / "users").iterdir()] == ["carol"]  # no temp leftovers
+    overlay.drop_user(model_dir, "carol")
+
+
+def test_model_save_survives_a_crash_and_keeps_overlays(small_detector, tmp_path, monkeypatch):
+    path = small_detector.save(tmp_path / "model")
+    det = ClickbaitDetector.load(path, user="dave")
+    det.retain(NEW[:1], [1])
+    det.save_user()
+    det.detach_user()
+    det.retain(NEW, [1, 1])
+    monkeypatch.setattr(np, "savez", lambda *a, **k: (_ for _ in ()).throw(OSError("killed")))
+    with pytest.raises(OSError, match="killed"):
+        det.save(path, force=True)
+    monkeypatch.undo()
+    assert len(ClickbaitDetector.load(path).cases_) == 4800  # the previous model, intact
+    det.save(path, force=True)
+    again = ClickbaitDetector.load(path, user="dave")
+    assert len(again.cases_) == 4802 and len(again.overlay_) == 1  # the overlay survived
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+
+
+def test_cli_adapt_explain_and_user_commands(small_detector, tmp_path, capsys):
+    path = small_detector.save(tmp_path / "model")
+    csv = tmp_path / "labels.csv"
+    pd.DataFrame({"headline": NEW, "label": [1, 0]}).to_csv(csv, index=False)
+    assert cli.main(["adapt", str(path), "--cases", str(csv), "--user", "erin"]) == 0
+    assert "retained 2 cases" in capsys.readouterr().out
+    assert cli.main(["explain", str(path), NEW[0], "-k", "3", "--user", "erin"]) == 0
+    out = capsys.readouterr().out
+    assert "user:erin" in out and "P(clickbait)" in out and NEW[0][:30] in out
+    assert cli.main(["user", "list", str(path)]) == 0
+    assert "erin" in capsys.readouterr().out
+    assert cli.main(["user", "export", str(path), "erin", "-o", str(tmp_path / "e.csv")]) == 0
+    assert pd.read_csv(tmp_path / "e.csv")["label"].tolist() == [1, 0]
+    # Scoring with --user includes the overlay's cases in the vote.
+    pd.DataFrame({"headline": NEW}).to_csv(tmp_path / "in.csv", index=False)
+    probs = {}
+    for extra in ([], ["--user", "erin"]):
+        out = tmp_path / f"scored{len(extra)}.csv"
+        assert cli.main(["score", str(path), str(tmp_path / "in.csv"), "-o", str(out), *extra]) == 0
+        probs[len(extra)] = pd.read_csv(out)["clickbait_probability"].to_numpy()
+    assert not np.allclose(probs[0], probs[2])
+    capsys.readouterr()
+    assert cli.main(["user", "drop", str(path), "erin"]) == 0
+    assert cli.main(["user", "drop", str(path), "../etc"]) == 2
+    assert "invalid user name" in capsys.readouterr().err
+    # Without --user, adapt retains into the shared case base and re-saves the model.
+    assert cli.main(["adapt", str(path), "--cases", str(csv)]) == 0
+    assert len(ClickbaitDetector.load(path).cases_) == 4802

@@ -1,0 +1,251 @@
+"""Batch scoring of CSV files (clickbait/scoring.py, `clickbait score` and `clickbait evaluate`):
+nothing lost or reordered, bad input reported clearly, output never partial."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from clickbait import scoring
+from clickbait.cli import main
+from clickbait.scoring import InputError, find_column, score_csv
+
+HEADLINES = [
+    "You Won't Believe What This Dog Did Next",
+    "Senate passes budget bill after long debate",
+    "NA", "null", 'He said "no, never", then left',
+    "multi\nline, headline",
+    "17 Things Only 90s Kids Will Understand",
+    "Stocks fall as oil prices rise",
+]
+
+
+@pytest.fixture(scope="module")
+def model_dir(small_detector, tmp_path_factory):
+    return small_detector.save(tmp_path_factory.mktemp("scoring") / "model")
+
+
+def read_back(path, sep=","):
+    """Rows exactly as written (csv module, no type conversion)."""
+    csv.field_size_limit(1 << 24)  # the very long headline
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8", newline="") as f:
+        return list(csv.reader(f, delimiter=sep))
+
+
+def write_csv(path, header, rows, sep=",", bom=False):
+    with open(path, "w", encoding="utf-8-sig" if bom else "utf-8", newline="") as f:
+        w = csv.writer(f, delimiter=sep, lineterminator="\n")
+        w.writerow(header)
+        w.writerows(rows)
+    return path
+
+
+def test_find_column():
+    assert find_column(["id", "Title"], None) == 1
+    assert find_column(["id", "HEADLINE", "text"], None) == 1
+    assert find_column(["only"], None) == 0
+    assert find_column(["a", "b"], "b") == 1
+    assert find_column(["a", "Body"], "body") == 1
+    with pytest.raises(InputError, match=r"'id', 'body'.*--text-column"):
+        find_column(["id", "body"], None)
+    with pytest.raises(InputError, match=r"no column 'x'.*'a', 'b'"):
+        find_column(["a", "b"], "x")
+
+
+def test_every_row_in_order_values_unchanged(small_detector, tmp_path):
+    rows = [[str(i), h, "NA", ""] for i, h in enumerate(HEADLINES * 5)]
+    src = write_csv(tmp_path / "in.csv", ["id", "headline", "note", "empty"], rows, bom=True)
+    out = tmp_path / "out.csv"
+    summary = score_csv(small_detector, src, out, batch_size=3)  # many small chunks
+    got = read_back(out)
+    assert got[0] == ["id", "headline", "note", "empty", "clickbait_probability", "clickbait"]
+    assert [r[:4] for r in got[1:]] == rows  # "NA", "null", quotes, commas, newlines intact
+    expected = small_detector.predict_proba(HEADLINES * 5)[:, 1]
+    np.testing.assert_allclose([float(r[4]) for r in got[1:]], expected, atol=2e-6)
+    assert [int(r[5]) for r in got[1:]] == (expected >= small_detector.threshold_).astype(int).tolist()
+    assert summary.rows == summary.scored == len(rows) and summary.missing_text == 0
+    assert summary.flagged == int((expected >= small_detector.threshold_).sum())
+    assert not list(tmp_path.glob(".*tmp"))
+
+
+def test_missing_text_rows_kept_and_counted(small_detector, tmp_path):
+    rows = [["1", "Senate passes budget"], ["2", ""], ["3", "   "], ["4", "10 Cats Who Rule"], ["5"]]
+    src = tmp_path / "in.csv"
+    src.write_text("id,title\n" + "\n".join(",".join(r) for r in rows) + "\n")
+    summary = score_csv(small_detector, src, tmp_path / "out.csv")
+    got = read_back(tmp_path / "out.csv")
+    assert [r[0] for r in got[1:]] == ["1", "2", "3", "4", "5"]
+    assert [r[1] for r in got[1:]] == ["Senate passes budget", "", "   ", "10 Cats Who Rule", ""]
+    assert [r[2] == "" for r in got[1:]] == [False, True, True, False, True]
+    assert [r[3] == "" for r in got[1:]] == [False, True, True, False, True]
+    assert summary.missing_text == 3 and summary.scored == 2
+    assert "3 rows with problems" in summary.line()
+
+
+def test_blank_lines_are_rows_with_no_text(small_detector, tmp_path):
+    (tmp_path / "in.csv").write_text("headline\nSenate passes budget\n\n10 Cats Who Rule\n")
+    summary = score_csv(small_detector, tmp_path / "in.csv", tmp_path / "out.csv")
+    got = read_back(tmp_path / "out.csv")
+    assert [r[0] for r in got[1:]] == ["Senate passes budget", "", "10 Cats Who Rule"]
+    assert got[2][1:] == ["", ""] and summary.missing_text == 1
+
+
+def test_score_frame_equals_predict_proba(small_detector):
+    frame = pd.DataFrame({"id": range(len(HEADLINES) + 1), "Headline": [*HEADLINES, None]})
+    out = small_detector.score_frame(frame)
+    assert list(out.columns) == ["id", "Headline", "clickbait_probability", "clickbait"]
+    pd.testing.assert_frame_equal(out[["id", "Headline"]], frame)
+    np.testing.assert_allclose(out["clickbait_probability"][:-1],
+                               small_detector.predict_proba(HEADLINES)[:, 1], atol=2e-6)
+    assert np.isnan(out["clickbait_probability"].iloc[-1]) and out["clickbait"].isna().iloc[-1]
+    assert out["clickbait"][:-1].tolist() == small_detector.predict(HEADLINES).tolist()
+
+
+def test_ivf_retrieval_probing_every_list_is_exact(small_detector, corpus):
+    texts = corpus["test"][0][:300]
+    exact = scoring.Scorer(small_detector, retrieval="exact").proba(np.asarray(texts, object))
+    ivf = scoring.Scorer(small_detector, retrieval="ivf", nprobe=10_000)
+    assert ivf.retrieval == "ivf" and ivf.nlist > 1
+    np.testing.assert_allclose(ivf.proba(np.asarray(texts, object)), exact, atol=1e-6)
+    fast = scoring.Scorer(small_detector, retrieval="ivf", nprobe=4).proba(np.asarray(texts, object))
+    assert ((fast >= 0.5) == (exact >= 0.5)).mean() > 0.95
+
+
+def test_header_only_and_empty_files(small_detector, tmp_path):
+    (tmp_path / "h.csv").write_text("id,headline\n")
+    summary = score_csv(small_detector, tmp_path / "h.csv", tmp_path / "h_out.csv")
+    assert summary.rows == 0
+    assert read_back(tmp_path / "h_out.csv") == [["id", "headline", "clickbait_probability", "clickbait"]]
+    (tmp_path / "e.csv").write_text("")
+    with pytest.raises(InputError, match=r"e\.csv is empty"):
+        score_csv(small_detector, tmp_path / "e.csv", tmp_path / "e_out.csv")
+    assert not (tmp_path / "e_out.csv").exists()
+
+
+def test_very_long_headline(small_detector, tmp_path):
+    long = " ".join(["amazing"] * 50_000)
+    src = write_csv(tmp_path / "in.csv", ["headline"], [[long], ["Short one"]])
+    score_csv(small_detector, src, tmp_path / "out.csv")
+    got = read_back(tmp_path / "out.csv")
+    assert got[1][0] == long and 0 <= float(got[1][1]) <= 1 and len(got) == 3
+
+
+def test_non_utf8_error_names_the_offset_and_replace_counts(small_detector, tmp_path):
+    data = b"id,headline\n1,Fine headline\n2,Caf\xe9 owner wins\n"
+    src = tmp_path / "latin.csv"
+    src.write_bytes(data)
+    offset = data.index(b"\xe9")
+    with pytest.raises(InputError, match=rf"byte {offset} \(0xe9\).*--encoding"):
+        score_csv(small_detector, src, tmp_path / "out.csv")
+    assert not (tmp_path / "out.csv").exists()
+    summary = score_csv(small_detector, src, tmp_path / "out.csv", encoding_errors="replace")
+    assert summary.replaced_bytes == 1 and "1 undecodable bytes replaced" in summary.line()
+    assert read_back(tmp_path / "out.csv")[2][1] == "Caf\ufffd owner wins"
+    score_csv(small_detector, src, tmp_path / "out2.csv", encoding="latin-1")
+    assert read_back(tmp_path / "out2.csv")[2][1] == "Café owner wins"
+
+
+def test_offset_is_absolute_in_a_large_file(small_detector, tmp_path):
+    body = "id,headline\n" + "".join(f"{i},Headline number {i}\n" for i in range(60_000))
+    data = body.encode() + b"9,bad \xff byte\n"
+    (tmp_path / "big.csv").write_bytes(data)
+    with pytest.raises(InputError, match=f"byte {len(body.encode()) + 6} "):
+        score_csv(small_detector, tmp_path / "big.csv", tmp_path / "out.csv", batch_size=50_000)
+
+
+def test_existing_output_refused_without_force(small_detector, tmp_path):
+    src = write_csv(tmp_path / "in.csv", ["headline"], [["A headline"]])
+    out = tmp_path / "out.csv"
+    out.write_text("keep me")
+    with pytest.raises(FileExistsError, match="--force"):
+        score_csv(small_detector, src, out)
+    assert out.read_text() == "keep me"
+    score_csv(small_detector, src, out, force=True)
+    assert read_back(out)[1][0] == "A headline"
+
+
+def test_crash_mid_run_leaves_no_output(small_detector, tmp_path, monkeypatch):
+    src = write_csv(tmp_path / "in.csv", ["headline"], [[h] for h in HEADLINES * 4])
+    calls = {"n": 0}
+    vote = scoring.Scorer.vote
+
+    def flaky(self, emb):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("simulated crash")
+        return vote(self, emb)
+
+    monkeypatch.setattr(scoring.Scorer, "vote", flaky)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        score_csv(small_detector, src, tmp_path / "out.csv", batch_size=5)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
+
+
+def test_gz_and_tsv_round_trip(small_detector, tmp_path):
+    rows = [[str(i), h] for i, h in enumerate(HEADLINES)]
+    src = write_csv(tmp_path / "in.tsv", ["id", "text"], rows, sep="\t")
+    score_csv(small_detector, src, tmp_path / "out.csv.gz")
+    got = read_back(tmp_path / "out.csv.gz")
+    assert [r[:2] for r in got[1:]] == rows
+    with gzip.open(tmp_path / "in.csv.gz", "wt", encoding="utf-8", newline="") as f:
+        csv.writer(f, lineterminator="\n").writerows([["id", "text"], *rows])
+    score_csv(small_detector, tmp_path / "in.csv.gz", tmp_path / "out.tsv")
+    again = read_back(tmp_path / "out.tsv", sep="\t")
+    assert again[0] == ["id", "text", "clickbait_probability", "clickbait"]
+    assert [r[:2] for r in again[1:]] == rows and [r[2] for r in again] == [r[2] for r in got]
+
+
+def test_rescoring_a_scored_file_is_a_clear_error(small_detector, tmp_path):
+    src = write_csv(tmp_path / "in.csv", ["headline", "clickbait"], [["A headline", "1"]])
+    with pytest.raises(InputError, match="already has column"):
+        score_csv(small_detector, src, tmp_path / "out.csv")
+
+
+def test_cli_stdin_stdout_explain(model_dir, monkeypatch, capsys):
+    text = "id,headline\n0,Dogs Who Are Smarter Than You\n1,Parliament votes on tax\n"
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(text.encode())))
+    assert main(["score", str(model_dir), "-", "-o", "-", "--explain", "3"]) == 0
+    out, err = capsys.readouterr()
+    frame = pd.read_csv(io.StringIO(out), keep_default_na=False)
+    assert list(frame.columns) == ["id", "headline", "clickbait_probability", "clickbait",
+                                   "clickbait_neighbours"]
+    assert frame["id"].tolist() == [0, 1]
+    for cell in frame["clickbait_neighbours"]:
+        cases = json.loads(cell)
+        assert len(cases) == 3 and {"case_id", "similarity", "label", "text"} <= set(cases[0])
+    assert "scored 2 rows" in err
+
+
+def test_cli_errors_are_clear(model_dir, tmp_path, capsys):
+    src = write_csv(tmp_path / "in.csv", ["id", "body"], [["1", "x"]])
+    assert main(["score", str(model_dir), str(src), "-o", str(tmp_path / "o.csv")]) == 2
+    assert "'id', 'body'" in capsys.readouterr().err
+    assert not (tmp_path / "o.csv").exists()
+
+
+def test_evaluate_metrics_and_plots(model_dir, small_detector, corpus, tmp_path, capsys):
+    from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, roc_auc_score
+
+    texts, labels = corpus["test"][0][:120], corpus["test"][1][:120]
+    src = write_csv(tmp_path / "lab.csv", ["Headline", "is_cb"],
+                    [[t, str(y)] for t, y in zip(texts, labels, strict=True)] + [["", "1"]])
+    reports = tmp_path / "rep"
+    assert main(["evaluate", str(model_dir), str(src), "--label-column", "is_cb",
+                 "--reports", str(reports)]) == 0
+    assert "accuracy" in capsys.readouterr().out
+    m = json.loads((reports / "metrics.json").read_text())
+    proba = small_detector.predict_proba(texts)[:, 1]
+    pred = (proba >= small_detector.threshold_).astype(int)
+    assert m["rows"] == 120 and m["skipped_rows"] == 1
+    assert m["accuracy"] == pytest.approx(accuracy_score(labels, pred))
+    assert m["f1"] == pytest.approx(f1_score(labels, pred))
+    assert m["roc_auc"] == pytest.approx(roc_auc_score(labels, proba), abs=1e-4)
+    assert m["confusion_matrix"] == confusion_matrix(labels, pred).tolist()
+    assert (reports / "roc.png").stat().st_size > 0 and (reports / "confusion.png").stat().st_size > 0
