@@ -19,6 +19,10 @@ from clickbait.text import PAD, UNK, build_vocabulary, encode, make_vectorizer, 
         ("U.S. grows 3.5% in 1,000 days, e-mail says: wait",
          ["u.s.", "grows", "3.5", "%", "in", "1,000", "days", ",", "e-mail", "says", ":", "wait"]),
         ("O'Brien loves rock'n'roll", ["o'brien", "loves", "rock'n'roll"]),
+        # A clitic before punctuation is still split; back-to-back initials each keep a period.
+        ("Alzheimer's, McDonald's: We've, Um", ["alzheimer", "'s", ",", "mcdonald", "'s", ":", "we",
+                                                  "'ve", ",", "um"]),
+        ("J. J. Abrams. Stop. Go", ["j", ".", "j", ".", "abrams", ".", "stop", ".", "go"]),
         # NBSP and NEL are spaces, never parts of a token.
         ("café\u00a0au\u0085lait — now", ["café", "au", "lait", "-", "now"]),
         # Trailing sentence punctuation is stripped (the corpus stripped it from one class only).
