@@ -361,7 +361,7 @@ class _Scored:
 def _score_chunk(scorer: Scorer, texts: pd.Series, explain: int) -> _Scored:
     valid = _text_mask(texts)
     proba = np.full(len(texts), np.nan)
-    values = texts.to_numpy(dtype=object)[valid]
+    values = np.array([str(v) for v in texts.to_numpy(dtype=object)[valid]], dtype=object)
     proba[valid] = scorer.proba(values)
     notes = None
     if explain:

@@ -110,10 +110,10 @@ def text_output(nb: nbformat.NotebookNode, tag: str | None = None) -> str:
             continue
         for out in cell.get("outputs", []):
             if out.get("output_type") == "stream":
-                parts.append(out["text"])
+                parts.append(out["text"])  # a print may arrive in several stream chunks
             elif "text/plain" in out.get("data", {}):
-                parts.append(out["data"]["text/plain"])
-    return "\n".join(parts)
+                parts.append(f"\n{out['data']['text/plain']}\n")
+    return "".join(parts)
 
 
 def main(argv: list[str] | None = None) -> int:
