@@ -207,11 +207,13 @@ def weighted_vote(sims: np.ndarray, labels: np.ndarray, temperature: float,
 
 
 def layered_kneighbors(layers: Sequence[CaseBase], queries: np.ndarray, k: int,
-                       chunk_size: int = CHUNK_SIZE
+                       chunk_size: int = CHUNK_SIZE, keep_all: bool = False,
                        ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Retrieval over several case bases at once (the shared base and a user's overlay): the k
-    nearest of each non-empty layer, merged by similarity, the k most similar kept. Yields
-    (similarities, layer index, position within that layer), each chunk x k, nearest first."""
+    nearest of each non-empty layer, merged by similarity; the k most similar are kept, or all of
+    them with `keep_all` (the vote does that: a user's few cases must not be crowded out by the
+    base's many near-duplicates). Yields (similarities, layer index, position within that layer),
+    nearest first."""
     live = [i for i, layer in enumerate(layers) if len(layer)]
     if not live:
         raise ValueError("the case base is empty: retain some cases first")
@@ -227,19 +229,21 @@ def layered_kneighbors(layers: Sequence[CaseBase], queries: np.ndarray, k: int,
             which.append(np.full(p.shape, i, dtype="int64"))
         sims, which, pos = (np.concatenate(a, axis=1) for a in (sims, which, pos))
         if len(live) > 1:
-            order = np.argsort(-sims, axis=1, kind="stable")[:, :k]
+            order = np.argsort(-sims, axis=1, kind="stable")
+            order = order if keep_all else order[:, :k]
             sims, which, pos = (np.take_along_axis(a, order, axis=1) for a in (sims, which, pos))
         yield sims, which, pos
 
 
 def layered_predict_proba(layers: Sequence[CaseBase], weights: Sequence[float], queries: np.ndarray,
                           k: int, temperature: float, chunk_size: int = CHUNK_SIZE) -> np.ndarray:
-    """P(clickbait) from the merged neighbours of `layers`, a neighbour from layer i counting
-    `weights[i]` times as much as its similarity alone would give."""
+    """P(clickbait) from the k nearest cases of each layer together (2k neighbours with a user
+    overlay), a neighbour from layer i counting `weights[i]` times as much as its similarity alone
+    would give."""
     out = np.empty(len(queries), dtype="float64")
     weights = np.asarray(weights, dtype="float64")
     start = 0
-    for sims, which, pos in layered_kneighbors(layers, queries, k, chunk_size):
+    for sims, which, pos in layered_kneighbors(layers, queries, k, chunk_size, keep_all=True):
         labels = np.zeros(pos.shape, dtype="float64")
         for i, layer in enumerate(layers):
             m = which == i

@@ -18,6 +18,8 @@ def _model_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--encoder", default="cnn", choices=["cnn", "gru"])
     g.add_argument("--loss", default="contrastive",
                    choices=["contrastive", "triplet", "triplet-all", "triplet-soft"])
+    g.add_argument("--positive-margin", type=float, default=0.8,
+                   help="contrastive: stop pulling same-class pairs closer than this (0 = Hadsell)")
     g.add_argument("--dim", type=int, default=32, help="metric embedding size")
     g.add_argument("--length", type=int, default=32, help="tokens per headline (pad/truncate)")
     g.add_argument("--epochs", type=int, default=10)
@@ -26,12 +28,16 @@ def _model_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--fine-tune-epochs", type=int, default=0,
                    help="second phase with unfrozen vectors at a low learning rate")
     g.add_argument("-k", "--k", type=int, default=25, help="nearest cases per vote")
+    g.add_argument("--temperature", type=float, default=0.01,
+                   help="vote weight exp(similarity / T): smaller trusts the nearest cases more")
     g.add_argument("--seed", type=int, default=0)
 
 
 def _params(a: argparse.Namespace) -> dict:
     return {"vectors": a.vectors, "encoder": a.encoder, "loss": a.loss, "dim": a.dim,
-            "length": a.length, "epochs": a.epochs, "trainable": a.trainable,
+            "positive_margin": a.positive_margin,
+            "length": a.length, "epochs": a.epochs, "temperature": a.temperature,
+            "trainable": a.trainable,
             "fine_tune_epochs": a.fine_tune_epochs, "k": a.k, "seed": a.seed,
             "cache_dir": a.cache_dir, "verbose": 2}
 

@@ -86,6 +86,7 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
         encoder: str = "cnn",
         loss: str = "contrastive",
         margin: float | None = None,
+        positive_margin: float = 0.8,
         dim: int = 32,
         length: int = 32,
         hidden: int = 128,
@@ -99,7 +100,7 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
         fine_tune_learning_rate: float = 1e-4,
         patience: int = 2,
         k: int = 25,
-        temperature: float = 0.05,
+        temperature: float = 0.01,
         pretrained_top_n: int = 20000,
         retain_validation: bool = True,
         seed: int = 0,
@@ -110,6 +111,7 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
         self.encoder = encoder
         self.loss = loss
         self.margin = margin
+        self.positive_margin = positive_margin
         self.dim = dim
         self.length = length
         self.hidden = hidden
@@ -188,7 +190,7 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
     def _train(self, x, y, x_val, y_val) -> dict:
         def phase(epochs: int, lr: float) -> dict:
             self.network_.compile(optimizer=keras.optimizers.Adam(lr),
-                                  loss=get_loss(self.loss, self.margin))
+                                  loss=get_loss(self.loss, self.margin, self.positive_margin))
             stop = keras.callbacks.EarlyStopping(patience=self.patience, restore_best_weights=True)
             hist = self.network_.fit(
                 x, y, validation_data=(x_val, y_val), epochs=epochs, batch_size=self.batch_size,

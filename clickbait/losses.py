@@ -36,25 +36,34 @@ def _label_masks(y_true, n):
 class ContrastiveLoss(keras.losses.Loss):
     """Contrastive loss of Hadsell, Chopra and LeCun (2006) over all pairs in the batch:
     0.5 * D^2 for a pair of one class, 0.5 * max(0, margin - D)^2 for a pair of two classes, with D
-    the Euclidean distance. Row i's loss is the mean over its pairs with every other row."""
+    the Euclidean distance. Row i's loss is the mean over its pairs with every other row.
 
-    def __init__(self, margin: float = 1.0, name: str = "contrastive", **kwargs):
+    `positive_margin` > 0 stops pulling a same-class pair once D < positive_margin (the
+    "double-margin" form): with two classes, plain Hadsell packs each class onto nearly one point
+    (neighbour similarities of 0.99997), which leaves the nearest-case vote, its explanations and
+    user cases nothing to tell apart; a positive margin keeps each class a ball with structure."""
+
+    def __init__(self, margin: float = 1.2, positive_margin: float = 0.0, name: str = "contrastive",
+                 **kwargs):
         super().__init__(name=name, **kwargs)
+        if not 0 <= positive_margin < margin:
+            raise ValueError(f"need 0 <= positive_margin < margin; got {positive_margin}, {margin}")
         self.margin = float(margin)
+        self.positive_margin = float(positive_margin)
 
     def call(self, y_true, y_pred):
         y_pred = ops.cast(y_pred, "float32")
         n = ops.shape(y_pred)[0]
         d = pairwise_distances(y_pred)
         positive, negative = _label_masks(y_true, n)
-        pair_loss = positive * 0.5 * ops.square(d) + negative * 0.5 * ops.square(
-            ops.relu(self.margin - d)
-        )
+        pair_loss = positive * 0.5 * ops.square(ops.relu(d - self.positive_margin)) + \
+            negative * 0.5 * ops.square(ops.relu(self.margin - d))
         pairs = ops.maximum(ops.cast(n, "float32") - 1.0, 1.0)
         return ops.sum(pair_loss, axis=1) / pairs
 
     def get_config(self) -> dict:
-        return {**super().get_config(), "margin": self.margin}
+        return {**super().get_config(), "margin": self.margin,
+                "positive_margin": self.positive_margin}
 
 
 @keras.saving.register_keras_serializable(package="clickbait")
@@ -122,11 +131,15 @@ LOSSES = {
 }
 
 
-def get_loss(name: str, margin: float | None = None) -> keras.losses.Loss:
-    """The metric loss called `name`: one of LOSSES."""
+def get_loss(name: str, margin: float | None = None, positive_margin: float = 0.0) -> keras.losses.Loss:
+    """The metric loss called `name` (one of LOSSES); `margin` None takes the loss's default,
+    `positive_margin` applies to "contrastive" only."""
     if name not in LOSSES:
         raise ValueError(f"unknown loss {name!r}; expected one of {sorted(LOSSES)}")
-    return LOSSES[name]() if margin is None else LOSSES[name](margin=margin)
+    kwargs = {} if margin is None else {"margin": margin}
+    if name == "contrastive":
+        kwargs["positive_margin"] = positive_margin
+    return LOSSES[name](**kwargs)
 
 
 class CollapseError(RuntimeError):

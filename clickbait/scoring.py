@@ -240,14 +240,7 @@ class Scorer:
         self._network = tf.function(lambda x: network(x, training=False),
                                     input_signature=[tf.TensorSpec([None, None], tf.int64)])
         self.length = int(detector.length)
-        # Cutting the padding is exact only when padding is a zero vector and the encoder max-pools.
-        try:
-            from .model import embedding_layer
-
-            pad_row = embedding_layer(network).get_weights()[0][0]
-            self._cut = detector.encoder == "cnn" and not np.any(pad_row)
-        except LookupError:
-            self._cut = False
+        self._margin = _padding_margin(network)
         cases = detector.cases_
         overlay = getattr(detector, "overlay_", None)
         self._overlay = overlay is not None and len(overlay.cases) > 0
@@ -280,12 +273,13 @@ class Scorer:
     def embed(self, ids: np.ndarray, block: int = 2048) -> np.ndarray:
         t = time.perf_counter()
         out = np.empty((len(ids), self.det.dim), "float32")
-        if self._cut:
-            lengths = (ids != 0).sum(axis=1)
+        if self._margin:
+            nonpad = ids != 0
+            lengths = np.where(nonpad.any(axis=1), ids.shape[1] - np.argmax(nonpad[:, ::-1], axis=1), 0)
             order = np.argsort(lengths, kind="stable")
             for s in range(0, len(order), block):
                 sel = order[s:s + block]
-                cut = min(self.length, int(lengths[sel].max()) + 2)
+                cut = min(ids.shape[1], int(lengths[sel].max()) + self._margin)
                 out[sel] = self._network(ids[sel, :cut]).numpy()
         else:
             for s in range(0, len(ids), block):
@@ -340,6 +334,31 @@ class Scorer:
             out[q].append({"case_id": int(i), "similarity": round(float(s), 4), "label": int(y),
                            "text": str(c), "source": str(src)})
         return [json.dumps(o, ensure_ascii=False) for o in out]
+
+
+def _padding_margin(network) -> int | None:
+    """Trailing padding a CNN with 'same' convolutions and global max-pooling can drop exactly.
+
+    Past the last word, a width-w convolution sees either only padding (one constant output)
+    or padding plus the zeros beyond the end (the last w//2 positions). Cut at last word + max
+    width, the sequence still has every one of those windows, so the max-pool, and the
+    embedding, are unchanged, whatever the padding vector is (it is trainable). Encoders of any
+    other shape (the GRU) return None: no cut."""
+    import keras
+
+    layers, stack = [], [network]
+    while stack:
+        for layer in stack.pop().layers:
+            (stack if isinstance(layer, keras.Model) else layers).append(layer)
+    convs = [la for la in layers if isinstance(la, keras.layers.Conv1D)]
+    allowed = (keras.layers.InputLayer, keras.layers.Embedding, keras.layers.Conv1D,
+               keras.layers.GlobalMaxPooling1D, keras.layers.SpatialDropout1D, keras.layers.Dropout,
+               keras.layers.Concatenate, keras.layers.Dense, keras.layers.UnitNormalization)
+    if not convs or not all(isinstance(la, allowed) for la in layers):
+        return None
+    if any(c.padding != "same" or c.strides != (1,) or c.dilation_rate != (1,) for c in convs):
+        return None
+    return max(c.kernel_size[0] for c in convs)
 
 
 def _text_mask(values: pd.Series) -> np.ndarray:

@@ -31,6 +31,18 @@ def test_contrastive_by_hand():
     np.testing.assert_allclose(rows, [(1 + 2.0) / 2, (1 + bc) / 2, (2.0 + bc) / 2], atol=1e-5)
 
 
+def test_contrastive_positive_margin_by_hand():
+    # Same-class pairs are no longer pulled once closer than positive_margin: (a,b) at sqrt2 with
+    # positive_margin 1 -> 0.5 * (sqrt2 - 1)^2; different-class pairs as before (margin 1).
+    ab = 0.5 * (R2 - 1.0) ** 2
+    rows = np.array(ContrastiveLoss(margin=1.0, positive_margin=1.0 - 1e-9).call(Y, E))
+    np.testing.assert_allclose(rows, [(ab + 0.5) / 2, ab / 2, 0.5 / 2], atol=1e-5)
+    rows = np.array(ContrastiveLoss(margin=2.0, positive_margin=1.5).call(Y, E))
+    np.testing.assert_allclose(rows[1], (0 + 0.5 * (2 - R2) ** 2) / 2, atol=1e-5)
+    with pytest.raises(ValueError, match="positive_margin"):
+        ContrastiveLoss(margin=0.5, positive_margin=0.8)
+
+
 def test_batch_hard_triplet_by_hand():
     # a: hardest positive b (sqrt2), hardest negative c (0): sqrt2 - 0 + 0.5.
     # b: positive a (sqrt2), negative c (sqrt2): 0 + 0.5. c: no positive in the batch -> 0.
@@ -69,9 +81,9 @@ def test_losses_are_zero_when_classes_are_apart():
 
 
 def test_loss_config_round_trip_and_errors():
-    loss = ContrastiveLoss(margin=0.7)
+    loss = ContrastiveLoss(margin=0.7, positive_margin=0.2)
     again = keras.losses.deserialize(keras.losses.serialize(loss))
-    assert isinstance(again, ContrastiveLoss) and again.margin == 0.7
+    assert isinstance(again, ContrastiveLoss) and (again.margin, again.positive_margin) == (0.7, 0.2)
     assert get_loss("triplet-soft").soft is True
     assert isinstance(get_loss("triplet-all", margin=0.3), BatchAllTripletLoss)
     with pytest.raises(ValueError, match="'hinge'"):

@@ -109,6 +109,7 @@ def test_04_adapting_to_a_user(tmp_path, glove_path):
     text = run.text_output(nb)
     n = max(run.SMALL["USER_SIZES"])
     assert f"agreement with the user's labels (overlay 'reader', {n} cases" in text
-    assert "user_weight 10: number-led" in text and "user:reader" in text  # explain: reader cases
+    assert "user_weight 10: number-led" in text
+    assert "saved overlay: model/users/reader" in text
     assert f"forgot {n} cases" in text
     _check_figures(nb, 1)

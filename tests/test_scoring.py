@@ -118,6 +118,26 @@ def test_ivf_retrieval_probing_every_list_is_exact(small_detector, corpus):
     assert ((fast >= 0.5) == (exact >= 0.5)).mean() > 0.95
 
 
+def test_length_cut_encoding_is_exact_even_with_a_trained_padding_vector(small_detector, corpus):
+    from clickbait.model import embedding_layer
+
+    texts = np.asarray([*corpus["test"][0][:200], "", "?!", " ".join(["word"] * 60)], object)
+    layer = embedding_layer(small_detector.network_)
+    saved = layer.get_weights()
+    try:
+        for pad in (saved[0][0], np.random.default_rng(0).normal(0, 0.5, saved[0].shape[1])):
+            table = saved[0].copy()
+            table[0] = pad
+            layer.set_weights([table])
+            scorer = scoring.Scorer(small_detector)
+            assert scorer._margin == 3
+            ids = scorer.ids(texts)
+            full = small_detector.network_.predict(ids, verbose=0)
+            np.testing.assert_allclose(scorer.embed(ids, block=64), full, atol=1e-6)
+    finally:
+        layer.set_weights(saved)
+
+
 def test_header_only_and_empty_files(small_detector, tmp_path):
     (tmp_path / "h.csv").write_text("id,headline\n")
     summary = score_csv(small_detector, tmp_path / "h.csv", tmp_path / "h_out.csv")
