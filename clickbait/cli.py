@@ -186,11 +186,15 @@ def cmd_score(a: argparse.Namespace) -> int:
     from .scoring import score_csv
 
     det = ClickbaitDetector.load(a.model_dir, user=a.user)
-    summary = score_csv(
-        det, a.input, a.output, text_column=a.text_column, batch_size=a.batch_size,
-        threshold=a.threshold, explain=a.explain, encoding=a.encoding,
-        encoding_errors=a.encoding_errors, force=a.force, retrieval=a.retrieval, nprobe=a.nprobe,
-        dedup=a.dedup)
+    try:
+        summary = score_csv(
+            det, a.input, a.output, text_column=a.text_column, batch_size=a.batch_size,
+            threshold=a.threshold, explain=a.explain, encoding=a.encoding,
+            encoding_errors=a.encoding_errors, force=a.force, retrieval=a.retrieval,
+            nprobe=a.nprobe, dedup=a.dedup)
+    except BrokenPipeError:  # `-o - | head`: the reader has stopped; not an error worth a traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     print(summary.line(), file=sys.stderr)
     return 0
 
