@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -18,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from .files import atomic_write
 
 try:  # faiss is a dependency, but retrieval stays correct (slower) without it.
     import faiss
@@ -166,9 +167,9 @@ class CaseBase:
         """Write `cases.npz` and `cases.parquet` (no pickle) into `directory`; returns the paths."""
         directory = Path(directory)
         npz, parquet = directory / "cases.npz", directory / "cases.parquet"
-        _atomic(npz, lambda p: np.savez(p, embeddings=self.embeddings, labels=self.labels,
+        atomic_write(npz, lambda p: np.savez(p, embeddings=self.embeddings, labels=self.labels,
                                           case_id=self.ids.astype("int64")), suffix=".npz")
-        _atomic(parquet, lambda p: self.meta.loc[:, list(_META_COLUMNS)].to_parquet(p, index=False))
+        atomic_write(parquet, lambda p: self.meta.loc[:, list(_META_COLUMNS)].to_parquet(p, index=False))
         return [npz, parquet]
 
     def subset(self, keep: np.ndarray) -> CaseBase:
@@ -254,17 +255,6 @@ def layered_predict_proba(layers: Sequence[CaseBase], weights: Sequence[float], 
     return out
 
 
-def replace_dir(tmp: Path, directory: Path) -> None:
-    """Move the finished directory `tmp` to `directory`, replacing any old one with renames only:
-    the old copy is moved aside first and removed last, so a crash leaves one complete copy."""
-    old = directory.with_name(f".{directory.name}.old{os.getpid()}")
-    if directory.exists():
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(directory, old)
-    os.replace(tmp, directory)
-    shutil.rmtree(old, ignore_errors=True)
-
-
 def _numpy_search(cases: np.ndarray, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     sims = queries @ cases.T
     top = np.argpartition(-sims, k - 1, axis=1)[:, :k] if k < sims.shape[1] else \
@@ -280,13 +270,3 @@ def _check_labels(labels: Sequence[int]) -> np.ndarray:
         bad = arr[~np.isin(arr, (0, 1))][:5].tolist() if arr.ndim == 1 else arr.shape
         raise ValueError(f"labels must be 0 (not clickbait) or 1 (clickbait); got {bad}")
     return arr.astype("int8")
-
-
-def _atomic(path: Path, write, suffix: str = "") -> None:
-    """Write through a temporary file beside `path`, then rename: no half-written artifacts."""
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}{suffix}")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)

@@ -23,7 +23,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import train_test_split
 
 from . import __version__
-from .cases import USER_ID_OFFSET, CaseBase, layered_kneighbors, layered_predict_proba, replace_dir
+from .cases import USER_ID_OFFSET, CaseBase, layered_kneighbors, layered_predict_proba
+from .files import replace_dir, sha256_file
 from .losses import check_collapse, get_loss
 from .model import build_encoder, build_text_model, set_embedding_trainable
 from .text import PAD, UNK, build_vocabulary, encode, make_vectorizer
@@ -49,14 +50,6 @@ def data_hash(texts: Sequence[str], labels: Sequence[int]) -> str:
     h = hashlib.sha256()
     for t, y in zip(texts, labels, strict=True):
         h.update(f"{int(y)}\t{t}\n".encode())
-    return h.hexdigest()
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
     return h.hexdigest()
 
 
@@ -393,7 +386,7 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
                 "versions": {"clickbait": __version__, "tensorflow": tf.__version__,
                              "keras": keras.__version__, "numpy": np.__version__,
                              "python": platform.python_version()},
-                "sha256": {name: _sha256(tmp / name) for name in _ARTIFACTS},
+                "sha256": {name: sha256_file(tmp / name) for name in _ARTIFACTS},
             }
             (tmp / "config.json").write_text(json.dumps(config, indent=2, default=str))
             if (directory / "users").is_dir():  # user overlays live on with the model
@@ -419,7 +412,7 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
             path = directory / name
             if not path.is_file():
                 raise ArtifactError(f"{directory}: {name} is missing")
-            if _sha256(path) != config["sha256"].get(name):
+            if sha256_file(path) != config["sha256"].get(name):
                 raise ArtifactError(f"{path} does not match the checksum in config.json: "
                                     "it was modified after saving; refusing to load it")
         self = cls(**config["params"])

@@ -17,7 +17,6 @@ of both layers merged. User case ids start at `cases.USER_ID_OFFSET`, so ids nev
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -28,7 +27,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .cases import USER_ID_OFFSET, CaseBase, _atomic, replace_dir
+from .cases import USER_ID_OFFSET, CaseBase
+from .files import atomic_write, replace_dir, sha256_file
 
 USER_WEIGHT = 3.0
 OVERLAY_FORMAT = 1
@@ -49,14 +49,6 @@ def users_dir(model_dir: str | os.PathLike) -> Path:
 
 def user_dir(model_dir: str | os.PathLike, name: str) -> Path:
     return users_dir(model_dir) / validate_name(name)
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 @dataclass
@@ -96,8 +88,8 @@ class UserOverlay:
             info = {"format": OVERLAY_FORMAT, "name": self.name, "user_weight": self.user_weight,
                     "base_model_sha256": self.base_model_sha256, "cases": len(self.cases),
                     "saved": time.time(),
-                    "sha256": {f: _sha256(tmp / f) for f in ("cases.npz", "cases.parquet")}}
-            _atomic(tmp / "overlay.json", lambda p: p.write_text(json.dumps(info, indent=2)))
+                    "sha256": {f: sha256_file(tmp / f) for f in ("cases.npz", "cases.parquet")}}
+            atomic_write(tmp / "overlay.json", lambda p: p.write_text(json.dumps(info, indent=2)))
             replace_dir(tmp, target)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -114,7 +106,7 @@ class UserOverlay:
             raise ValueError(f"{path}/overlay.json: format {info.get('format')!r}, "
                              f"expected {OVERLAY_FORMAT}")
         for f, digest in info["sha256"].items():
-            if _sha256(path / f) != digest:
+            if sha256_file(path / f) != digest:
                 raise ValueError(f"{path / f} does not match the checksum in overlay.json")
         cases = CaseBase.load(path, first_id=USER_ID_OFFSET)
         return cls(name, cases, float(info["user_weight"]), info.get("base_model_sha256"))
@@ -132,7 +124,7 @@ class UserOverlay:
         `headline,label` columns are what `clickbait adapt --cases` reads back."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        _atomic(path, lambda p: self.to_frame().to_csv(p, index=False))
+        atomic_write(path, lambda p: self.to_frame().to_csv(p, index=False))
         return path
 
 

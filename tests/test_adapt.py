@@ -10,7 +10,8 @@ import pytest
 
 from clickbait import cli, overlay
 from clickbait.cases import USER_ID_OFFSET, CaseBase, layered_predict_proba
-from clickbait.detector import ClickbaitDetector, _sha256
+from clickbait.detector import ClickbaitDetector
+from clickbait.files import sha256_file
 
 NEW = ["Senate committee delays vote on farm subsidies", "You Won't Believe What This Cat Did Next"]
 
@@ -75,7 +76,7 @@ def test_user_overlay_round_trip_list_export_drop(small_detector, model_dir, tmp
     assert (ids >= USER_ID_OFFSET).all() and len(det.cases_) == 4800  # the base is untouched
     det.save_user()
     # The base files still match their checksums; loading without the user ignores the overlay.
-    assert {f: _sha256(model_dir / f) for f in base_sha} == base_sha
+    assert {f: sha256_file(model_dir / f) for f in base_sha} == base_sha
     plain = ClickbaitDetector.load(model_dir)
     plain.k = 1
     np.testing.assert_array_equal(plain.predict(NEW), 1 - flipped)

@@ -10,7 +10,8 @@ import pytest
 from conftest import subset
 from sklearn.base import clone
 
-from clickbait.detector import ArtifactError, ClickbaitDetector, _sha256, best_threshold
+from clickbait.detector import ArtifactError, ClickbaitDetector, best_threshold
+from clickbait.files import sha256_file
 
 
 def test_small_training_beats_090_on_held_out_rows(small_detector, corpus):
@@ -95,7 +96,7 @@ def test_tampered_artifacts_are_refused(small_detector, tmp_path):
     evil = keras.Model(inp, keras.layers.Lambda(lambda x: x)(inp))
     evil.save(bad / "model.keras")
     config = json.loads((bad / "config.json").read_text())
-    config["sha256"]["model.keras"] = _sha256(bad / "model.keras")
+    config["sha256"]["model.keras"] = sha256_file(bad / "model.keras")
     (bad / "config.json").write_text(json.dumps(config))
     with pytest.raises(ValueError, match=r"(?i)lambda|unsafe|safe_mode"):
         ClickbaitDetector.load(bad)

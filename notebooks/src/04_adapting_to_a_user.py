@@ -24,7 +24,7 @@ FILTERS = 128
 HIDDEN = 128
 LENGTH = 32
 TOP_N = 20000
-K = 10
+K = 25
 SEED = 0
 USER_SIZES = [0, 100, 500, 1000, 2000, 4000]  # how many labelled headlines the reader gave
 USER_WEIGHTS = [3.0, 10.0]  # a reader's case counts this many times a shared case as near
@@ -184,16 +184,16 @@ for weight in USER_WEIGHTS:
 
 # %% [markdown]
 # **Reading the curve.** On number-led headlines agreement starts near zero: the shared
-# detector calls them clickbait. Whether it rises, and how fast, depends on how many of the
-# reader's cases make a list headline's top `k` and on how much each counts. Metric training
-# packs each class very tightly (notebook 03), so a list headline's nearest cases are many
-# shared clickbait cases at almost the same similarity (often 1.00 to two decimals), and the
-# reader's copies of the same kind of headline compete with them on nearly equal terms; the
-# decision threshold, chosen on the validation split, may also sit far from 0.5. With the
-# default `user_weight` the reader can stay outvoted even after thousands of cases; a larger
-# weight lets them win sooner, at the risk of over-riding the corpus on nearby headlines (watch
-# the "other" curve). `benchmarks/bench_adapt.py` measures this against refitting a TF-IDF
-# model and against retraining.
+# detector calls them clickbait. With an overlay, the vote runs over the `k` nearest shared cases
+# *and* the `k` nearest of the reader's cases together; each case counts exp((similarity - best)
+# / T) with T = 0.01, and a reader's case `user_weight` times that. So the reader's cases win
+# where they are about as near as the shared ones (other list headlines) and fade quickly
+# elsewhere: watch the "other" curve for what a larger weight costs on headlines the reader
+# agrees with the corpus about. That locality comes from the metric space: the contrastive loss
+# stops pulling a class together at `positive_margin`, so each class stays a ball with
+# structure (notebook 03) instead of one point where every case is equally near.
+# `benchmarks/bench_adapt.py` measures this against refitting a TF-IDF model and against
+# retraining.
 #
 # The same list headline, explained after adapting (with `user_weight` back at its first value):
 # the reader's cases (`source` = `user:reader`, vote `weight` = `user_weight`) now sit among its
