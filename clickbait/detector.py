@@ -142,13 +142,12 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
         keras.utils.set_random_seed(self.seed)
         tf.config.experimental.enable_op_determinism()
 
-        vocab_path = self.vectors
-        vectors = read_vectors(
-            vocab_path, build_vocabulary(texts)[0], top_n=self.pretrained_top_n,
-            cache_dir=self.cache_dir)
+        train_words, counts = build_vocabulary(texts)
+        vectors = read_vectors(self.vectors, train_words, top_n=self.pretrained_top_n,
+                               cache_dir=self.cache_dir)
         # Training words first; then pretrained words the training set lacks, so that unseen
         # words in new headlines still land on their GloVe vectors instead of [UNK].
-        words, counts = build_vocabulary(texts, extra=vectors.words)
+        words, _ = build_vocabulary(counts, extra=vectors.words)
         tokens = [PAD, UNK, *words]
         matrix, coverage = embedding_matrix(tokens, vectors, seed=self.seed, counts=counts)
         self.vectors_stats_ = vectors.stats

@@ -86,15 +86,16 @@ def token_counts(texts: Iterable[str]) -> Counter[str]:
 
 
 def build_vocabulary(
-    texts: Iterable[str],
+    texts: Iterable[str] | Counter[str],
     *,
     min_count: int = 1,
     extra: Sequence[str] = (),
 ) -> tuple[list[str], Counter[str]]:
     """Vocabulary of the training texts (most frequent first, ties alphabetical), then `extra`
     words not already in it (pretrained words, so that headlines from elsewhere find vectors for
-    words the training set never saw). Returns (vocabulary without PAD/UNK, token counts)."""
-    counts = token_counts(texts)
+    words the training set never saw). `texts` may also be their `token_counts`, so a caller
+    that needs the vocabulary twice tokenizes once. Returns (vocabulary without PAD/UNK, counts)."""
+    counts = texts if isinstance(texts, Counter) else token_counts(texts)
     words = sorted((w for w, c in counts.items() if c >= min_count), key=lambda w: (-counts[w], w))
     seen = set(words)
     for w in extra:

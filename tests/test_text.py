@@ -45,6 +45,7 @@ def test_build_vocabulary_orders_by_frequency_and_appends_extra():
     words, counts = build_vocabulary(["a b b", "b c"], extra=["z", "b", "", "two words", UNK])
     assert words == ["b", "a", "c", "z"]
     assert counts["b"] == 3
+    assert build_vocabulary(counts, extra=["z"]) == (words, counts)  # from counts: same result
 
 
 def test_vectorizer_pads_truncates_and_marks_unknown():
