@@ -14,13 +14,26 @@ ENCODERS = ("cnn", "gru")
 HEADS = ("metric", "softmax")
 
 
+@keras.saving.register_keras_serializable(package="clickbait")
+class PaddingStaysZero(keras.constraints.Constraint):
+    """Keeps row 0 of an embedding table (the padding id) at zero after every update. The CNN
+    reads padding positions, so trainable vectors would otherwise learn a padding vector and a
+    headline's embedding would depend on how much padding follows it."""
+
+    def __call__(self, w):
+        rows = keras.ops.shape(w)[0]
+        keep = keras.ops.concatenate([keras.ops.zeros((1, 1), dtype=w.dtype),
+                                      keras.ops.ones((rows - 1, 1), dtype=w.dtype)])
+        return w * keep
+
+
 def _trunk(ids, embedding_matrix: np.ndarray, *, encoder: str, trainable: bool, hidden: int,
            filters: int, dropout: float):
     vocab_size, dim = embedding_matrix.shape
     # Recurrent encoders skip padding through the mask; the CNN max-pools over it instead.
     x = keras.layers.Embedding(
         vocab_size, dim, weights=[embedding_matrix], trainable=trainable,
-        mask_zero=encoder == "gru", name="embedding",
+        mask_zero=encoder == "gru", embeddings_constraint=PaddingStaysZero(), name="embedding",
     )(ids)
     x = keras.layers.SpatialDropout1D(dropout / 2, name="word_dropout")(x)
     if encoder == "cnn":

@@ -29,8 +29,12 @@ def test_pretrained_matrix_is_the_initial_table_and_frozen_stays_fixed():
     np.testing.assert_array_equal(embedding_layer(net).get_weights()[0], MATRIX)
     # Unfreezing takes effect once the model is compiled again (the second phase).
     set_embedding_trainable(net, True)
+    x[:, -2:] = 0  # trailing padding, which the CNN reads
     _fit(net, x, y)
-    assert np.abs(embedding_layer(net).get_weights()[0] - MATRIX).max() > 1e-4
+    trained = embedding_layer(net).get_weights()[0]
+    assert np.abs(trained - MATRIX).max() > 1e-4
+    # The padding row stays zero while the others learn.
+    np.testing.assert_array_equal(trained[0], 0.0)
 
 
 @pytest.mark.parametrize("encoder", ["cnn", "gru"])
