@@ -26,7 +26,7 @@ from . import __version__
 from .cases import USER_ID_OFFSET, CaseBase, layered_kneighbors, layered_predict_proba
 from .files import replace_dir, sha256_file
 from .losses import check_collapse, get_loss
-from .model import build_encoder, build_text_model, set_embedding_trainable
+from .model import build_encoder, build_text_model, set_embedding_trainable, vectorizer_layer
 from .text import PAD, UNK, build_vocabulary, encode, make_vectorizer
 from .vectors import embedding_matrix, read_vectors
 
@@ -417,9 +417,7 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
         self = cls(**config["params"])
         self.model_ = keras.saving.load_model(directory / "model.keras", safe_mode=True)
         self.network_ = self.model_.get_layer(index=-1)
-        vectorizer = next(la for la in self.model_.layers
-                          if isinstance(la, keras.layers.TextVectorization))
-        self.vocabulary_ = vectorizer.get_vocabulary()[2:]
+        self.vocabulary_ = vectorizer_layer(self.model_).get_vocabulary()[2:]
         self.cases_ = CaseBase.load(directory)
         self.threshold_ = float(config["threshold"])
         self.validation_accuracy_ = config.get("validation_accuracy")

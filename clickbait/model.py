@@ -87,6 +87,14 @@ def build_text_model(vectorizer: keras.layers.TextVectorization, encoder: keras.
     return keras.Model(text, encoder(vectorizer(text)), name="clickbait_text_model")
 
 
+def vectorizer_layer(model: keras.Model) -> keras.layers.TextVectorization:
+    """The TextVectorization layer of a text model (`build_text_model`'s, saved or not)."""
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.TextVectorization):
+            return layer
+    raise LookupError(f"model {model.name!r} has no TextVectorization layer")
+
+
 def embedding_layer(model: keras.Model) -> keras.layers.Embedding:
     """The Embedding layer inside `model` (nested models are searched too)."""
     for layer in model.layers:

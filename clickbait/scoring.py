@@ -226,15 +226,15 @@ class Scorer:
 
     def __init__(self, detector: ClickbaitDetector, *, retrieval: str = "auto", nprobe: int = 8,
                  dedup: bool = True):
-        import keras
         import tensorflow as tf
+
+        from .model import vectorizer_layer
 
         detector._check_fitted()
         if retrieval not in RETRIEVALS:
             raise ValueError(f"retrieval must be one of {RETRIEVALS}, got {retrieval!r}")
         self.det, self.dedup, self.times = detector, dedup, StageTimes()
-        vectorizer = next(la for la in detector.model_.layers
-                          if isinstance(la, keras.layers.TextVectorization))
+        vectorizer = vectorizer_layer(detector.model_)
         network = detector.network_
         self._vectorize = tf.function(vectorizer, input_signature=[tf.TensorSpec([None], tf.string)])
         self._network = tf.function(lambda x: network(x, training=False),
@@ -311,14 +311,24 @@ class Scorer:
         sims, pos = self.kneighbors(emb, self.det.k)
         return self.det.cases_.vote(sims, pos, self.det.temperature)
 
+    def tokenize(self, texts: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
+        """(row -> distinct-headline codes, or None; token ids): with `dedup`, each distinct
+        headline of the batch is tokenized once."""
+        if self.dedup:
+            codes, uniques = pd.factorize(texts)
+            return codes, self.ids(np.asarray(uniques, dtype=object))
+        return None, self.ids(texts)
+
+    def score_ids(self, codes: np.ndarray | None, ids: np.ndarray) -> np.ndarray:
+        """P(clickbait) per row from `tokenize`'s output."""
+        p = self.vote(self.embed(ids))
+        return p if codes is None else p[codes]
+
     def proba(self, texts: np.ndarray) -> np.ndarray:
         """P(clickbait) of non-empty headlines (duplicates within the batch scored once)."""
         if len(texts) == 0:
             return np.zeros(0)
-        if self.dedup:
-            codes, uniques = pd.factorize(texts)
-            return self.vote(self.embed(self.ids(np.asarray(uniques, dtype=object))))[codes]
-        return self.vote(self.embed(self.ids(texts)))
+        return self.score_ids(*self.tokenize(texts))
 
     def explain(self, texts: np.ndarray, k: int) -> list[str]:
         """The k nearest cases of each headline (exact, from `detector.explain`, so a user's
@@ -377,17 +387,35 @@ class _Scored:
     missing: int
 
 
-def _score_chunk(scorer: Scorer, texts: pd.Series, explain: int) -> _Scored:
+@dataclass
+class _Tokenized:
+    valid: np.ndarray  # rows with text
+    values: np.ndarray  # their texts
+    tokens: tuple[np.ndarray | None, np.ndarray] | None  # Scorer.tokenize(values); None if none
+
+
+def _tokenize_chunk(scorer: Scorer, texts: pd.Series) -> _Tokenized:
+    """First stage of a chunk (the pipeline runs it in its own thread)."""
     valid = _text_mask(texts)
-    proba = np.full(len(texts), np.nan)
     values = np.array([str(v) for v in texts.to_numpy(dtype=object)[valid]], dtype=object)
-    proba[valid] = scorer.proba(values)
+    return _Tokenized(valid, values, scorer.tokenize(values) if len(values) else None)
+
+
+def _finish_chunk(scorer: Scorer, tok: _Tokenized, explain: int) -> _Scored:
+    """Second stage: encode, vote, and explain when asked."""
+    proba = np.full(len(tok.valid), np.nan)
+    if tok.tokens is not None:
+        proba[tok.valid] = scorer.score_ids(*tok.tokens)
     notes = None
     if explain:
-        notes = [None] * len(texts)
-        for i, note in zip(np.flatnonzero(valid), scorer.explain(values, explain), strict=True):
+        notes = [None] * len(tok.valid)
+        for i, note in zip(np.flatnonzero(tok.valid), scorer.explain(tok.values, explain), strict=True):
             notes[i] = note
-    return _Scored(proba, notes, int((~valid).sum()))
+    return _Scored(proba, notes, int((~tok.valid).sum()))
+
+
+def _score_chunk(scorer: Scorer, texts: pd.Series, explain: int) -> _Scored:
+    return _finish_chunk(scorer, _tokenize_chunk(scorer, texts), explain)
 
 
 def _outputs(scored: _Scored, threshold: float) -> dict[str, object]:
@@ -414,10 +442,7 @@ def score_frame(detector: ClickbaitDetector, frame: pd.DataFrame, text_column: s
         scored = _score_chunk(scorer, frame[col].iloc[s:s + batch_size], explain)
         proba[s:s + batch_size] = scored.proba
         notes += scored.explain or []
-    out = frame.copy()
-    out[PROBA] = proba
-    out[LABEL] = pd.array(np.where(np.isnan(proba), 0, proba >= threshold), dtype="Int64")
-    out.loc[np.isnan(proba), LABEL] = pd.NA
+    out = frame.assign(**_outputs(_Scored(proba, None, 0), threshold))
     if explain:
         out[NEIGHBOURS] = notes
     return out
@@ -509,26 +534,8 @@ def _pipeline(scorer: Scorer, source: CsvInput, col: int, explain: int, depth: i
     tokenizer = ThreadPoolExecutor(1, thread_name_prefix="clickbait-tokenize")
     model = ThreadPoolExecutor(1, thread_name_prefix="clickbait-model")
 
-    def tokenize(texts: pd.Series):
-        valid = _text_mask(texts)
-        values = texts.to_numpy(dtype=object)[valid]
-        if scorer.dedup and len(values):
-            codes, uniques = pd.factorize(values)
-            return valid, values, codes, scorer.ids(np.asarray(uniques, dtype=object))
-        return valid, values, None, scorer.ids(values) if len(values) else None
-
-    def score(tok_future, texts: pd.Series) -> _Scored:
-        valid, values, codes, ids = tok_future.result()
-        proba = np.full(len(texts), np.nan)
-        if ids is not None:
-            p = scorer.vote(scorer.embed(ids))
-            proba[valid] = p if codes is None else p[codes]
-        notes = None
-        if explain:
-            notes = [None] * len(texts)
-            for i, note in zip(np.flatnonzero(valid), scorer.explain(values, explain), strict=True):
-                notes[i] = note
-        return _Scored(proba, notes, int((~valid).sum()))
+    def score(tok_future) -> _Scored:
+        return _finish_chunk(scorer, tok_future.result(), explain)
 
     pending: deque = deque()
     try:
@@ -536,8 +543,8 @@ def _pipeline(scorer: Scorer, source: CsvInput, col: int, explain: int, depth: i
         for chunk in source.chunks:
             scorer.times.read += time.perf_counter() - t
             texts = chunk.iloc[:, col]
-            tok = tokenizer.submit(tokenize, texts)
-            pending.append((chunk, model.submit(score, tok, texts)))
+            tok = tokenizer.submit(_tokenize_chunk, scorer, texts)
+            pending.append((chunk, model.submit(score, tok)))
             while len(pending) > depth:
                 chunk0, fut = pending.popleft()
                 yield chunk0, fut.result()
