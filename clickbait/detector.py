@@ -204,11 +204,18 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
     def _embed_ids(self, ids: np.ndarray) -> np.ndarray:
         return self.network_.predict(ids, batch_size=2048, verbose=0)
 
-    def _vote(self, embeddings: np.ndarray) -> np.ndarray:
+    def _vote(self, embeddings: np.ndarray, search=None) -> np.ndarray:
+        """P(clickbait) of metric embeddings: the one place where neighbours become a probability.
+        `search(queries, k) -> (similarities, positions)` over the base cases may stand in for the
+        exact scan (the batch scorer passes its IVF index); a user overlay is always searched
+        exactly."""
         overlay = getattr(self, "overlay_", None)
         if overlay is not None and len(overlay.cases):  # a user's cases join the vote
             return layered_predict_proba([self.cases_, overlay.cases], [1.0, overlay.user_weight],
                                          embeddings, self.k, self.temperature)
+        if search is not None:
+            sims, pos = search(embeddings, min(self.k, len(self.cases_)))
+            return self.cases_.vote(sims, pos, self.temperature)
         return self.cases_.predict_proba(embeddings, self.k, self.temperature)
 
     def transform(self, texts) -> np.ndarray:

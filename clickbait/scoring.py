@@ -303,13 +303,13 @@ class Scorer:
         return sims, pos
 
     def vote(self, emb: np.ndarray) -> np.ndarray:
+        """P(clickbait): the detector's own vote, over this scorer's retrieval (IVF or exact)."""
         if self._overlay:  # a user's cases join the vote: the detector's own layered retrieval
             t = time.perf_counter()
             p = self.det._vote(emb)
             self.times.retrieve += time.perf_counter() - t
             return p
-        sims, pos = self.kneighbors(emb, self.det.k)
-        return self.det.cases_.vote(sims, pos, self.det.temperature)
+        return self.det._vote(emb, search=self.kneighbors)
 
     def tokenize(self, texts: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
         """(row -> distinct-headline codes, or None; token ids): with `dedup`, each distinct
