@@ -45,7 +45,8 @@ def _params(a: argparse.Namespace) -> dict:
 def cmd_train(a: argparse.Namespace) -> int:
     from .training import train
 
-    train(data_dir=a.data_dir, output=a.output, reports=a.reports, force=a.force, **_params(a))
+    train(data_dir=a.data_dir, data=a.data, validation_fraction=a.validation_fraction,
+          output=a.output, reports=a.reports, force=a.force, **_params(a))
     return 0
 
 
@@ -225,6 +226,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train on the corpus, evaluate on test, save the model")
     _model_options(p)
     p.add_argument("--data-dir", default=None, help="folder with chakraborty2016_{train,valid,test}.csv")
+    p.add_argument("--data", action="append", default=None, metavar="CSV",
+                   help="train on this labelled CSV (headline,label[,source]; source defaults to "
+                        "the file's name) instead of the corpus; repeat for several sources")
+    p.add_argument("--validation-fraction", type=float, default=0.1,
+                   help="with --data: share of EACH source held out for validation (default 0.1)")
     p.add_argument("-o", "--output", default="models/default")
     p.add_argument("--reports", default="reports")
     p.add_argument("--cache-dir", default=".cache/vectors", help="cache of filtered vectors")
