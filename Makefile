@@ -21,7 +21,7 @@ TRAIN_FLAGS = --encoder $(ENCODER) --loss $(LOSS) --dim $(DIM) --epochs $(EPOCHS
 PYTEST_FLAGS ?=
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: install pretrained train compare test test-slow lint bench clean notebooks score bench-score bench-adapt condense
+.PHONY: install pretrained train compare test test-slow lint bench clean notebooks score bench-score bench-adapt condense evaluate-sources
 
 install: $(VENV)/.installed
 $(VENV)/.installed: setup.cfg pyproject.toml
@@ -72,6 +72,13 @@ bench-score: install pretrained $(MODEL)/config.json condense
 	nice $(BIN)/python benchmarks/bench_score.py --rows $(BENCH_ROWS) --model $(MODEL)
 	nice $(BIN)/python benchmarks/bench_score.py --rows 1000000 --model $(CONDENSED) \
 		--jobs ours-nodedup reference --results benchmarks/results/score_condensed.json
+
+# Cross-source report: corpus test, downs2014 (and EXTRA="a.csv b.csv") against the TF-IDF
+# baseline fitted in the same run -> reports/cross_source.{md,json}, cross_source_reliability.png
+EXTRA ?=
+evaluate-sources: install $(MODEL)/config.json
+	$(BIN)/clickbait evaluate-sources $(MODEL) --data-dir $(DATA) --reports reports \
+		$(foreach f,$(EXTRA),--data $(f))
 
 # Adaptation curves (retain / user overlay / TF-IDF / retraining; ~5 min) and case-base condensing
 # -> reports/adaptation.{png,json}, benchmarks/results/adapt.json

@@ -219,6 +219,15 @@ def cmd_evaluate(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_evaluate_sources(a: argparse.Namespace) -> int:
+    from .cross_source import evaluate_sources
+
+    evaluate_sources(a.model_dir, a.data or (), data_dir=a.data_dir, downs=a.downs,
+                     reports=a.reports, nonsense=a.nonsense, seed=a.seed, user=a.user)
+    print((__import__("pathlib").Path(a.reports) / "cross_source.md").read_text())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="clickbait", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -302,6 +311,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reports", default="reports/evaluation", help="folder for metrics.json and plots")
     _scoring_options(p)
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("evaluate-sources",
+                       help="cross-source report: corpus test, downs2014 and your labelled CSVs, "
+                            "next to a TF-IDF baseline fitted in the same run")
+    p.add_argument("model_dir")
+    p.add_argument("--data", action="append", default=None, metavar="CSV",
+                   help="a further labelled CSV (headline,label); repeat for several")
+    p.add_argument("--data-dir", default=None, help="folder with the corpus splits and downs2014.csv")
+    p.add_argument("--downs", default=None, help="downs2014.csv (default: DATA_DIR/downs2014.csv)")
+    p.add_argument("--reports", default="reports",
+                   help="folder for cross_source.md/.json and the reliability diagram")
+    p.add_argument("--nonsense", type=int, default=1000, help="rows of generated unrelated text")
+    p.add_argument("--seed", type=int, default=0, help="seed of the generated text")
+    p.add_argument("--user", default=None, help="include this user's overlay cases")
+    p.set_defaults(func=cmd_evaluate_sources)
     return parser
 
 

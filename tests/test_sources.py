@@ -35,7 +35,7 @@ def test_load_labelled_keeps_rows_and_sources(tmp_path):
 ])
 def test_bad_labelled_file_is_a_clear_error(tmp_path, content, expected):
     path = _csv(tmp_path / "bad.csv", content)
-    with pytest.raises(ValueError, match="bad.csv") as err:
+    with pytest.raises(ValueError, match=r"bad\.csv") as err:
         read_labelled(path)
     assert expected in str(err.value)
 
@@ -59,7 +59,7 @@ def test_split_holds_out_a_stratified_part_of_each_source():
         assert (src[va] == name).sum() == n_val, name
     small = va[src[va] == "small"]
     assert labels[small].sum() == 2  # stratified: 2 of each class
-    tr2, va2 = split_by_source(texts, labels, sources, fraction=0.1, seed=0)
+    _, va2 = split_by_source(texts, labels, sources, fraction=0.1, seed=0)
     assert np.array_equal(va, va2)  # reproducible
 
 
@@ -78,11 +78,12 @@ def test_multi_source_training_keeps_every_rows_source(corpus, glove_path, tmp_p
                "--dim", "8", "--epochs", "1", "--length", "16", "-o", str(tmp_path / "model"),
                "--reports", str(tmp_path / "reports"), "--cache-dir", str(tmp_path / "cache")])
     assert rc == 0
-    expected = dict(zip(x[:600], ["corpus_a"] * 600)) | dict(zip(x[600:], b["source"].replace("", "b")))
+    expected = {**{t: "corpus_a" for t in x[:600]},
+                **dict(zip(x[600:], b["source"].replace("", "b"), strict=True))}
     det = ClickbaitDetector.load(tmp_path / "model")
     meta = det.cases_.meta
     assert len(meta) == 900
-    assert dict(zip(meta["text"], meta["source"])) == expected
+    assert dict(zip(meta["text"], meta["source"], strict=True)) == expected
     metrics = json.loads((tmp_path / "reports" / "metrics.json").read_text())
     held = metrics["validation_by_source"]
     assert set(held) == {"corpus_a", "site-x", "site-y", "b"}
