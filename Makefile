@@ -21,7 +21,7 @@ TRAIN_FLAGS = --encoder $(ENCODER) --loss $(LOSS) --dim $(DIM) --epochs $(EPOCHS
 PYTEST_FLAGS ?=
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: install pretrained train compare test test-slow lint bench clean notebooks score bench-score bench-adapt condense evaluate-sources
+.PHONY: install pretrained train compare test test-slow lint bench clean notebooks score bench-score bench-adapt condense evaluate-sources bench-adapt-source
 
 install: $(VENV)/.installed
 $(VENV)/.installed: setup.cfg pyproject.toml
@@ -84,6 +84,11 @@ evaluate-sources: install $(MODEL)/config.json
 # -> reports/adaptation.{png,json}, benchmarks/results/adapt.json
 bench-adapt: install pretrained $(MODEL)/config.json
 	nice $(BIN)/python benchmarks/bench_adapt.py --model $(MODEL)
+
+# Adapting to a new source only: retain 0/100/300/1,000 downs2014 rows vs the baseline refitted on
+# corpus + the same rows -> reports/adapt_source.{json,png}, benchmarks/results/adapt_source.json
+bench-adapt-source: install pretrained $(MODEL)/config.json
+	nice $(BIN)/python benchmarks/bench_adapt.py --model $(MODEL) --source-only
 
 # Wilson editing + condensing of the case base into a new model directory.
 CONDENSED ?= models/condensed
