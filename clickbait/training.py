@@ -14,7 +14,7 @@ import pandas as pd
 
 from .baseline import tfidf_baseline
 from .data import load_labelled, load_split, split_by_source
-from .detector import ClickbaitDetector, best_threshold
+from .detector import ClickbaitDetector, best_threshold, check_model_target
 from .reports import classification_metrics, plot_confusion, plot_projection, plot_roc, write_json
 
 
@@ -41,8 +41,7 @@ def train(
     EACH source; the corpus test split (if present) is still the test, and each source's held-out
     part is reported as well (it chose the threshold, so it is not a clean test)."""
     output, reports = Path(output), Path(reports)
-    if output.exists() and not force:
-        raise FileExistsError(f"{output} exists; pass --force to overwrite it")
+    check_model_target(output, force)  # before training: a foreign folder is refused
     started = time.perf_counter()
     by_source = None
     if data:
