@@ -77,8 +77,7 @@ bench-score: install pretrained $(MODEL)/config.json condense
 # baseline fitted in the same run -> reports/cross_source.{md,json}, cross_source_reliability.png
 EXTRA ?=
 evaluate-sources: install $(MODEL)/config.json
-	$(BIN)/clickbait evaluate-sources $(MODEL) --data-dir $(DATA) --reports reports \
-		$(foreach f,$(EXTRA),--data $(f))
+	$(BIN)/clickbait evaluate-sources $(MODEL) --data-dir $(DATA) --reports reports $(addprefix --data ,$(EXTRA))
 
 # Adaptation curves (retain / user overlay / TF-IDF / retraining; ~5 min) and case-base condensing
 # -> reports/adaptation.{png,json}, benchmarks/results/adapt.json
