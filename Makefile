@@ -66,12 +66,12 @@ score: install $(MODEL)/config.json
 	@test -n "$(IN)" -a -n "$(OUT)" || { echo "usage: make score IN=input.csv OUT=output.csv" >&2; exit 2; }
 	$(BIN)/clickbait score $(MODEL) $(IN) -o $(OUT) $(SCORE_FLAGS)
 
-# clickbait score vs TF-IDF + logistic regression on 100k and 1M rows -> benchmarks/results/score.json
-BENCH_ROWS ?= 100000 1000000
-bench-score: install pretrained $(MODEL)/config.json condense
-	nice $(BIN)/python benchmarks/bench_score.py --rows $(BENCH_ROWS) --model $(MODEL)
-	nice $(BIN)/python benchmarks/bench_score.py --rows 1000000 --model $(CONDENSED) \
-		--jobs ours-nodedup reference --results benchmarks/results/score_condensed.json
+# The whole `clickbait score` command vs TF-IDF + logistic regression, same run: distinct and
+# repeated headlines, start-up, peak RSS at two sizes -> benchmarks/results/score.json
+BENCH_ROWS ?= 300000
+BENCH_RSS_ROWS ?= 100000 1000000
+bench-score: install pretrained $(MODEL)/config.json
+	nice $(BIN)/python benchmarks/bench_score.py --rows $(BENCH_ROWS) --rss-rows $(BENCH_RSS_ROWS) --model $(MODEL)
 
 # Cross-source report: corpus test, downs2014 (and EXTRA="a.csv b.csv") against the TF-IDF
 # baseline fitted in the same run -> reports/cross_source.{md,json}, cross_source_reliability.png
