@@ -219,11 +219,11 @@ def cmd_evaluate(a: argparse.Namespace) -> int:
 
 
 def cmd_evaluate_sources(a: argparse.Namespace) -> int:
-    from .cross_source import evaluate_sources
+    from .cross_source import evaluate_sources, markdown
 
-    evaluate_sources(a.model_dir, a.data or (), data_dir=a.data_dir, downs=a.downs,
-                     reports=a.reports, nonsense=a.nonsense, seed=a.seed, user=a.user)
-    print((__import__("pathlib").Path(a.reports) / "cross_source.md").read_text())
+    results = evaluate_sources(a.model_dir, a.data or (), data_dir=a.data_dir, downs=a.downs,
+                               reports=a.reports, nonsense=a.nonsense, seed=a.seed, user=a.user)
+    print(markdown(results))
     return 0
 
 
