@@ -74,10 +74,11 @@ bench-score: install pretrained $(MODEL)/current/config.json
 	nice $(BIN)/python benchmarks/bench_score.py --rows $(BENCH_ROWS) --rss-rows $(BENCH_RSS_ROWS) --model $(MODEL)
 
 # Cross-source report: corpus test, downs2014 (and EXTRA="a.csv b.csv") against the TF-IDF
-# baseline fitted in the same run -> reports/cross_source.{md,json}, cross_source_reliability.png
+# baseline fitted in the same run -> reports/cross_source.{md,json}, cross_source_reliability.png;
+# MODELS="models/s0 models/s1 models/s2" reports several models (seeds) and their median
 EXTRA ?=
 evaluate-sources: install $(MODEL)/current/config.json
-	$(BIN)/clickbait evaluate-sources $(MODEL) --data-dir $(DATA) --reports reports $(addprefix --data ,$(EXTRA))
+	$(BIN)/clickbait evaluate-sources $(or $(MODELS),$(MODEL)) --data-dir $(DATA) --reports reports $(addprefix --data ,$(EXTRA))
 
 # Adaptation curves (retain / user overlay / TF-IDF / retraining; ~5 min) and case-base condensing
 # -> reports/adaptation.{png,json}, benchmarks/results/adapt.json

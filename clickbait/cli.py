@@ -221,7 +221,7 @@ def cmd_evaluate(a: argparse.Namespace) -> int:
 def cmd_evaluate_sources(a: argparse.Namespace) -> int:
     from .cross_source import evaluate_sources, markdown
 
-    results = evaluate_sources(a.model_dir, a.data or (), data_dir=a.data_dir, downs=a.downs,
+    results = evaluate_sources(a.model_dirs, a.data or (), data_dir=a.data_dir, downs=a.downs,
                                reports=a.reports, nonsense=a.nonsense, seed=a.seed, user=a.user)
     print(markdown(results))
     return 0
@@ -316,7 +316,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("evaluate-sources",
                        help="cross-source report: corpus test, downs2014 and your labelled CSVs, "
                             "next to a TF-IDF baseline fitted in the same run")
-    p.add_argument("model_dir")
+    p.add_argument("model_dirs", nargs="+", metavar="MODEL_DIR",
+                   help="one model, or several (e.g. one per seed: a row each and their median)")
     p.add_argument("--data", action="append", default=None, metavar="CSV",
                    help="a further labelled CSV (headline,label); repeat for several")
     p.add_argument("--data-dir", default=None, help="folder with the corpus splits and downs2014.csv")
