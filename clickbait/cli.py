@@ -97,16 +97,16 @@ def cmd_adapt(a: argparse.Namespace) -> int:
     frame = pd.read_csv(a.cases, keep_default_na=False, dtype={"headline": str})
     if not {"headline", "label"} <= set(frame.columns):
         raise ValueError(f"{a.cases}: expected columns headline,label; got {list(frame.columns)}")
-    det = ClickbaitDetector.load(a.model_dir, user=a.user)
+    if not a.user and not a.force:
+        raise ValueError(f"without --user, adapt changes the shared case base of {a.model_dir} for "
+                         "every user; pass --force to do that, or --user NAME for one user's overlay")
+    det = ClickbaitDetector.load(a.model_dir, user=a.user, new_user=True)
     started = time.perf_counter()
-    ids = det.retain(frame["headline"].tolist(), frame["label"].to_numpy(), source=a.source)
+    # Under the model folder's lock, re-reading the stored cases: concurrent runs lose nothing.
+    ids = det.retain_and_save(frame["headline"].tolist(), frame["label"].to_numpy(), source=a.source)
     seconds = time.perf_counter() - started
-    if a.user:
-        where = det.save_user()
-        total = len(det.overlay_)
-    else:
-        where = det.save(a.model_dir, force=True)
-        total = len(det.cases_)
+    total = len(det.overlay_) if a.user else len(det.cases_)
+    where = f"{a.model_dir}/users/{a.user}" if a.user else a.model_dir
     span = f" (ids {ids.min()}..{ids.max()})" if len(ids) else ""
     print(f"retained {len(ids):,} cases{span} in {seconds:.2f} s; {total:,} cases in {where}")
     return 0
@@ -138,12 +138,11 @@ def cmd_user(a: argparse.Namespace) -> int:
 def cmd_condense(a: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .detector import ClickbaitDetector
+    from .detector import ClickbaitDetector, check_model_target
     from .maintenance import condense_detector
 
     out = Path(a.output)
-    if out.exists() and not a.force:
-        raise FileExistsError(f"{out} exists; pass --force to overwrite it")
+    check_model_target(out, a.force)  # before minutes of work: refuses a folder clickbait did not write
     det = ClickbaitDetector.load(a.model_dir)
     reduced, report = condense_detector(det, edit=a.edit, margin=a.margin, seed=a.seed)
     print(f"{report['cases_before']:,} -> {report['cases_after']:,} cases "
@@ -220,11 +219,11 @@ def cmd_evaluate(a: argparse.Namespace) -> int:
 
 
 def cmd_evaluate_sources(a: argparse.Namespace) -> int:
-    from .cross_source import evaluate_sources
+    from .cross_source import evaluate_sources, markdown
 
-    evaluate_sources(a.model_dir, a.data or (), data_dir=a.data_dir, downs=a.downs,
-                     reports=a.reports, nonsense=a.nonsense, seed=a.seed, user=a.user)
-    print((__import__("pathlib").Path(a.reports) / "cross_source.md").read_text())
+    results = evaluate_sources(a.model_dirs, a.data or (), data_dir=a.data_dir, downs=a.downs,
+                               reports=a.reports, nonsense=a.nonsense, seed=a.seed, user=a.user)
+    print(markdown(results))
     return 0
 
 
@@ -271,6 +270,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--user", default=None,
                    help="store them in this user's overlay (MODEL_DIR/users/NAME) instead of the base")
     p.add_argument("--source", default=None, help="provenance tag (default: user:NAME or user)")
+    p.add_argument("--force", action="store_true",
+                   help="without --user: change the shared case base (every user sees the cases)")
     p.set_defaults(func=cmd_adapt)
 
     p = sub.add_parser("user", help="list, export or drop per-user case overlays")
@@ -315,7 +316,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("evaluate-sources",
                        help="cross-source report: corpus test, downs2014 and your labelled CSVs, "
                             "next to a TF-IDF baseline fitted in the same run")
-    p.add_argument("model_dir")
+    p.add_argument("model_dirs", nargs="+", metavar="MODEL_DIR",
+                   help="one model, or several (e.g. one per seed: a row each and their median)")
     p.add_argument("--data", action="append", default=None, metavar="CSV",
                    help="a further labelled CSV (headline,label); repeat for several")
     p.add_argument("--data-dir", default=None, help="folder with the corpus splits and downs2014.csv")

@@ -82,8 +82,30 @@ def source_metrics(labels: np.ndarray, proba: np.ndarray, threshold: float) -> d
             "extreme_proba": float(((proba == 0) | (proba == 1)).mean())}
 
 
+def _labels(model_dirs: Sequence[Path]) -> list[str]:
+    """Row names: "this model" for one model; the folder names (made unique) for several."""
+    if len(model_dirs) == 1:
+        return [MODEL]
+    names = [d.name for d in model_dirs]
+    return [n if names.count(n) == 1 else str(d) for n, d in zip(names, model_dirs, strict=True)]
+
+
+def _median(rows: list[dict]) -> dict:
+    """Per-measure median over several models' metrics (numbers, and per-site shares)."""
+    out: dict = {}
+    for key, value in rows[0].items():
+        values = [r[key] for r in rows]
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and None not in values:
+            out[key] = float(np.median(values))
+        elif isinstance(value, dict) and all(isinstance(v, float) for v in value.values()):
+            out[key] = {k: float(np.median([r[key][k] for r in rows])) for k in value}
+        elif value is None:
+            out[key] = None
+    return out
+
+
 def evaluate_sources(
-    model_dir: str | os.PathLike,
+    model_dirs: str | os.PathLike | Sequence[str | os.PathLike],
     extra: Sequence[str | os.PathLike] = (),
     *,
     data_dir: str | os.PathLike | None = None,
@@ -93,13 +115,17 @@ def evaluate_sources(
     seed: int = 0,
     user: str | None = None,
 ) -> dict:
-    """Score the model at `model_dir` and a TF-IDF baseline (fitted here on the corpus train split,
-    threshold chosen on valid) on the corpus test split, downs2014 (`downs`, default
-    DATA_DIR/downs2014.csv) and each CSV in `extra`; write reports/cross_source.{md,json} and
-    reports/cross_source_reliability.png. Returns the results."""
+    """Score the model(s) in `model_dirs` and a TF-IDF baseline (fitted here on the corpus train
+    split, threshold chosen on valid) on the corpus test split, downs2014 (`downs`, default
+    DATA_DIR/downs2014.csv), each CSV in `extra` and generated nonsense; write
+    reports/cross_source.{md,json} and reports/cross_source_reliability.png. Several models
+    (e.g. one per seed) get a row each and a row of their medians. Returns the results."""
     from .detector import ClickbaitDetector, best_threshold
 
     started = time.perf_counter()
+    dirs = [Path(model_dirs)] if isinstance(model_dirs, (str, os.PathLike)) else [Path(d) for d in model_dirs]
+    if not dirs:
+        raise ValueError("evaluate_sources needs at least one model directory")
     data_dir = Path(data_dir or DEFAULT_DATA_DIR)
     train_x, train_y = load_split("train", data_dir)
     valid_x, valid_y = load_split("valid", data_dir)
@@ -114,16 +140,21 @@ def evaluate_sources(
             frame["site"] = raw["site"].to_numpy()
         name = path.name.split(".")[0]
         sets[name if name not in sets else str(path)] = frame
-    det = ClickbaitDetector.load(model_dir, user=user)
+    gen = nonsense_headlines(_words(train_x), nonsense, seed)
+    labels_ = _labels(dirs)
+    detectors = {label: ClickbaitDetector.load(d, user=user) for label, d in zip(labels_, dirs, strict=True)}
     baseline = tfidf_baseline(train_x, train_y)
-    thresholds = {MODEL: float(det.threshold_),
-                  BASELINE: best_threshold(baseline.predict_proba(valid_x)[:, 1], valid_y)}
+    thresholds = {label: float(det.threshold_) for label, det in detectors.items()}
+    thresholds[BASELINE] = best_threshold(baseline.predict_proba(valid_x)[:, 1], valid_y)
 
     def probas(texts: list[str]) -> dict[str, np.ndarray]:
-        return {MODEL: det.predict_proba(texts)[:, 1], BASELINE: baseline.predict_proba(texts)[:, 1]}
+        out = {label: det.predict_proba(texts)[:, 1] for label, det in detectors.items()}
+        return {**out, BASELINE: baseline.predict_proba(texts)[:, 1]}
 
-    results: dict = {"model": str(model_dir), "user": user, "thresholds": thresholds,
-                     "ece_bins": ECE_BINS, "sets": {}, "curves": {}}
+    median = f"median of {len(dirs)}" if len(dirs) > 1 else None
+    results: dict = {"models": [str(d) for d in dirs], "user": user, "thresholds": thresholds,
+                     "ece_bins": ECE_BINS, "sets": {}}
+    curves: dict = {}
     for name, frame in sets.items():
         texts, labels = frame["headline"].tolist(), frame["label"].to_numpy()
         out = {}
@@ -134,26 +165,33 @@ def evaluate_sources(
                                                      >= thresholds[model]).mean())
                                         for site in sorted(frame["site"].unique())}
             out[model] = m
-            results["curves"].setdefault(name, {})[model] = (labels, proba)
+            curves.setdefault(name, {})[model] = (labels, proba)
+        if median:
+            out = {**{k: out[k] for k in labels_}, median: _median([out[k] for k in labels_]),
+                   BASELINE: out[BASELINE]}
         results["sets"][name] = out
 
-    gen = nonsense_headlines(_words(train_x), nonsense, seed)
-    results["nonsense"] = {"rows": len(gen), "seed": seed, "kinds": gen["kind"].value_counts().to_dict()}
+    flagged_by: dict = {}
     for model, proba in probas(gen["headline"].tolist()).items():
         flagged = proba >= thresholds[model]
-        results["nonsense"][model] = {
+        flagged_by[model] = {
             "flagged": float(flagged.mean()),
             "by_kind": {k: float(flagged[(gen["kind"] == k).to_numpy()].mean())
                         for k in gen["kind"].unique()},
             "median_proba": float(np.median(proba))}
-    results["nonsense"]["examples"] = gen.groupby("kind").head(2)["headline"].tolist()
+    if median:
+        flagged_by = {**{k: flagged_by[k] for k in labels_},
+                      median: _median([flagged_by[k] for k in labels_]), BASELINE: flagged_by[BASELINE]}
+    results["nonsense"] = {"rows": len(gen), "seed": seed, "kinds": gen["kind"].value_counts().to_dict(),
+                           "by_model": flagged_by,
+                           "examples": gen.groupby("kind").head(2)["headline"].tolist()}
 
     reports = Path(reports)
-    curves = results.pop("curves")
-    plot_reliability({f"{model}, {name}": curve for name in list(curves)[:2]
-                      for model, curve in curves[name].items()},
+    first = labels_[0]
+    plot_reliability({f"{model}, {name}": curves[name][model] for name in list(curves)[:2]
+                      for model in (first, BASELINE)},
                      reports / "cross_source_reliability.png",
-                     f"Reliability: {Path(model_dir).name} and the TF-IDF baseline")
+                     f"Reliability: {dirs[0].name} and the TF-IDF baseline")
     results["seconds"] = round(time.perf_counter() - started, 1)
     results["when"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     write_json(results, reports / "cross_source.json")
@@ -168,38 +206,42 @@ def _f(value, spec: str = ".4f") -> str:
 def markdown(results: dict) -> str:
     """The report as a Markdown page: one table of labelled sets, one of generated nonsense."""
     th = results["thresholds"]
+    models = ", ".join(f"`{d}` (threshold {t:.3f})" for d, t in
+                       zip(results["models"], [v for k, v in th.items() if k != BASELINE], strict=True))
     lines = [
         "# Cross-source report", "",
-        f"Model `{results['model']}`" + (f" (user {results['user']})" if results.get("user") else "")
-        + f", threshold {th[MODEL]:.3f}; {BASELINE}: lowercased TF-IDF word 1-2 + char_wb 2-5 "
-        f"grams, LogisticRegression(C=10), fitted in the same run on the corpus train split, "
-        f"threshold {th[BASELINE]:.3f} chosen on the corpus valid split. ECE: {results['ece_bins']} "
+        f"Model{'s' if len(results['models']) > 1 else ''} {models}"
+        + (f", user {results['user']}" if results.get("user") else "")
+        + f"; {BASELINE}: lowercased TF-IDF word 1-2 + char_wb 2-5 grams, sublinear tf, min_df=2, "
+        f"LogisticRegression(C=10), fitted in the same run on the corpus train split, threshold "
+        f"{th[BASELINE]:.3f} chosen on the corpus valid split. ECE: {results['ece_bins']} "
         "equal-width bins. News flagged: share of label-0 rows scored as clickbait. "
         f"Written {results['when']} ({results['seconds']:.0f} s).", "",
         "| data | rows | model | accuracy | ROC-AUC | F1 | ECE | news flagged | P = 0 or 1 |",
         "|---|---:|---|---:|---:|---:|---:|---:|---:|"]
     for name, out in results["sets"].items():
         for model, m in out.items():
-            lines.append(f"| {name} | {m['rows']:,} | {model} | {_f(m['accuracy'])} | "
+            lines.append(f"| {name} | {m['rows']:,.0f} | {model} | {_f(m['accuracy'])} | "
                          f"{_f(m['roc_auc'])} | {_f(m['f1'])} | {_f(m['ece'])} | "
                          f"{_f(m['news_flagged'], '.2%')} | {_f(m['extreme_proba'], '.1%')} |")
-    sites = {name: out for name, out in results["sets"].items()
-             if "flagged_by_site" in out[MODEL]}
-    for name, out in sites.items():
+    for name, out in results["sets"].items():
+        first = next(iter(out.values()))
+        if "flagged_by_site" not in first:
+            continue
         lines += ["", f"Share flagged by site, {name}:", "",
                   "| site | " + " | ".join(out) + " |", "|---|" + "---:|" * len(out)]
-        for site in out[MODEL]["flagged_by_site"]:
+        for site in first["flagged_by_site"]:
             lines.append(f"| {site} | " + " | ".join(
                 f"{m['flagged_by_site'][site]:.2%}" for m in out.values()) + " |")
     ns = results["nonsense"]
-    kinds = list(ns[MODEL]["by_kind"])
+    kinds = list(ns["kinds"])
     lines += ["", f"Generated unrelated text ({ns['rows']:,} rows, seed {ns['seed']}: random "
               "vocabulary word strings, digit strings, letter salad, sports results), share flagged "
               "as clickbait:", "",
               "| model | all | " + " | ".join(kinds) + " |", "|---|---:|" + "---:|" * len(kinds)]
-    for model in (MODEL, BASELINE):
-        lines.append(f"| {model} | {ns[model]['flagged']:.2%} | " + " | ".join(
-            f"{ns[model]['by_kind'][k]:.2%}" for k in kinds) + " |")
+    for model, m in ns["by_model"].items():
+        lines.append(f"| {model} | {m['flagged']:.2%} | " + " | ".join(
+            f"{m['by_kind'][k]:.2%}" for k in kinds) + " |")
     lines += ["", "Examples: " + "; ".join(f"`{e}`" for e in ns["examples"]), "",
               "Reliability diagram: `cross_source_reliability.png`.", ""]
     return "\n".join(lines)

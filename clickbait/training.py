@@ -14,7 +14,7 @@ import pandas as pd
 
 from .baseline import tfidf_baseline
 from .data import load_labelled, load_split, split_by_source
-from .detector import ClickbaitDetector, best_threshold
+from .detector import ClickbaitDetector, best_threshold, check_model_target
 from .reports import classification_metrics, plot_confusion, plot_projection, plot_roc, write_json
 
 
@@ -39,10 +39,10 @@ def train(
     `data` (labelled CSVs, see `clickbait.data.load_labelled`), it trains on all of them, keeps
     each row's source as case provenance and validates on a stratified `validation_fraction` of
     EACH source; the corpus test split (if present) is still the test, and each source's held-out
-    part is reported as well (it chose the threshold, so it is not a clean test)."""
+    part is reported as well, scored with its own rows set aside from the case base (it chose the
+    threshold and the early stop, so it is not a clean test)."""
     output, reports = Path(output), Path(reports)
-    if output.exists() and not force:
-        raise FileExistsError(f"{output} exists; pass --force to overwrite it")
+    check_model_target(output, force)  # before training: a foreign folder is refused
     started = time.perf_counter()
     by_source = None
     if data:
@@ -71,7 +71,7 @@ def train(
         proba = detector.predict_proba(test_x)[:, 1]
         metrics["test"] = classification_metrics(test_y, proba, detector.threshold_)
     if valid_s is not None:
-        val_proba = detector.predict_proba(valid_x)[:, 1]
+        val_proba = held_out_proba(detector, valid_x)
         valid_s = np.asarray(valid_s, dtype=object)
         by_source = {s: {**classification_metrics(valid_y[valid_s == s], val_proba[valid_s == s],
                                                   detector.threshold_),
@@ -106,6 +106,18 @@ def train(
              if t else "no corpus test split found; ")
     _step(f"{score}model in {output}, reports in {reports} ({metrics['seconds']:.0f} s)")
     return metrics
+
+
+def held_out_proba(detector: ClickbaitDetector, texts: list[str]) -> np.ndarray:
+    """P(clickbait) of `texts` with every case of the same text set aside (fit retains the
+    validation rows as cases; a headline must not vote for itself)."""
+    cases = detector.cases_
+    keep = ~cases.meta["text"].isin(set(texts)).to_numpy()
+    detector.cases_ = cases.subset(keep)
+    try:
+        return detector.predict_proba(texts)[:, 1]
+    finally:
+        detector.cases_ = cases
 
 
 def _tfidf_baseline(train_x, train_y, valid_x, valid_y, test_x, test_y) -> dict:

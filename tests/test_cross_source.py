@@ -88,7 +88,8 @@ def test_evaluate_sources_report(small_detector, source_data, tmp_path, capsys):
     assert downs["rows"] == 240 and 0 <= downs["flagged_by_site"]["nytimes"] <= 1
     assert downs["flagged_by_site"]["nytimes"] == pytest.approx(downs["news_flagged"])
     for m in ("TF-IDF + LR", MODEL):
-        assert 0 <= res["sets"]["downs2014"][m]["ece"] <= 1 and 0 <= res["nonsense"][m]["flagged"] <= 1
+        assert 0 <= res["sets"]["downs2014"][m]["ece"] <= 1
+        assert 0 <= res["nonsense"]["by_model"][m]["flagged"] <= 1
     assert res["nonsense"]["rows"] == 40
     md = (reports / "cross_source.md").read_text()
     assert "| downs2014 | 240 | this model |" in md and "| reddit | 2 |" in md and "nytimes" in md
@@ -104,3 +105,17 @@ def test_evaluate_sources_bad_extra_csv_is_a_clear_error(small_detector, source_
                str(tmp_path / "r"), "--data", str(bad)])
     err = capsys.readouterr().err
     assert rc == 2 and "mine.csv" in err and "missing column(s) label" in err
+
+
+def test_several_models_get_a_row_each_and_their_median(small_detector, source_data, tmp_path):
+    from clickbait.cross_source import _median, evaluate_sources
+
+    assert _median([{"a": 1.0, "s": {"x": 0.1}, "n": None}, {"a": 3.0, "s": {"x": 0.3}, "n": None},
+                    {"a": 2.0, "s": {"x": 0.9}, "n": None}]) == {"a": 2.0, "s": {"x": 0.3}, "n": None}
+    dirs = [small_detector.save(tmp_path / name) for name in ("seed1", "seed1-copy")]
+    res = evaluate_sources(dirs, data_dir=source_data, reports=tmp_path / "r", nonsense=8)
+    test = res["sets"]["corpus test"]
+    assert list(test) == ["seed1", "seed1-copy", "median of 2", "TF-IDF + LR"]
+    assert test["median of 2"]["roc_auc"] == pytest.approx(test["seed1"]["roc_auc"])
+    assert "median of 2" in res["nonsense"]["by_model"]
+    assert "| corpus test | 300 | median of 2 |" in (tmp_path / "r" / "cross_source.md").read_text()

@@ -89,3 +89,19 @@ def test_multi_source_training_keeps_every_rows_source(corpus, glove_path, tmp_p
     assert set(held) == {"corpus_a", "site-x", "site-y", "b"}
     assert held["corpus_a"]["rows"] == 60 and held["site-x"]["rows"] == 10
     assert "test" not in metrics  # no corpus test split in --data-dir
+
+
+def test_held_out_figures_set_the_rows_own_cases_aside(small_detector, corpus):
+    """fit retains the validation rows as cases: scored as they are, each finds itself; the
+    per-source held-out figures must set those cases aside (and put them back)."""
+    from clickbait.training import held_out_proba
+
+    det = small_detector
+    x, y = subset(corpus["valid"], 800)
+    n_cases = len(det.cases_)
+    held = held_out_proba(det, x)
+    assert len(det.cases_) == n_cases
+    own = det.predict_proba(x)[:, 1]
+    acc_held = ((held >= det.threshold_) == y).mean()
+    assert ((own >= det.threshold_) == y).mean() > acc_held  # self-matches inflate it
+    assert abs(acc_held - det.validation_accuracy_) <= 0.01  # what fit measured before retaining
