@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import platform
 import shutil
@@ -24,6 +25,7 @@ from sklearn.model_selection import train_test_split
 
 from . import __version__
 from .cases import USER_ID_OFFSET, CaseBase, layered_kneighbors, layered_predict_proba
+from .errors import ArtifactError
 from .files import replace_dir, sha256_file
 from .losses import check_collapse, get_loss
 from .model import build_encoder, build_text_model, set_embedding_trainable, vectorizer_layer
@@ -31,12 +33,9 @@ from .text import PAD, UNK, build_vocabulary, encode, make_vectorizer
 from .vectors import embedding_matrix, read_vectors
 
 DEFAULT_VECTORS = "pretrained/glove.6B.50d.txt"
+log = logging.getLogger("clickbait")
 FORMAT_VERSION = 1
 _ARTIFACTS = ("model.keras", "cases.npz", "cases.parquet")
-
-
-class ArtifactError(ValueError):
-    """A saved detector is incomplete, from an unknown format, or was modified after saving."""
 
 
 def _texts(texts) -> list[str]:
@@ -184,9 +183,11 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
             self.network_.compile(optimizer=keras.optimizers.Adam(lr),
                                   loss=get_loss(self.loss, self.margin, self.positive_margin))
             stop = keras.callbacks.EarlyStopping(patience=self.patience, restore_best_weights=True)
+            progress = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: log.info(
+                f"epoch {epoch + 1}/{epochs}: " + ", ".join(f"{k} {v:.4f}" for k, v in logs.items())))
             hist = self.network_.fit(
                 x, y, validation_data=(x_val, y_val), epochs=epochs, batch_size=self.batch_size,
-                shuffle=True, callbacks=[stop], verbose=self.verbose)
+                shuffle=True, callbacks=[stop, progress], verbose=self.verbose)
             return hist.history
 
         history = {"phase1": phase(self.epochs, self.learning_rate)}
@@ -235,14 +236,6 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
         """1 for clickbait, 0 otherwise, at `threshold` (default: the one chosen in `fit`)."""
         p = self.predict_proba(texts)[:, 1]
         return (p >= (self.threshold_ if threshold is None else threshold)).astype("int64")
-
-    def score_frame(self, frame: pd.DataFrame, text_column: str | None = None, **options) -> pd.DataFrame:
-        """`frame` plus `clickbait_probability` and `clickbait` (empty where the text is missing),
-        through the fast batch path of `clickbait.scoring.score_frame` (options: threshold,
-        explain, batch_size, retrieval, nprobe)."""
-        from .scoring import score_frame
-
-        return score_frame(self, frame, text_column, **options)
 
     def explain(self, texts, k: int | None = None) -> pd.DataFrame:
         """The nearest cases behind each prediction, one row per (query, neighbour): query index
@@ -440,5 +433,7 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
         return self
 
     def _log(self, message: str) -> None:
+        """Printed with `verbose` (a notebook); always sent to the `clickbait` logger (the CLI)."""
         if self.verbose:
             print(message, flush=True)
+        log.info(message)

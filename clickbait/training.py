@@ -4,6 +4,7 @@ comparison of variants (frozen vs trainable vectors, metric vs softmax head, TF-
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from pathlib import Path
@@ -12,21 +13,25 @@ from .data import load_split
 from .detector import ClickbaitDetector, best_threshold
 from .reports import classification_metrics, plot_confusion, plot_projection, plot_roc, write_json
 
+log = logging.getLogger("clickbait")
+
 
 def _step(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+    """A progress line through the `clickbait` logger (the CLI shows it at a terminal or with -v)."""
+    log.info(f"[{time.strftime('%H:%M:%S')}] {message}")
 
 
 def train(
     *,
     data_dir: str | os.PathLike | None = None,
     output: str | os.PathLike = "models/default",
-    reports: str | os.PathLike = "reports",
+    reports: str | os.PathLike = "build/reports",
     force: bool = False,
     **params,
 ) -> dict:
     """Train the detector with `params` (ClickbaitDetector's), evaluate it on the test split,
-    save it to `output` and write `reports/metrics.json` and PNG plots. Returns the metrics."""
+    save it to `output` and write `metrics.json` and PNG plots into `reports` (by default the
+    untracked build/reports: the committed reports/ come from `make report`). Returns the metrics."""
     output, reports = Path(output), Path(reports)
     if output.exists() and not force:
         raise FileExistsError(f"{output} exists; pass --force to overwrite it")
@@ -56,9 +61,7 @@ def train(
     plot_confusion(test_y, proba, detector.threshold_, reports / "confusion.png")
     plot_projection(detector.cases_.embeddings, detector.cases_.labels, reports / "projection.png",
                     "Case embeddings by class (PCA)")
-    t = metrics["test"]
-    _step(f"test accuracy {t['accuracy']:.4f}, ROC-AUC {t['roc_auc']:.4f}, F1 {t['f1']:.4f}; "
-          f"model in {output}, reports in {reports} ({metrics['seconds']:.0f} s)")
+    _step(f"done in {metrics['seconds']:.0f} s")
     return metrics
 
 
@@ -77,7 +80,7 @@ def _tfidf_baseline(train_x, train_y, valid_x, valid_y, test_x, test_y) -> dict:
     return classification_metrics(test_y, model.predict_proba(test_x)[:, 1], t)
 
 
-def compare(*, data_dir=None, reports: str | os.PathLike = "reports", **params) -> dict:
+def compare(*, data_dir=None, reports: str | os.PathLike = "build/reports", **params) -> dict:
     """One run that trains each variant with the same seed and data and scores it on test:
     frozen vs trainable vectors, then fine-tuning; the metric head + nearest cases vs a softmax
     head on the same encoder; and the TF-IDF baseline. Writes reports/comparison.{json,md}."""
@@ -144,10 +147,14 @@ def compare(*, data_dir=None, reports: str | os.PathLike = "reports", **params) 
         **_tfidf_baseline(ours[0], train_y, ours[1], valid_y, ours[2], test_y), "seconds": 0.0}
     result = {"params": ClickbaitDetector(**params).get_params(), "test": rows}
     write_json(result, Path(reports) / "comparison.json")
+    (Path(reports) / "comparison.md").write_text(comparison_table(result) + "\n")
+    return result
+
+
+def comparison_table(result: dict) -> str:
+    """`compare`'s result as a Markdown table."""
     lines = ["| variant | accuracy | ROC-AUC | F1 | seconds |", "|---|---:|---:|---:|---:|"]
     lines += [f"| {k} | {v['accuracy']:.4f} | {v['roc_auc']:.4f} | {v['f1']:.4f} | {v['seconds']} |"
-              for k, v in rows.items()]
-    (Path(reports) / "comparison.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
-    return result
+              for k, v in result["test"].items()]
+    return "\n".join(lines)
 

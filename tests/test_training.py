@@ -41,7 +41,7 @@ def test_train_command_writes_model_metrics_and_plots(small_data, glove_path, tm
     assert config["metrics"]["test"]["accuracy"] == test["accuracy"]
     assert "test accuracy" in capsys.readouterr().out
     # An existing model is not overwritten without --force.
-    assert _train(small_data, glove_path, tmp_path) == 2
+    assert _train(small_data, glove_path, tmp_path) == 1
     assert "--force" in capsys.readouterr().err
 
 
@@ -55,7 +55,7 @@ def test_same_seed_same_result(small_data, glove_path, tmp_path):
 
 
 def test_missing_corpus_is_a_clear_error(tmp_path, capsys):
-    assert main(["train", "--data-dir", str(tmp_path), "-o", str(tmp_path / "m")]) == 2
+    assert main(["train", "--data-dir", str(tmp_path), "-o", str(tmp_path / "m")]) == 1
     assert "chakraborty2016_train.csv not found" in capsys.readouterr().err
 
 
