@@ -101,10 +101,12 @@ def _say(a: argparse.Namespace, message: str, file=None) -> None:
 def cmd_train(a: argparse.Namespace) -> int:
     from .training import train
 
-    m = train(data_dir=a.data_dir, output=a.output, reports=a.reports, force=a.force, **_params(a))
-    t = m["test"]
-    _say(a, f"test accuracy {t['accuracy']:.4f}, ROC-AUC {t['roc_auc']:.4f}, F1 {t['f1']:.4f}; "
-            f"model in {a.output}, reports in {a.reports} ({m['seconds']:.0f} s)")
+    m = train(data_dir=a.data_dir, data=a.data, validation_fraction=a.validation_fraction,
+              output=a.output, reports=a.reports, force=a.force, **_params(a))
+    t = m.get("test")
+    score = (f"test accuracy {t['accuracy']:.4f}, ROC-AUC {t['roc_auc']:.4f}, F1 {t['f1']:.4f}; "
+             if t else "no corpus test split found; ")
+    _say(a, f"{score}model in {a.output}, reports in {a.reports} ({m['seconds']:.0f} s)")
     return EXIT_OK
 
 
@@ -288,6 +290,15 @@ def _verbosity(parser: argparse.ArgumentParser, top: bool) -> None:
                    **({"default": False} if top else keep))
 
 
+def cmd_evaluate_sources(a: argparse.Namespace) -> int:
+    from .cross_source import evaluate_sources, markdown
+
+    results = evaluate_sources(a.model_dirs, a.data or (), data_dir=a.data_dir, downs=a.downs,
+                               reports=a.reports, nonsense=a.nonsense, seed=a.seed, user=a.user)
+    _say(a, markdown(results))
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="clickbait", description=__doc__, formatter_class=_Formatter)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -305,6 +316,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", default=None,
                    help="folder with chakraborty2016_{train,valid,test}.csv (default: $CLICKBAIT_DATA "
                         "or ../shared/data)")
+    p.add_argument("--data", action="append", default=None, metavar="CSV",
+                   help="train on this labelled CSV (headline,label[,source]; source defaults to "
+                        "the file's name) instead of the corpus; repeat for several sources")
+    p.add_argument("--validation-fraction", type=float, default=0.1,
+                   help="with --data: share of EACH source held out for validation")
     p.add_argument("-o", "--output", default="models/default", help="model directory")
     p.add_argument("--reports", default="build/reports", help="folder for metrics.json and plots")
     p.add_argument("--cache-dir", default=".cache/vectors", help="cache of filtered vectors")
@@ -371,6 +387,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--label-column", default=None, help="default: label/clickbait/is_clickbait")
     p.add_argument("--reports", default="build/evaluation", help="folder for metrics.json and plots")
     _scoring_options(p)
+
+    p = command("evaluate-sources", "cross-source report: corpus test, downs2014 and your labelled "
+                "CSVs, next to a TF-IDF baseline fitted in the same run", cmd_evaluate_sources)
+    p.add_argument("model_dirs", nargs="+", metavar="MODEL_DIR",
+                   help="one model, or several (e.g. one per seed: a row each and their median)")
+    p.add_argument("--data", action="append", default=None, metavar="CSV",
+                   help="a further labelled CSV (headline,label); repeat for several")
+    p.add_argument("--data-dir", default=None, help="folder with the corpus splits and downs2014.csv")
+    p.add_argument("--downs", default=None, help="downs2014.csv (default: DATA_DIR/downs2014.csv)")
+    p.add_argument("--reports", default="reports",
+                   help="folder for cross_source.md/.json and the reliability diagram")
+    p.add_argument("--nonsense", type=int, default=1000, help="rows of generated unrelated text")
+    p.add_argument("--seed", type=int, default=0, help="seed of the generated text")
+    p.add_argument("--user", default=None, help="include this user's overlay cases")
     return parser
 
 

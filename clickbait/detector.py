@@ -44,6 +44,16 @@ def _texts(texts) -> list[str]:
     return ["" if t is None or (isinstance(t, float) and np.isnan(t)) else str(t) for t in texts]
 
 
+def _sources(sources, n: int, default: str) -> list[str]:
+    """One provenance tag per row: `default` for None, a string repeated, or a sequence of n."""
+    if sources is None or isinstance(sources, str):
+        return [sources or default] * n
+    sources = [str(s) for s in sources]
+    if len(sources) != n:
+        raise ValueError(f"got {len(sources)} sources for {n} headlines")
+    return sources
+
+
 def data_hash(texts: Sequence[str], labels: Sequence[int]) -> str:
     """sha256 of the training data, recorded with the model."""
     h = hashlib.sha256()
@@ -125,18 +135,23 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
         self.verbose = verbose
 
     # -- fitting --------------------------------------------------------------------------------
-    def fit(self, texts, labels, validation: tuple | None = None) -> ClickbaitDetector:
+    def fit(self, texts, labels, validation: tuple | None = None, sources=None) -> ClickbaitDetector:
         """Train the encoder on (texts, labels) with the metric loss, store the training headlines
-        as cases, and choose the decision threshold on `validation` (texts, labels). Without
-        `validation`, a stratified 10% of the training rows is held out for it."""
+        as cases, and choose the decision threshold on `validation` (texts, labels[, sources]).
+        Without `validation`, a stratified 10% of the training rows is held out for it.
+        `sources` (one tag per row, or one for all) is kept as each case's provenance."""
         texts, labels = _texts(texts), np.asarray(labels).astype("int64")
         if len(texts) != len(labels):
             raise ValueError(f"got {len(texts)} texts but {len(labels)} labels")
+        tagged, sources = sources is not None, _sources(sources, len(texts), "train")
         if validation is None:
-            texts, val_texts, labels, val_labels = train_test_split(
-                texts, labels, test_size=0.1, stratify=labels, random_state=self.seed)
+            texts, val_texts, labels, val_labels, sources, val_sources = train_test_split(
+                texts, labels, sources, test_size=0.1, stratify=labels, random_state=self.seed)
+            val_sources = val_sources if tagged else None
         else:
             val_texts, val_labels = _texts(validation[0]), np.asarray(validation[1]).astype("int64")
+            val_sources = validation[2] if len(validation) > 2 else None
+        val_sources = _sources(val_sources, len(val_texts), "validation")
         started = time.perf_counter()
         keras.utils.set_random_seed(self.seed)
         tf.config.experimental.enable_op_determinism()
@@ -165,12 +180,12 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
         train_embeddings = self._embed_ids(x_train)
         self.spread_ = check_collapse(train_embeddings, self.loss)
         self.cases_ = CaseBase.empty(self.dim)
-        self.cases_.add(train_embeddings, labels, texts, source="train")
+        self.cases_.add(train_embeddings, labels, texts, source=sources)
         val_proba = self._vote(self._embed_ids(x_val))
         self.threshold_ = best_threshold(val_proba, val_labels)
         self.validation_accuracy_ = float(((val_proba >= self.threshold_) == val_labels).mean())
         if self.retain_validation:
-            self.cases_.add(self._embed_ids(x_val), val_labels, val_texts, source="validation")
+            self.cases_.add(self._embed_ids(x_val), val_labels, val_texts, source=val_sources)
         self.classes_ = np.array([0, 1])
         self.data_hash_ = data_hash(texts + val_texts, np.concatenate([labels, val_labels]))
         self.fit_seconds_ = time.perf_counter() - started
