@@ -129,6 +129,7 @@ def measure_condensing(det: ClickbaitDetector, test_x: list[str], test_y: np.nda
 
 SOURCE_NS = (0, 100, 300, 1000)
 SOURCE_USER = "bench-adapt-source"
+SOURCE_RESULTS = (ROOT / "benchmarks" / "results" / "adapt_source.json",)
 
 
 def balanced_order(labels: np.ndarray, seed: int) -> np.ndarray:
@@ -145,10 +146,12 @@ def balanced_order(labels: np.ndarray, seed: int) -> np.ndarray:
 
 def adapt_to_source(model: str | os.PathLike, data: str | os.PathLike | None = None, *,
                     data_dir: str | os.PathLike | None = None, pool_size: int = 1000,
-                    ns: tuple[int, ...] = SOURCE_NS, seed: int = 0) -> dict:
+                    ns: tuple[int, ...] = SOURCE_NS, seed: int = 0,
+                    baseline_cache: dict | None = None) -> dict:
     """Adaptation to a new source without retraining (see the module docstring): the ROC-AUC on
     `data`'s judge rows after retaining N of its pool rows, against the baseline refitted on
-    corpus train + the same N rows. Uses only the public detector API."""
+    corpus train + the same N rows. Uses only the public detector API. `baseline_cache` (a dict)
+    lets runs on several models with the same data and seed fit the baseline once."""
     from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import train_test_split
 
@@ -196,9 +199,14 @@ def adapt_to_source(model: str | os.PathLike, data: str | os.PathLike | None = N
         curves["overlay"][n] = measure(det.predict_proba(judge_x)[:, 1], det.threshold_)
         det.detach_user()
         t0 = time.perf_counter()
-        base = tfidf_baseline(train_x + x, np.concatenate([train_y, y]))
-        t = best_threshold(base.predict_proba(valid_x)[:, 1], valid_y)
-        curves["tfidf_refit"][n] = {**measure(base.predict_proba(judge_x)[:, 1], t), "threshold": t}
+        key = (str(path), str(data_dir), pool_size, seed, n)
+        if baseline_cache is None or key not in baseline_cache:
+            base = tfidf_baseline(train_x + x, np.concatenate([train_y, y]))
+            t = best_threshold(base.predict_proba(valid_x)[:, 1], valid_y)
+            fitted = {**measure(base.predict_proba(judge_x)[:, 1], t), "threshold": t}
+            if baseline_cache is not None:
+                baseline_cache[key] = fitted
+        curves["tfidf_refit"][n] = dict(baseline_cache[key] if baseline_cache is not None else fitted)
         seconds["tfidf_refit"][n] = round(time.perf_counter() - t0, 1)
         print(f"N={n:5d} ROC-AUC retain {curves['retain'][n]['roc_auc']:.4f} "
               f"overlay {curves['overlay'][n]['roc_auc']:.4f} "
@@ -209,17 +217,20 @@ def adapt_to_source(model: str | os.PathLike, data: str | os.PathLike | None = N
         "pool_rows": int(pool_size), "judge_rows": len(judge), "judge_clickbait": int(judge_y.sum()),
         "cases_before": len(det.cases_), "threshold": float(det.threshold_),
         "curves": curves, "seconds": seconds,
-        "target": {"n": top, "retain_auc": curves["retain"][top]["roc_auc"],
-                   "overlay_auc": curves["overlay"][top]["roc_auc"],
-                   "tfidf_refit_auc": curves["tfidf_refit"][top]["roc_auc"],
-                   "met_by_retain": curves["retain"][top]["roc_auc"]
-                   >= curves["tfidf_refit"][top]["roc_auc"],
-                   "met_by_overlay": curves["overlay"][top]["roc_auc"]
-                   >= curves["tfidf_refit"][top]["roc_auc"]},
+        "target": _target(curves, top),
         "design": "stratified pool/judge split of the new source; nested class-balanced prefixes "
                   "of the pool retained without retraining vs TF-IDF + LR refitted on corpus "
                   "train + the same rows; ROC-AUC on the judge rows",
     }
+
+
+def _target(curves: dict, n: int) -> dict:
+    """Issue 9's adaptation target at N = n: retained cases reach the refitted baseline's AUC."""
+    auc = {method: curves[method][n]["roc_auc"] for method in curves}
+    return {"n": n, "retain_auc": auc["retain"], "overlay_auc": auc["overlay"],
+            "tfidf_refit_auc": auc["tfidf_refit"],
+            "met_by_retain": auc["retain"] >= auc["tfidf_refit"],
+            "met_by_overlay": auc["overlay"] >= auc["tfidf_refit"]}
 
 
 def plot_source(results: dict, path: Path) -> Path:
@@ -250,11 +261,28 @@ def plot_source(results: dict, path: Path) -> Path:
     return path
 
 
-def run_source(model: str, reports: Path, seed: int) -> dict:
-    results = adapt_to_source(model, seed=seed)
+def run_source(models: list[str], reports: Path, seed: int, also: tuple[Path, ...] = (),
+               **options) -> dict:
+    """adapt_to_source on each model (e.g. one per seed; `options` go to it); with several, the
+    curve and the target are the per-point medians and each run is kept under "runs". Writes
+    REPORTS/adapt_source.{json,png} and the JSON to each path in `also`."""
+    cache: dict = {}
+    runs = [adapt_to_source(m, seed=seed, baseline_cache=cache, **options) for m in models]
+    if len(runs) == 1:
+        results = runs[0]
+    else:
+        ns, methods = runs[0]["ns"], runs[0]["curves"]
+        curves = {method: {n: {key: float(np.median([r["curves"][method][n][key] for r in runs]))
+                               for key in ("roc_auc", "accuracy", "news_flagged")} for n in ns}
+                  for method in methods}
+        results = {**{k: v for k, v in runs[0].items() if k not in ("curves", "seconds", "model",
+                                                                      "cases_before", "threshold")},
+                   "model": f"median of {len(runs)}: " + ", ".join(Path(m).name for m in models),
+                   "models": models, "curves": curves, "target": _target(curves, max(ns)),
+                   "runs": runs}
     results["command"] = shlex.join([Path(sys.executable).name, *sys.argv])
     results["when"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-    _write(results, [reports / "adapt_source.json", ROOT / "benchmarks" / "results" / "adapt_source.json"])
+    _write(results, [reports / "adapt_source.json", *also])
     plot_source(results, reports / "adapt_source.png")
     t = results["target"]
     print(f"N={t['n']}: retained {t['retain_auc']:.4f}, overlay {t['overlay_auc']:.4f}, TF-IDF refit "
@@ -273,9 +301,18 @@ def main() -> int:
                     help="only the case-base maintenance part, merged into the existing results")
     ap.add_argument("--source-only", action="store_true",
                     help="only the new-source adaptation (downs2014), ~1 min")
+    ap.add_argument("--source-models", nargs="+", default=None, metavar="MODEL_DIR",
+                    help="new-source adaptation on these models (e.g. one per seed; their median "
+                         "is the curve); default: --model")
+    ap.add_argument("--replot", action="store_true",
+                    help="only redraw REPORTS/adaptation.png from REPORTS/adaptation.json")
     a = ap.parse_args()
+    if a.replot:
+        reports = Path(a.reports)
+        plot(json.loads((reports / "adaptation.json").read_text()), reports / "adaptation.png")
+        return 0
     if a.source_only:
-        run_source(a.model, Path(a.reports), a.seed)
+        run_source(a.source_models or [a.model], Path(a.reports), a.seed, SOURCE_RESULTS)
         return 0
 
     det = ClickbaitDetector.load(a.model)
@@ -378,7 +415,7 @@ def main() -> int:
     })
     results["condensing"] = measure_condensing(det, test_x, test_y)
     reports = Path(a.reports)
-    run_source(a.model, reports, a.seed)
+    run_source(a.source_models or [a.model], reports, a.seed, SOURCE_RESULTS)
     _write(results, [reports / "adaptation.json", ROOT / "benchmarks" / "results" / "adapt.json"])
     plot(results, reports / "adaptation.png")
     print(f"retaining 1,000 cases: {results['retain_1000_seconds']:.3f} s; "
@@ -395,12 +432,19 @@ def _write(results: dict, paths: list[Path]) -> None:
 
 
 def plot(results: dict, path: Path) -> None:
-    from clickbait.reports import _save, plt
+    """Agreement against N, one column per user, affected rows above and the whole split below.
+    Every panel has the same y scale (0 to 1), so a flat line looks flat and a gap of 0.01 looks
+    small; N is on a symmetric-log axis at its true values (0, 50, 200, 1000 are not evenly
+    spaced)."""
+    from matplotlib.figure import Figure
+
+    from clickbait.reports import _save
 
     users = results["users"]
-    fig, axes = plt.subplots(2, len(users), figsize=(5.2 * len(users), 7.5), squeeze=False)
+    fig = Figure(figsize=(5.2 * len(users), 7.5))
+    axes = fig.subplots(2, len(users), squeeze=False, sharey=True)
     xs = np.array(results["ns"])
-    xpos = np.arange(len(xs))
+    xpos = xs
     for col, (user, row) in enumerate(users.items()):
         for r, part in enumerate(("affected", "all")):
             ax = axes[r, col]
@@ -408,11 +452,17 @@ def plot(results: dict, path: Path) -> None:
                      ("retain_base", "s--", "retain into shared base"),
                      ("tfidf", "^:", "TF-IDF + LR refit"))
             for method, style, name in lines:
-                ax.plot(xpos, [row[method][n][part] for n in xs], style, label=name)
+                by_n = {int(k): v for k, v in row[method].items()}  # JSON keys are strings
+                ax.plot(xpos, [by_n[int(n)][part] for n in xs], style, label=name)
             if "retrain" in row:
                 ax.axhline(row["retrain"][part], color="k", lw=1, ls="-.", label="network retrained")
+            linthresh = max(1, int(xs[xs > 0].min()) if (xs > 0).any() else 1)
+            ax.set_xscale("symlog", linthresh=linthresh)
+            ax.set_xlim(-0.15 * linthresh, 1.3 * xs.max())
             ax.set_xticks(xpos, [str(n) for n in xs])
-            ax.set_xlabel("user's labelled headlines retained (N)")
+            ax.minorticks_off()
+            ax.set_ylim(0, 1.02)
+            ax.set_xlabel("user's labelled headlines retained (N, symmetric-log scale)")
             ax.set_ylabel("agreement with the user's labels")
             subset = (f"affected test headlines ({row['test_affected']})" if part == "affected"
                       else f"whole test split ({row['test_rows']})")

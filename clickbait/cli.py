@@ -158,16 +158,16 @@ def cmd_adapt(a: argparse.Namespace) -> int:
     frame = pd.read_csv(a.cases, keep_default_na=False, dtype={"headline": str})
     if not {"headline", "label"} <= set(frame.columns):
         raise ValueError(f"{a.cases}: expected columns headline,label; got {list(frame.columns)}")
-    det = ClickbaitDetector.load(a.model_dir, user=a.user)
+    if not a.user and not a.force:
+        raise ValueError(f"without --user, adapt changes the shared case base of {a.model_dir} for "
+                         "every user; pass --force to do that, or --user NAME for one user's overlay")
+    det = ClickbaitDetector.load(a.model_dir, user=a.user, new_user=True)
     started = time.perf_counter()
-    ids = det.retain(frame["headline"].tolist(), frame["label"].to_numpy(), source=a.source)
+    # Under the model folder's lock, re-reading the stored cases: concurrent runs lose nothing.
+    ids = det.retain_and_save(frame["headline"].tolist(), frame["label"].to_numpy(), source=a.source)
     seconds = time.perf_counter() - started
-    if a.user:
-        where = det.save_user()
-        total = len(det.overlay_)
-    else:
-        where = det.save(a.model_dir, force=True)
-        total = len(det.cases_)
+    total = len(det.overlay_) if a.user else len(det.cases_)
+    where = f"{a.model_dir}/users/{a.user}" if a.user else a.model_dir
     span = f" (ids {ids.min()}..{ids.max()})" if len(ids) else ""
     _say(a, f"retained {len(ids):,} cases{span} in {seconds:.2f} s; {total:,} cases in {where}")
     return EXIT_OK
@@ -199,12 +199,11 @@ def cmd_user(a: argparse.Namespace) -> int:
 def cmd_condense(a: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .detector import ClickbaitDetector
+    from .detector import ClickbaitDetector, check_model_target
     from .maintenance import condense_detector
 
     out = Path(a.output)
-    if out.exists() and not a.force:
-        raise FileExistsError(f"{out} exists; pass --force to overwrite it")
+    check_model_target(out, a.force)  # before minutes of work: refuses a folder clickbait did not write
     det = ClickbaitDetector.load(a.model_dir)
     reduced, report = condense_detector(det, edit=a.edit, margin=a.margin, seed=a.seed)
     _say(a, f"{report['cases_before']:,} -> {report['cases_after']:,} cases "
@@ -235,15 +234,17 @@ def _check_input(path: str, format: str | None) -> None:
     from .formats import detect, is_stdio
 
     detect(path, format)
-    if not is_stdio(path) and not Path(path).is_file():
+    if not is_stdio(path) and not Path(path).exists():
         raise FileNotFoundError(f"{path}: no such file")
 
 
 def cmd_score(a: argparse.Namespace) -> int:
     _check_input(a.input, a.input_format)
+    from .files import check_output
     from .formats import detect
 
     detect(a.output, a.output_format)
+    check_output(a.output, a.force)
     from .detector import ClickbaitDetector
     from .scoring import score_csv
 
@@ -349,6 +350,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--user", default=None,
                    help="store them in this user's overlay (MODEL_DIR/users/NAME) instead of the base")
     p.add_argument("--source", default=None, help="provenance tag (default: user:NAME or user)")
+    p.add_argument("--force", action="store_true",
+                   help="without --user: change the shared case base (every user sees the cases)")
 
     p = command("user", "list, export or drop per-user case overlays", cmd_user)
     p.add_argument("action", choices=["list", "export", "drop"], help="what to do")

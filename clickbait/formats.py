@@ -26,6 +26,7 @@ import gzip
 import io
 import json
 import os
+import stat
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError
+from .files import OutputFile
 
 FORMATS = ("csv", "tsv", "jsonl", "parquet")
 EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl",
@@ -48,9 +50,21 @@ def is_stdio(path: str | os.PathLike) -> bool:
     return str(path) == "-"
 
 
+def _is_stream(path: str | os.PathLike) -> bool:
+    """`-`, or an existing FIFO or character device (/dev/stdout, a named pipe)."""
+    if is_stdio(path):
+        return True
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISCHR(mode)
+
+
 def detect(path: str | os.PathLike, format: str | None = None) -> tuple[str, bool]:
-    """(format, gzipped) of `path`: `format` if given, else from the extension; `-` is CSV
-    unless told. An unknown extension is an InputError naming it."""
+    """(format, gzipped) of `path`: `format` if given, else from the extension; `-` (or a FIFO or
+    device without a known extension) is CSV unless told. An unknown extension is an InputError
+    naming it."""
     if format is not None and format not in FORMATS:
         raise InputError(f"unknown format {format!r}; expected one of {', '.join(FORMATS)}")
     if is_stdio(path):
@@ -59,6 +73,8 @@ def detect(path: str | os.PathLike, format: str | None = None) -> tuple[str, boo
     gz = name.endswith(".gz")
     stem = name.removesuffix(".gz")
     ext = Path(stem).suffix
+    if format is None and ext not in EXTENSIONS and _is_stream(path):
+        return "csv", gz
     if format is None:
         if ext not in EXTENSIONS:
             shown = repr(ext + (".gz" if gz else "")) if ext else "no extension"
@@ -163,7 +179,7 @@ def _open_bytes(path, stdin: IO | None, closers: list, gz: bool) -> IO[bytes]:
         return raw
     if Path(path).is_dir():
         raise InputError(f"{path} is a directory, not a file of headlines")
-    if not Path(path).is_file():
+    if not Path(path).is_file() and not _is_stream(path):
         raise FileNotFoundError(f"{path}: no such file")
     raw = gzip.open(path, "rb") if gz else open(path, "rb")
     closers.append(raw)
@@ -309,52 +325,6 @@ def _open_parquet(raw: IO[bytes], name: str, batch_size: int, closers: list) -> 
 
 
 # -- writing ----------------------------------------------------------------------------------
-class _AtomicOutput:
-    """A binary handle on a temporary file beside `path`, renamed over it by `commit()`; `abort()`
-    (or an exception inside `with`) removes it. `-` is stdout, written as it goes."""
-
-    def __init__(self, path: str | os.PathLike, force: bool, stdout: IO | None = None):
-        self.stdout = is_stdio(path)
-        self.tmp = None
-        if self.stdout:
-            stream = stdout if stdout is not None else sys.stdout
-            self.text = stream if isinstance(stream, io.TextIOBase) and not hasattr(stream, "buffer") \
-                else None
-            self.handle = None if self.text is not None else getattr(stream, "buffer", stream)
-            return
-        self.text = None
-        self.path = Path(path)
-        if self.path.exists() and not force:
-            raise FileExistsError(f"{self.path} exists; pass --force to overwrite it")
-        if self.path.is_dir():
-            raise IsADirectoryError(f"{self.path} is a directory")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        self.handle = open(self.tmp, "wb")
-
-    def commit(self) -> None:
-        if self.stdout:
-            (self.text or self.handle).flush()
-            return
-        self.handle.close()
-        os.replace(self.tmp, self.path)
-        self.tmp = None
-
-    def abort(self) -> None:
-        if self.tmp is not None:
-            self.handle.close()
-            self.tmp.unlink(missing_ok=True)
-            self.tmp = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        if exc_type is not None:
-            self.abort()
-        return False
-
-
 def _missing(values: pd.Series) -> np.ndarray:
     return values.isna().to_numpy(dtype=bool)
 
@@ -408,24 +378,16 @@ class TableOutput:
         if self.format == "jsonl" and len(set(self.columns)) < len(self.columns):
             dupes = sorted({c for c in self.columns if self.columns.count(c) > 1})
             raise InputError(f"JSON Lines output needs distinct column names; repeated: {dupes}")
-        self._out = _AtomicOutput(path, force, stdout)
+        # files.OutputFile: a private temporary beside OUTPUT, renamed into place by commit();
+        # stdout, a FIFO or a device is written in place. Text formats gzip by a .gz name.
+        self._out = OutputFile(path, force=force, stdout=stdout, binary=self.format == "parquet",
+                               compress=gz and self.format != "parquet")
         self._writer = None  # pyarrow's ParquetWriter, made with the first chunk
-        self._text: TextIO | None = None
+        self._text: TextIO | None = None if self.format == "parquet" else self._out.handle
         try:
-            if self.format != "parquet":
-                if self._out.text is not None:
-                    self._text = self._out.text
-                else:
-                    binary = self._out.handle
-                    if gz:
-                        binary = self._gz = gzip.GzipFile(fileobj=binary, mode="wb", compresslevel=4)
-                    self._text = io.TextIOWrapper(binary, encoding="utf-8", newline="",
-                                                  write_through=True)
-                if self.format in _SEPARATORS:
-                    csv.writer(self._text, delimiter=_SEPARATORS[self.format],
-                               lineterminator="\n").writerow(self.columns)
-            elif self._out.handle is None:
-                raise InputError("Parquet cannot be written to a text stream")
+            if self.format in _SEPARATORS:
+                csv.writer(self._text, delimiter=_SEPARATORS[self.format],
+                           lineterminator="\n").writerow(self.columns)
         except BaseException:
             self._out.abort()
             raise
@@ -484,11 +446,6 @@ class TableOutput:
             fields += [pa.field(c, t) for c, t in zip(self.added, (pa.float64(), pa.int64(), pa.string()),
                                                          strict=False)]
             pq.ParquetWriter(self._out.handle, pa.schema(fields)).close()
-        if self._text is not None and self._out.text is None:
-            self._text.flush()
-            self._text.detach()
-            if hasattr(self, "_gz"):
-                self._gz.close()
         self._out.commit()
 
     def abort(self) -> None:

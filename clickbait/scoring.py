@@ -2,8 +2,9 @@
 
 `score_csv` reads INPUT in chunks (every column as text, so "NA" or "null" survive), scores the
 text column, and writes every input column unchanged plus `clickbait_probability` and `clickbait`
-to a temporary file beside OUTPUT that is renamed into place at the end: a crash or Ctrl-C leaves
-no partial OUTPUT. Rows whose text is missing or blank are kept with empty outputs and counted.
+through `files.OutputFile` (a private temporary beside OUTPUT, renamed into place at the end): a
+crash, Ctrl-C or SIGTERM leaves no partial OUTPUT; a FIFO or device OUTPUT is written in place.
+Rows whose text is missing or blank are kept with empty outputs and counted.
 
 Speed (see benchmarks/bench_score.py): tokenizing (TensorFlow string ops) runs in one thread
 while the encoder and the retrieval of the previous chunk run in another; the encoder sees each
@@ -32,6 +33,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from .errors import InputError
+from .files import check_output
 from .formats import TableInput, TableOutput, detect, is_stdio, open_input
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -402,8 +404,7 @@ def score_csv(detector: ClickbaitDetector, input: str | os.PathLike, output: str
     if not is_stdio(output) and not is_stdio(input) and Path(output).exists() \
             and Path(input).resolve() == Path(output).resolve():
         raise FileExistsError(f"{output} is the input file; write the scores elsewhere")
-    if not is_stdio(output) and Path(output).exists() and not force:
-        raise FileExistsError(f"{output} exists; pass --force to overwrite it")
+    check_output(output, force)
     started = time.perf_counter()
     source = open_input(input, format=input_format, batch_size=batch_size, encoding=encoding,
                         encoding_errors=encoding_errors, stdin=stdin)

@@ -15,8 +15,9 @@ import pandas as pd
 
 from .baseline import tfidf_baseline
 from .data import load_labelled, load_split, split_by_source
-from .detector import ClickbaitDetector, best_threshold
+from .detector import ClickbaitDetector, best_threshold, check_model_target
 from .reports import classification_metrics, plot_confusion, plot_projection, plot_roc, write_json
+from .seeding import seeded
 
 log = logging.getLogger("clickbait")
 
@@ -47,8 +48,7 @@ def train(
     part is reported as well, scored with its own rows set aside from the case base (it chose the
     threshold and the early stop, so it is not a clean test)."""
     output, reports = Path(output), Path(reports)
-    if output.exists() and not force:
-        raise FileExistsError(f"{output} exists; pass --force to overwrite it")
+    check_model_target(output, force)  # before training: a foreign folder is refused
     started = time.perf_counter()
     by_source = None
     if data:
@@ -168,19 +168,19 @@ def compare(*, data_dir=None, reports: str | os.PathLike = "build/reports", **pa
         name = f"softmax head, {'trainable' if trainable else 'frozen'} vectors"
         _step(f"variant: {name}")
         t0 = time.perf_counter()
-        keras.utils.set_random_seed(frozen.seed)
         vectorizer = make_vectorizer(frozen.vocabulary_, frozen.length)
         matrix = frozen.network_.get_layer("embedding").get_weights()[0]
-        net = build_encoder(matrix, length=frozen.length, encoder=frozen.encoder, head="softmax",
-                            hidden=frozen.hidden, filters=frozen.filters, dropout=frozen.dropout,
-                            trainable=trainable)
-        net.compile(optimizer=keras.optimizers.Adam(frozen.learning_rate),
-                    loss="sparse_categorical_crossentropy")
         xv = encode(vectorizer, valid_x)
-        net.fit(encode(vectorizer, train_x), train_y, validation_data=(xv, valid_y),
-                epochs=frozen.epochs, batch_size=frozen.batch_size, verbose=0,
-                callbacks=[keras.callbacks.EarlyStopping(patience=frozen.patience,
-                                                         restore_best_weights=True)])
+        with seeded(frozen.seed):
+            net = build_encoder(matrix, length=frozen.length, encoder=frozen.encoder, head="softmax",
+                                hidden=frozen.hidden, filters=frozen.filters, dropout=frozen.dropout,
+                                trainable=trainable)
+            net.compile(optimizer=keras.optimizers.Adam(frozen.learning_rate),
+                        loss="sparse_categorical_crossentropy")
+            net.fit(encode(vectorizer, train_x), train_y, validation_data=(xv, valid_y),
+                    epochs=frozen.epochs, batch_size=frozen.batch_size, verbose=0,
+                    callbacks=[keras.callbacks.EarlyStopping(patience=frozen.patience,
+                                                             restore_best_weights=True)])
         t = best_threshold(net.predict(xv, batch_size=2048, verbose=0)[:, 1], valid_y)
         proba = net.predict(encode(vectorizer, test_x), batch_size=2048, verbose=0)[:, 1]
         rows[name] = {**classification_metrics(test_y, proba, t),

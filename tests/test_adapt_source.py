@@ -51,5 +51,13 @@ def test_adapt_to_source(bench, small_detector, corpus, tmp_path):
     assert not (model / "users").exists()  # the overlay is never saved
     png = bench.plot_source(res, tmp_path / "adapt.png")
     assert png.read_bytes()[:4] == b"\x89PNG"
+    # Several models (seeds): the curve is the per-point median; the baseline is fitted once.
+    copy = small_detector.save(tmp_path / "model-copy")
+    both = bench.run_source([str(model), str(copy)], tmp_path / "reports", 0, data_dir=data,
+                            pool_size=60, ns=(0, 60))
+    assert len(both["runs"]) == 2 and both["curves"]["retain"][60] == {
+        k: pytest.approx(v) for k, v in both["runs"][0]["curves"]["retain"][60].items() if k != "threshold"}
+    assert (tmp_path / "reports" / "adapt_source.json").is_file()
+    assert (tmp_path / "reports" / "adapt_source.png").is_file()
     with pytest.raises(ValueError, match="pool"):
         bench.adapt_to_source(model, data_dir=data, pool_size=300, ns=(0, 20))

@@ -56,7 +56,7 @@ def test_train_is_quiet(corpus, glove_path, tmp_path):
     assert r.returncode == 0, r.stderr
     assert not TF_LOG.search(r.stderr), r.stderr  # nothing from TensorFlow
     assert r.stderr == ""  # not a terminal: no progress either
-    assert r.stdout.startswith("test accuracy ") and (tmp_path / "m" / "config.json").is_file()
+    assert r.stdout.startswith("test accuracy ") and (tmp_path / "m" / "current").is_dir()
 
 
 def test_score_is_quiet(model_dir, headlines, tmp_path):

@@ -69,7 +69,7 @@ def test_load_is_the_detector_load(small_detector, tmp_path):
     det = clickbait.load(path)
     texts = ["You Won't Believe This", "Senate passes budget"]
     assert (det.predict(texts) == small_detector.predict(texts)).all()
-    with pytest.raises(clickbait.ArtifactError, match=r"no config\.json"):
+    with pytest.raises(clickbait.ArtifactError, match="is not a saved ClickbaitDetector"):
         clickbait.load(tmp_path)
 
 
