@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
 import os
 import platform
 import time
@@ -29,10 +30,12 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from . import __version__
 from .cases import USER_ID_OFFSET, CaseBase, _check_labels, layered_kneighbors, layered_predict_proba
 from .files import ArtifactError, VersionedFolder, read_retrying, sha256_file
+from .seeding import seeded
 from .validation import check_probability
 
 DEFAULT_VECTORS = "pretrained/glove.6B.50d.txt"
 LOSS_NAMES = ("contrastive", "triplet", "triplet-all", "triplet-soft")  # losses.LOSSES (tested)
+log = logging.getLogger("clickbait")
 FORMAT_VERSION = 2  # 2: versioned folder, manifest.json checksums every file (config.json too)
 _REQUIRED = ("model.keras", "cases.npz", "cases.parquet", "config.json")
 
@@ -206,14 +209,7 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
         as cases, and choose the decision threshold on `validation` (texts, labels[, sources]).
         Without `validation`, a stratified 10% of the training rows is held out for it.
         `sources` (one tag per row, or one for all) is kept as each case's provenance."""
-        import keras
-        import tensorflow as tf
         from sklearn.model_selection import train_test_split
-
-        from .losses import check_collapse
-        from .model import build_encoder, build_text_model
-        from .text import PAD, UNK, build_vocabulary, encode, make_vectorizer
-        from .vectors import embedding_matrix, read_vectors
 
         self._validate_params()
         texts, labels = _texts(texts), _check_labels(labels).astype("int64")
@@ -229,8 +225,16 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
             val_sources = validation[2] if len(validation) > 2 else None
         val_sources = _sources(val_sources, len(val_texts), "validation")
         started = time.perf_counter()
-        keras.utils.set_random_seed(self.seed)
-        tf.config.experimental.enable_op_determinism()
+        with seeded(self.seed):  # reproducible, and the caller's random state is left as it was
+            return self._fit(texts, labels, sources, val_texts, val_labels, val_sources, started)
+
+    def _fit(self, texts, labels, sources, val_texts, val_labels, val_sources,
+             started: float) -> ClickbaitDetector:
+        """`fit`'s work, run inside `seeded(self.seed)`."""
+        from .losses import check_collapse
+        from .model import build_encoder, build_text_model
+        from .text import PAD, UNK, build_vocabulary, encode, make_vectorizer
+        from .vectors import embedding_matrix, read_vectors
 
         train_words, counts = build_vocabulary(texts)
         vectors = read_vectors(self.vectors, train_words, top_n=self.pretrained_top_n,
@@ -279,9 +283,11 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
             self.network_.compile(optimizer=keras.optimizers.Adam(lr),
                                   loss=get_loss(self.loss, self.margin, self.positive_margin))
             stop = keras.callbacks.EarlyStopping(patience=self.patience, restore_best_weights=True)
+            progress = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: log.info(
+                f"epoch {epoch + 1}/{epochs}: " + ", ".join(f"{k} {v:.4f}" for k, v in logs.items())))
             hist = self.network_.fit(
                 x, y, validation_data=(x_val, y_val), epochs=epochs, batch_size=self.batch_size,
-                shuffle=True, callbacks=[stop], verbose=self.verbose)
+                shuffle=True, callbacks=[stop, progress], verbose=self.verbose)
             return hist.history
 
         history = {"phase1": phase(self.epochs, self.learning_rate)}
@@ -331,14 +337,6 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
         """1 for clickbait, 0 otherwise, at `threshold` (default: the one chosen in `fit`)."""
         p = self.predict_proba(texts)[:, 1]
         return (p >= (self.threshold_ if threshold is None else check_probability(threshold))).astype("int64")
-
-    def score_frame(self, frame: pd.DataFrame, text_column: str | None = None, **options) -> pd.DataFrame:
-        """`frame` plus `clickbait_probability` and `clickbait` (empty where the text is missing),
-        through the fast batch path of `clickbait.scoring.score_frame` (options: threshold,
-        explain, batch_size, retrieval, nprobe)."""
-        from .scoring import score_frame
-
-        return score_frame(self, frame, text_column, **options)
 
     def explain(self, texts, k: int | None = None) -> pd.DataFrame:
         """The nearest cases behind each prediction, one row per (query, neighbour): query index
@@ -637,5 +635,7 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
         self.vocabulary_ = vectorizer_layer(model).get_vocabulary()[2:]
 
     def _log(self, message: str) -> None:
+        """Printed with `verbose` (a notebook); always sent to the `clickbait` logger (the CLI)."""
         if self.verbose:
             print(message, flush=True)
+        log.info(message)
