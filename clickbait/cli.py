@@ -85,9 +85,9 @@ def _scoring_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--encoding-errors", default="strict", choices=["strict", "replace"],
                    help="strict: stop at the first undecodable byte, naming its offset; "
                         "replace: replace such bytes with U+FFFD and count them")
-    p.add_argument("--retrieval", default="auto", choices=["auto", "exact", "ivf"],
-                   help="nearest-case search: exact scan, or a faiss IVF index (auto: IVF from "
-                        "20,000 cases on)")
+    p.add_argument("--retrieval", default="exact", choices=["exact", "ivf", "auto"],
+                   help="nearest-case search: exact (predict_proba's answers), or a faiss IVF index, "
+                        "faster but approximate (auto: IVF from 20,000 cases on)")
     p.add_argument("--nprobe", type=int, default=8, help="IVF lists searched per headline")
 
 
