@@ -31,7 +31,7 @@ from .losses import LOSSES, check_collapse, get_loss
 from .model import build_encoder, build_text_model, set_embedding_trainable, vectorizer_layer
 from .text import PAD, UNK, build_vocabulary, encode, make_vectorizer
 from .validation import check_probability
-from .vectors import embedding_matrix, read_vectors
+from .vectors import VectorFormatError, embedding_matrix, read_vectors
 
 DEFAULT_VECTORS = "pretrained/glove.6B.50d.txt"
 FORMAT_VERSION = 2  # 2: versioned folder, manifest.json checksums every file (config.json too)
@@ -94,7 +94,9 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
     Parameters are stored as given (scikit-learn convention); fitted state ends in `_`.
     `vectors` is any GloVe-format file (plain, .gz, .zip, word2vec header). `trainable` lets the
     word vectors change during the first phase; `fine_tune_epochs` > 0 adds a second phase that
-    unfreezes them at `fine_tune_learning_rate`. `k` and `temperature` set the vote.
+    unfreezes them at `fine_tune_learning_rate`. `k` and `temperature` set the vote. Training
+    stops when a smaller share than `min_coverage` of the training text's tokens has a
+    pretrained vector (the wrong vectors file, or a damaged one).
     """
 
     # Checked at fit, at load and before predicting (scikit-learn's own validation): a bad value
@@ -120,6 +122,7 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
         "k": [Interval(Integral, 1, None, closed="left")],
         "temperature": [Interval(Real, 0, None, closed="neither")],
         "pretrained_top_n": [Interval(Integral, 0, None, closed="left")],
+        "min_coverage": [Interval(Real, 0, 1, closed="both")],
         "retain_validation": ["boolean"],
         "seed": [Interval(Integral, 0, None, closed="left")],
         "cache_dir": [str, os.PathLike, None],
@@ -149,6 +152,7 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
         k: int = 25,
         temperature: float = 0.01,
         pretrained_top_n: int = 20000,
+        min_coverage: float = 0.5,
         retain_validation: bool = True,
         seed: int = 0,
         cache_dir: str | None = None,
@@ -174,6 +178,7 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
         self.k = k
         self.temperature = temperature
         self.pretrained_top_n = pretrained_top_n
+        self.min_coverage = min_coverage
         self.retain_validation = retain_validation
         self.seed = seed
         self.cache_dir = cache_dir
@@ -214,6 +219,11 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
         self.coverage_ = coverage
         self.vocabulary_ = words
         self._log(f"{coverage}")
+        if (coverage.token_coverage or 0.0) < self.min_coverage:
+            raise VectorFormatError(
+                f"{self.vectors}: {coverage}; that is below min_coverage={self.min_coverage:.0%} of "
+                "the training text, so training stopped: wrong vectors file, another language, or a "
+                "damaged file?")
 
         vectorizer = make_vectorizer(words, self.length)
         x_train, x_val = encode(vectorizer, texts), encode(vectorizer, val_texts)
@@ -360,7 +370,10 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
     def revise(self, case_ids, labels) -> None:
         """Correct stored cases' labels; ids from USER_ID_OFFSET on are the overlay's."""
         self._check_fitted()
-        ids, labels = np.asarray(list(case_ids), "int64"), np.asarray(labels)
+        ids, labels = np.asarray(list(case_ids), "int64"), _check_labels(labels)
+        if len(labels) != len(ids):
+            raise ValueError(f"revise() needs one label per case id; got {len(ids)} ids and "
+                             f"{len(labels)} labels")
         user = ids >= USER_ID_OFFSET
         if user.any():
             self._overlay_cases().revise(ids[user], labels[user])

@@ -25,6 +25,7 @@ import math
 import os
 import sys
 import time
+import zlib
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -37,6 +38,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from .files import OutputFile, check_output
+from .validation import check_probability
 
 if TYPE_CHECKING:  # pragma: no cover
     from .detector import ClickbaitDetector
@@ -90,7 +92,12 @@ class _DecodingReader(io.TextIOBase):
         return True
 
     def read(self, size: int | None = -1) -> str:
-        block = self._raw.read(size if size and size > 0 else 1 << 20)
+        try:
+            block = self._raw.read(size if size and size > 0 else 1 << 20)
+        except (OSError, EOFError, zlib.error) as e:  # a damaged or truncated .gz
+            raise InputError(f"{self._name}: cannot be read after byte {self._consumed} of its "
+                             f"content ({type(e).__name__}: {e}); is it a damaged or truncated "
+                             "file?") from None
         pending = self._decoder.getstate()[0] if hasattr(self._decoder, "getstate") else b""
         try:
             text = self._decoder.decode(block, final=not block)
@@ -438,8 +445,11 @@ def score_frame(detector: ClickbaitDetector, frame: pd.DataFrame, text_column: s
     """`frame` with `clickbait_probability` (float, NaN for missing or blank text) and
     `clickbait` (nullable 0/1) added (and `clickbait_neighbours`, JSON, when `explain` > 0)."""
     col = frame.columns[find_column([str(c) for c in frame.columns], text_column)]
+    clash = [c for c in (PROBA, LABEL) + ((NEIGHBOURS,) if explain else ()) if c in frame.columns]
+    if clash:  # never overwrite the caller's own columns
+        raise InputError(f"the frame already has column(s) {clash}; rename them first")
     scorer = Scorer(detector, retrieval=retrieval, nprobe=nprobe)
-    threshold = detector.threshold_ if threshold is None else threshold
+    threshold = detector.threshold_ if threshold is None else check_probability(threshold)
     proba, notes = np.full(len(frame), np.nan), []
     for s in range(0, len(frame), batch_size):
         scored = _score_chunk(scorer, frame[col].iloc[s:s + batch_size], explain)
@@ -546,7 +556,7 @@ def score_csv(detector: ClickbaitDetector, input: str | os.PathLike, output: str
         if clash:
             raise InputError(f"{source.name} already has column(s) {clash}; rename them first")
         scorer = Scorer(detector, retrieval=retrieval, nprobe=nprobe, dedup=dedup)
-        threshold = detector.threshold_ if threshold is None else float(threshold)
+        threshold = detector.threshold_ if threshold is None else check_probability(threshold)
         summary = ScoreSummary(retrieval=scorer.retrieval, stages=scorer.times)
         sep = _separator(output)
         show = sys.stderr.isatty() if progress is None else progress
@@ -630,7 +640,7 @@ def evaluate_csv(detector: ClickbaitDetector, input: str | os.PathLike, *, label
     y = np.concatenate(labels) if labels else np.zeros(0, int)
     if len(y) == 0:
         raise InputError(f"{source.name}: no rows with both a headline and a label")
-    threshold = detector.threshold_ if threshold is None else float(threshold)
+    threshold = detector.threshold_ if threshold is None else check_probability(threshold)
     metrics = classification_metrics(y, proba, threshold)
     metrics.update(input=source.name, skipped_rows=skipped, retrieval=scorer.retrieval)
     reports = Path(reports)
