@@ -85,15 +85,17 @@ def _scoring_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--encoding-errors", default="strict", choices=["strict", "replace"],
                    help="strict: stop at the first undecodable byte, naming its offset; "
                         "replace: replace such bytes with U+FFFD and count them")
-    p.add_argument("--retrieval", default="auto", choices=["auto", "exact", "ivf"],
-                   help="nearest-case search: exact scan, or a faiss IVF index (auto: IVF from "
-                        "20,000 cases on)")
+    p.add_argument("--retrieval", default="exact", choices=["exact", "ivf", "auto"],
+                   help="nearest-case search: exact (predict_proba's answers), or a faiss IVF index, "
+                        "faster but approximate (auto: IVF from 20,000 cases on)")
     p.add_argument("--nprobe", type=int, default=8, help="IVF lists searched per headline")
 
 
 def _say(a: argparse.Namespace, message: str, file=None) -> None:
-    """A command's result line; -q silences it."""
+    """A command's result line; -q silences it. Progress lines written before it go first."""
     if not a.quiet:
+        if _native is not None:
+            _native.sync()
         print(message, file=file or sys.stdout, flush=True)
 
 
@@ -259,6 +261,19 @@ def cmd_score(a: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_score_spark(a: argparse.Namespace) -> int:
+    try:
+        from .spark import score_files
+    except ImportError as e:  # pyspark missing
+        raise RuntimeError(f"score-spark needs pyspark: pip install 'clickbait[spark]' ({e})") from None
+    r = score_files(a.model_dir, a.input, a.output, text_col=a.text_column, input_format=a.input_format,
+                    output_format=a.output_format, master=a.master, partitions=a.partitions,
+                    force=a.force, threshold=a.threshold, retrieval=a.retrieval, nprobe=a.nprobe)
+    _say(a, f"scored {r['rows']:,} rows into {a.output} ({r['partitions']} partitions) in "
+            f"{r['seconds']:.1f} s", file=sys.stderr)
+    return EXIT_OK
+
+
 def cmd_evaluate(a: argparse.Namespace) -> int:
     _check_input(a.input, a.input_format)
     from .detector import ClickbaitDetector
@@ -383,6 +398,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="overwrite an existing OUTPUT")
     p.add_argument("--user", default=None, help="include this user's overlay cases (MODEL_DIR/users/NAME)")
 
+    p = command("score-spark", "score a CSV/Parquet file or folder with Apache Spark "
+                "(pip install 'clickbait[spark]')", cmd_score_spark)
+    p.add_argument("model_dir", help="a saved model directory, readable by every worker")
+    p.add_argument("input", help="a .csv/.tsv (header row, RFC 4180 quotes) or .parquet file or folder")
+    p.add_argument("output", help="a folder of part files: .parquet or .csv by its name")
+    p.add_argument("--input-format", default=None, choices=["csv", "parquet"])
+    p.add_argument("--output-format", default=None, choices=["csv", "parquet"])
+    p.add_argument("--text-column", default=None,
+                   help="column with the headlines (default: headline/title/text, or the only column)")
+    p.add_argument("--master", default=None,
+                   help="Spark master, e.g. local[4] (default: spark-submit's, else local[*])")
+    p.add_argument("--partitions", type=int, default=None, help="default: 2 per core")
+    p.add_argument("--threshold", type=float, default=None, help="P(clickbait) cut (default: the model's)")
+    p.add_argument("--retrieval", default="exact", choices=["exact", "ivf", "auto"],
+                   help="nearest-case search (see clickbait score --help)")
+    p.add_argument("--nprobe", type=int, default=8, help="IVF lists searched per headline")
+    p.add_argument("--force", action="store_true", help="overwrite an existing OUTPUT")
+
     p = command("evaluate", "metrics and plots on your own labelled headlines", cmd_evaluate)
     p.add_argument("model_dir", help="a saved model directory")
     p.add_argument("input", help="labelled .csv, .tsv, .jsonl (optionally .gz), .parquet, or - "
@@ -415,6 +448,8 @@ _NATIVE_LOG = re.compile(
     rb"|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IWEF] [\w/.-]+:\d+\]"
     rb"|WARNING: All log messages before absl::InitializeLog\(\) is called)")
 _MAYBE_NATIVE = re.compile(rb"^(?:[IWEF]\d|\d{4}-|WARNING: All)")
+_SYNC = b"\x00clickbait-stderr-sync\x00"
+_native: _NativeLogFilter | None = None  # the filter in place, if any
 
 
 class _NativeLogFilter:
@@ -432,6 +467,7 @@ class _NativeLogFilter:
         os.dup2(write, 2)
         os.close(write)
         self._read = read
+        self._synced = threading.Event()
         self._thread = threading.Thread(target=self._pump, name="clickbait-stderr", daemon=True)
         self._thread.start()
 
@@ -446,7 +482,9 @@ class _NativeLogFilter:
                 break
             lines = (pending + block).split(b"\n")
             pending = lines.pop()
-            out = [line + b"\n" for line in lines if not _NATIVE_LOG.match(line)]
+            if _SYNC in lines:
+                self._synced.set()
+            out = [line + b"\n" for line in lines if line != _SYNC and not _NATIVE_LOG.match(line)]
             if pending and not _MAYBE_NATIVE.match(pending):
                 out.append(pending)
                 pending = b""
@@ -461,6 +499,17 @@ class _NativeLogFilter:
                 data = data[os.write(self._saved, data):]
             except OSError:  # the real stderr is gone: nothing more can be said
                 return
+
+    def sync(self, timeout: float = 2.0) -> None:
+        """Wait until everything written to fd 2 so far has been passed on (so that a result on
+        stdout does not overtake the progress lines before it)."""
+        try:
+            sys.stderr.flush()
+            self._synced.clear()
+            os.write(2, _SYNC + b"\n")
+        except (OSError, ValueError):  # pragma: no cover
+            return
+        self._synced.wait(timeout)
 
     def close(self) -> None:
         try:
@@ -483,11 +532,19 @@ def _quiet_tensorflow(verbose: int) -> Callable[[], None]:
         warnings.filterwarnings("ignore", module=module)
     if "tensorflow" in sys.modules:  # already loaded (a test, a notebook): nothing left to hide
         return lambda: None
+    global _native
     try:
         native = _NativeLogFilter()
     except OSError:  # pragma: no cover  (no fd 2, or no pipes)
         return lambda: None
-    return native.close
+    _native = native
+
+    def undo() -> None:
+        global _native
+        _native = None
+        native.close()
+
+    return undo
 
 
 def _setup_logging(a: argparse.Namespace, tty: bool) -> None:
@@ -515,7 +572,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     _setup_logging(a, tty)
     undo = _quiet_tensorflow(a.verbose)
     try:
-        return a.func(a)
+        status = a.func(a)
+        sys.stdout.flush()  # here, not at exit: a closed pipe must land in the handler below
+        return status
     except KeyboardInterrupt:
         print(f"clickbait {a.command}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
