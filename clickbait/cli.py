@@ -27,16 +27,15 @@ def _model_options(p: argparse.ArgumentParser) -> None:
                    help="let the word vectors change in training")
     g.add_argument("--fine-tune-epochs", type=int, default=0,
                    help="second phase with unfrozen vectors at a low learning rate")
-    g.add_argument("-k", "--k", type=int, default=25, help="nearest cases per vote")
-    g.add_argument("--temperature", type=float, default=0.01,
-                   help="vote weight exp(similarity / T): smaller trusts the nearest cases more")
+    g.add_argument("-k", "--k", type=int, default=100,
+                   help="nearest cases of each class whose evidence the vote weighs")
     g.add_argument("--seed", type=int, default=0)
 
 
 def _params(a: argparse.Namespace) -> dict:
     return {"vectors": a.vectors, "encoder": a.encoder, "loss": a.loss, "dim": a.dim,
             "positive_margin": a.positive_margin,
-            "length": a.length, "epochs": a.epochs, "temperature": a.temperature,
+            "length": a.length, "epochs": a.epochs,
             "trainable": a.trainable,
             "fine_tune_epochs": a.fine_tune_epochs, "k": a.k, "seed": a.seed,
             "cache_dir": a.cache_dir, "verbose": 2}
@@ -155,9 +154,8 @@ def cmd_condense(a: argparse.Namespace) -> int:
     except FileNotFoundError:
         x = None
     if x is not None:
-        emb = det.transform(x)
-        before = float(((det._vote(emb) >= det.threshold_) == y).mean())
-        after = float(((reduced._vote(emb) >= reduced.threshold_) == y).mean())
+        before = float((det.predict(x) == y).mean())
+        after = float((reduced.predict(x) == y).mean())
         report["test_accuracy_before"], report["test_accuracy_after"] = before, after
         print(f"test accuracy {before:.4f} -> {after:.4f} ({(after - before) * 100:+.2f} points)")
     reduced.metrics_ = {**getattr(det, "metrics_", {}), "condensed": report}

@@ -6,13 +6,12 @@ the base) and `overlay.json` (name, user_weight, the sha256 of the base `model.k
 embeddings were made with, and the sha256 of both case files). The base files and their
 checksums in `MODEL_DIR/config.json` are never touched by an overlay.
 
-Retrieval with an overlay: the vote runs over the k nearest base cases and the k nearest user
-cases together (`cases.layered_predict_proba`; not the k best of both, or the base's many
-near-duplicates of a headline crowd out the user's one judgement of it); a user case's weight
-exp((similarity - best) / T) is multiplied by `user_weight` (default 3.0), so a user's own
-judgement outweighs shared cases about as near as it, while user cases further away fade
-quickly (T = 0.01: a similarity 0.01 lower weighs e times less). `explain` shows the k nearest
-of both layers merged. User case ids start at `cases.USER_ID_OFFSET`, so ids never clash with the base.
+Retrieval with an overlay: the vote's evidence (clickbait.vote) is read from the nearest cases of
+each class in the base and the overlay merged by similarity (`cases.class_neighbours`); in the
+shares of clickbait among the nearest cases a user case counts `user_weight` times (default 3.0),
+so a user's own judgement outweighs shared cases about as near as it. A headline the user
+labelled is scored with the user's label. `explain` shows the k nearest of both layers merged.
+User case ids start at `cases.USER_ID_OFFSET`, so ids never clash with the base.
 """
 
 from __future__ import annotations
