@@ -21,7 +21,7 @@ TRAIN_FLAGS = --encoder $(ENCODER) --loss $(LOSS) --dim $(DIM) --epochs $(EPOCHS
 PYTEST_FLAGS ?=
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: install pretrained train compare test test-slow lint bench clean notebooks score bench-score bench-adapt condense
+.PHONY: install pretrained train compare test test-slow lint bench clean notebooks score bench-score bench-adapt condense evaluate-sources bench-adapt-source
 
 install: $(VENV)/.installed
 $(VENV)/.installed: setup.cfg pyproject.toml
@@ -37,7 +37,7 @@ train: install pretrained
 	$(BIN)/clickbait train $(TRAIN_FLAGS) --output $(MODEL) --reports reports --force
 
 # Targets that need a trained model train one first if there is none.
-$(MODEL)/config.json: | $(VENV)/.installed $(GLOVE)
+$(MODEL)/current/config.json: | $(VENV)/.installed $(GLOVE)
 	$(MAKE) train
 
 compare: install pretrained
@@ -62,25 +62,37 @@ bench: install pretrained bench-score bench-adapt
 	$(BIN)/python benchmarks/bench_vectors.py --glove $(GLOVE)
 
 # make score IN=headlines.csv OUT=scored.csv [SCORE_FLAGS="--text-column title --force"]
-score: install $(MODEL)/config.json
+score: install $(MODEL)/current/config.json
 	@test -n "$(IN)" -a -n "$(OUT)" || { echo "usage: make score IN=input.csv OUT=output.csv" >&2; exit 2; }
 	$(BIN)/clickbait score $(MODEL) $(IN) -o $(OUT) $(SCORE_FLAGS)
 
-# clickbait score vs TF-IDF + logistic regression on 100k and 1M rows -> benchmarks/results/score.json
-BENCH_ROWS ?= 100000 1000000
-bench-score: install pretrained $(MODEL)/config.json condense
-	nice $(BIN)/python benchmarks/bench_score.py --rows $(BENCH_ROWS) --model $(MODEL)
-	nice $(BIN)/python benchmarks/bench_score.py --rows 1000000 --model $(CONDENSED) \
-		--jobs ours-nodedup reference --results benchmarks/results/score_condensed.json
+# The whole `clickbait score` command vs TF-IDF + logistic regression, same run: distinct and
+# repeated headlines, start-up, peak RSS at two sizes -> benchmarks/results/score.json
+BENCH_ROWS ?= 300000
+BENCH_RSS_ROWS ?= 100000 1000000
+bench-score: install pretrained $(MODEL)/current/config.json
+	nice $(BIN)/python benchmarks/bench_score.py --rows $(BENCH_ROWS) --rss-rows $(BENCH_RSS_ROWS) --model $(MODEL)
+
+# Cross-source report: corpus test, downs2014 (and EXTRA="a.csv b.csv") against the TF-IDF
+# baseline fitted in the same run -> reports/cross_source.{md,json}, cross_source_reliability.png;
+# MODELS="models/s0 models/s1 models/s2" reports several models (seeds) and their median
+EXTRA ?=
+evaluate-sources: install $(MODEL)/current/config.json
+	$(BIN)/clickbait evaluate-sources $(or $(MODELS),$(MODEL)) --data-dir $(DATA) --reports reports $(addprefix --data ,$(EXTRA))
 
 # Adaptation curves (retain / user overlay / TF-IDF / retraining; ~5 min) and case-base condensing
 # -> reports/adaptation.{png,json}, benchmarks/results/adapt.json
-bench-adapt: install pretrained $(MODEL)/config.json
+bench-adapt: install pretrained $(MODEL)/current/config.json
 	nice $(BIN)/python benchmarks/bench_adapt.py --model $(MODEL)
+
+# Adapting to a new source only: retain 0/100/300/1,000 downs2014 rows vs the baseline refitted on
+# corpus + the same rows -> reports/adapt_source.{json,png}, benchmarks/results/adapt_source.json
+bench-adapt-source: install pretrained $(MODEL)/current/config.json
+	nice $(BIN)/python benchmarks/bench_adapt.py --model $(MODEL) --source-only
 
 # Wilson editing + condensing of the case base into a new model directory.
 CONDENSED ?= models/condensed
-condense: install $(MODEL)/config.json
+condense: install $(MODEL)/current/config.json
 	$(BIN)/clickbait condense $(MODEL) -o $(CONDENSED) --force
 
 clean:

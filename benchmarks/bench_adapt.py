@@ -23,6 +23,17 @@ Methods at N = 0, 50, 200, 1000:
 Gap recovered at N = 200: (acc_200 - acc_0) / (acc_retrain - acc_0), on the affected subset.
 Writes reports/adaptation.{json,png} and benchmarks/results/adapt.json.
 
+A new source (`--source-only`, also part of the full run; `adapt_to_source()` on any saved model
+dir): downs2014.csv is split stratified (seed 0) into an adaptation pool of 1,000 rows and a judge
+set of the other 5,170. The pool is ordered so that every prefix keeps the class balance (rows
+sorted by their quantile rank inside their class, after a seeded shuffle), and its first N = 0,
+100, 300, 1,000 rows are (1) retained into the shared case base (`det.retain`, then forgotten
+again), (2) retained in a fresh user overlay (`det.attach_user`, never saved), against (3) the
+TF-IDF baseline (clickbait.baseline) refitted on corpus train + those N rows, threshold on
+corpus valid. Measured on the judge rows: ROC-AUC (the target: retained >= refit at N = 1,000),
+accuracy at each model's threshold, and the share of NYT (label 0) rows flagged. Writes
+reports/adapt_source.{json,png} and benchmarks/results/adapt_source.json.
+
 Case-base maintenance (`--condense`, also part of the full run): Wilson editing + condensing of
 the default case base (clickbait/maintenance.py): cases, test accuracy and scoring speed (rows/s
 of predict_proba over the test split repeated to 102,400 rows; and of the vote alone on
@@ -116,6 +127,170 @@ def measure_condensing(det: ClickbaitDetector, test_x: list[str], test_y: np.nda
     return out
 
 
+SOURCE_NS = (0, 100, 300, 1000)
+SOURCE_USER = "bench-adapt-source"
+SOURCE_RESULTS = (ROOT / "benchmarks" / "results" / "adapt_source.json",)
+
+
+def balanced_order(labels: np.ndarray, seed: int) -> np.ndarray:
+    """A permutation of positions whose every prefix keeps the classes' shares (each row's
+    quantile rank inside its class, after a seeded shuffle), so nested N-row samples are stratified."""
+    rng = np.random.default_rng(seed)
+    perm = rng.permutation(len(labels))
+    rank = np.empty(len(labels))
+    for c in np.unique(labels):
+        rows = perm[labels[perm] == c]
+        rank[rows] = (np.arange(len(rows)) + 0.5) / len(rows)
+    return perm[np.argsort(rank[perm], kind="stable")]
+
+
+def adapt_to_source(model: str | os.PathLike, data: str | os.PathLike | None = None, *,
+                    data_dir: str | os.PathLike | None = None, pool_size: int = 1000,
+                    ns: tuple[int, ...] = SOURCE_NS, seed: int = 0,
+                    baseline_cache: dict | None = None) -> dict:
+    """Adaptation to a new source without retraining (see the module docstring): the ROC-AUC on
+    `data`'s judge rows after retaining N of its pool rows, against the baseline refitted on
+    corpus train + the same N rows. Uses only the public detector API. `baseline_cache` (a dict)
+    lets runs on several models with the same data and seed fit the baseline once."""
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import train_test_split
+
+    from clickbait.baseline import tfidf_baseline
+    from clickbait.data import DEFAULT_DATA_DIR, read_labelled
+    from clickbait.detector import best_threshold
+
+    path = Path(data) if data else Path(data_dir or DEFAULT_DATA_DIR) / "downs2014.csv"
+    frame = read_labelled(path)
+    texts, labels = frame["headline"].tolist(), frame["label"].to_numpy()
+    if max(ns) > pool_size or pool_size >= len(texts):
+        raise ValueError(f"{path}: {len(texts):,} rows cannot give a pool of {pool_size:,} "
+                         f"and retain up to {max(ns):,} of it with rows left to judge")
+    pool, judge = train_test_split(np.arange(len(texts)), train_size=pool_size, stratify=labels,
+                                   random_state=seed)
+    pool = pool[balanced_order(labels[pool], seed)]
+    judge_x, judge_y = [texts[i] for i in judge], labels[judge]
+    train_x, train_y = load_split("train", data_dir)
+    valid_x, valid_y = load_split("valid", data_dir)
+    det = ClickbaitDetector.load(model)
+
+    def measure(proba: np.ndarray, threshold: float) -> dict:
+        flagged = proba >= threshold
+        return {"roc_auc": float(roc_auc_score(judge_y, proba)),
+                "accuracy": float((flagged == judge_y).mean()),
+                "news_flagged": float(flagged[judge_y == 0].mean())}
+
+    curves: dict[str, dict] = {"retain": {}, "overlay": {}, "tfidf_refit": {}}
+    seconds: dict[str, dict] = {"retain": {}, "tfidf_refit": {}}
+    source = f"adapt:{path.name.split('.')[0]}"
+    for n in ns:
+        x, y = [texts[i] for i in pool[:n]], labels[pool[:n]]
+        t0 = time.perf_counter()
+        ids = det.retain(x, y, source=source) if n else []
+        curves["retain"][n] = measure(det.predict_proba(judge_x)[:, 1], det.threshold_)
+        seconds["retain"][n] = round(time.perf_counter() - t0, 2)
+        if n:
+            det.forget(case_ids=ids)
+        overlay = det.attach_user(SOURCE_USER)
+        if len(overlay.cases):
+            raise RuntimeError(f"{model}: user {SOURCE_USER!r} already has cases; this benchmark "
+                               "needs that overlay name free")
+        if n:
+            det.retain(x, y)
+        curves["overlay"][n] = measure(det.predict_proba(judge_x)[:, 1], det.threshold_)
+        det.detach_user()
+        t0 = time.perf_counter()
+        key = (str(path), str(data_dir), pool_size, seed, n)
+        if baseline_cache is None or key not in baseline_cache:
+            base = tfidf_baseline(train_x + x, np.concatenate([train_y, y]))
+            t = best_threshold(base.predict_proba(valid_x)[:, 1], valid_y)
+            fitted = {**measure(base.predict_proba(judge_x)[:, 1], t), "threshold": t}
+            if baseline_cache is not None:
+                baseline_cache[key] = fitted
+        curves["tfidf_refit"][n] = dict(baseline_cache[key] if baseline_cache is not None else fitted)
+        seconds["tfidf_refit"][n] = round(time.perf_counter() - t0, 1)
+        print(f"N={n:5d} ROC-AUC retain {curves['retain'][n]['roc_auc']:.4f} "
+              f"overlay {curves['overlay'][n]['roc_auc']:.4f} "
+              f"TF-IDF refit {curves['tfidf_refit'][n]['roc_auc']:.4f}", flush=True)
+    top = max(ns)
+    return {
+        "data": str(path), "model": str(model), "seed": seed, "ns": list(ns),
+        "pool_rows": int(pool_size), "judge_rows": len(judge), "judge_clickbait": int(judge_y.sum()),
+        "cases_before": len(det.cases_), "threshold": float(det.threshold_),
+        "curves": curves, "seconds": seconds,
+        "target": _target(curves, top),
+        "design": "stratified pool/judge split of the new source; nested class-balanced prefixes "
+                  "of the pool retained without retraining vs TF-IDF + LR refitted on corpus "
+                  "train + the same rows; ROC-AUC on the judge rows",
+    }
+
+
+def _target(curves: dict, n: int) -> dict:
+    """Issue 9's adaptation target at N = n: retained cases reach the refitted baseline's AUC."""
+    auc = {method: curves[method][n]["roc_auc"] for method in curves}
+    return {"n": n, "retain_auc": auc["retain"], "overlay_auc": auc["overlay"],
+            "tfidf_refit_auc": auc["tfidf_refit"],
+            "met_by_retain": auc["retain"] >= auc["tfidf_refit"],
+            "met_by_overlay": auc["overlay"] >= auc["tfidf_refit"]}
+
+
+def plot_source(results: dict, path: Path) -> Path:
+    """The adaptation curve: judge-set ROC-AUC and NYT rows flagged against N (Figure API)."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(10, 4.2))
+    axes = fig.subplots(1, 2)
+    ns = results["ns"]
+    xpos = np.arange(len(ns))
+    names = {"retain": ("o-", "retained into the case base"),
+             "overlay": ("s--", "retained in a user overlay"),
+             "tfidf_refit": ("^:", "TF-IDF + LR refit on corpus + N")}
+    for ax, key, label in ((axes[0], "roc_auc", "ROC-AUC on the judge rows"),
+                           (axes[1], "news_flagged", "share of NYT (label 0) rows flagged")):
+        for method, (style, name) in names.items():
+            ax.plot(xpos, [results["curves"][method][n][key] for n in ns], style, label=name)
+        ax.set_xticks(xpos, [str(n) for n in ns])
+        ax.set_xlabel(f"rows of {Path(results['data']).name} retained / added (N)")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    fig.suptitle(f"Adapting {Path(results['model']).name} to a new source "
+                 f"({results['judge_rows']:,} judge rows, seed {results['seed']})", fontsize=10)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    return path
+
+
+def run_source(models: list[str], reports: Path, seed: int, also: tuple[Path, ...] = (),
+               **options) -> dict:
+    """adapt_to_source on each model (e.g. one per seed; `options` go to it); with several, the
+    curve and the target are the per-point medians and each run is kept under "runs". Writes
+    REPORTS/adapt_source.{json,png} and the JSON to each path in `also`."""
+    cache: dict = {}
+    runs = [adapt_to_source(m, seed=seed, baseline_cache=cache, **options) for m in models]
+    if len(runs) == 1:
+        results = runs[0]
+    else:
+        ns, methods = runs[0]["ns"], runs[0]["curves"]
+        curves = {method: {n: {key: float(np.median([r["curves"][method][n][key] for r in runs]))
+                               for key in ("roc_auc", "accuracy", "news_flagged")} for n in ns}
+                  for method in methods}
+        results = {**{k: v for k, v in runs[0].items() if k not in ("curves", "seconds", "model",
+                                                                      "cases_before", "threshold")},
+                   "model": f"median of {len(runs)}: " + ", ".join(Path(m).name for m in models),
+                   "models": models, "curves": curves, "target": _target(curves, max(ns)),
+                   "runs": runs}
+    results["command"] = shlex.join([Path(sys.executable).name, *sys.argv])
+    results["when"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    _write(results, [reports / "adapt_source.json", *also])
+    plot_source(results, reports / "adapt_source.png")
+    t = results["target"]
+    print(f"N={t['n']}: retained {t['retain_auc']:.4f}, overlay {t['overlay_auc']:.4f}, TF-IDF refit "
+          f"{t['tfidf_refit_auc']:.4f}; wrote {reports / 'adapt_source.json'}, "
+          f"{reports / 'adapt_source.png'}", flush=True)
+    return results
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default=str(ROOT / "models" / "default"))
@@ -124,7 +299,15 @@ def main() -> int:
     ap.add_argument("--reports", default=str(ROOT / "reports"))
     ap.add_argument("--condense", action="store_true",
                     help="only the case-base maintenance part, merged into the existing results")
+    ap.add_argument("--source-only", action="store_true",
+                    help="only the new-source adaptation (downs2014), ~1 min")
+    ap.add_argument("--source-models", nargs="+", default=None, metavar="MODEL_DIR",
+                    help="new-source adaptation on these models (e.g. one per seed; their median "
+                         "is the curve); default: --model")
     a = ap.parse_args()
+    if a.source_only:
+        run_source(a.source_models or [a.model], Path(a.reports), a.seed, SOURCE_RESULTS)
+        return 0
 
     det = ClickbaitDetector.load(a.model)
     base_cases = det.cases_
@@ -227,6 +410,7 @@ def main() -> int:
     })
     results["condensing"] = measure_condensing(det, test_x, test_y)
     reports = Path(a.reports)
+    run_source(a.source_models or [a.model], reports, a.seed, SOURCE_RESULTS)
     _write(results, [reports / "adaptation.json", ROOT / "benchmarks" / "results" / "adapt.json"])
     plot(results, reports / "adaptation.png")
     print(f"retaining 1,000 cases: {results['retain_1000_seconds']:.3f} s; "

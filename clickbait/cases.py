@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .files import atomic_write
+from .files import ArtifactError, VersionWriter, write_file
 
 try:  # faiss is a dependency, but retrieval stays correct (slower) without it.
     import faiss
@@ -198,14 +198,20 @@ class CaseBase:
         return out
 
     # -- persistence ----------------------------------------------------------------------------
-    def save(self, directory: str | os.PathLike) -> list[Path]:
-        """Write `cases.npz` and `cases.parquet` (no pickle) into `directory`; returns the paths."""
-        directory = Path(directory)
-        npz, parquet = directory / "cases.npz", directory / "cases.parquet"
-        atomic_write(npz, lambda p: np.savez(p, embeddings=self.embeddings, labels=self.labels,
-                                          case_id=self.ids.astype("int64")), suffix=".npz")
-        atomic_write(parquet, lambda p: self.meta.loc[:, list(_META_COLUMNS)].to_parquet(p, index=False))
-        return [npz, parquet]
+    def save(self, directory: str | os.PathLike | VersionWriter) -> list[Path]:
+        """Write `cases.npz` and `cases.parquet` (no pickle) into `directory` (a folder, or the
+        VersionWriter of a new model/overlay version); returns the paths."""
+        def put(name, write) -> Path:
+            if isinstance(directory, VersionWriter):
+                with directory.open(name) as f:
+                    write(f)
+                return directory.path(name)
+            return write_file(Path(directory) / name, write)
+
+        return [put("cases.npz", lambda f: np.savez(f, embeddings=self.embeddings, labels=self.labels,
+                                                     case_id=self.ids.astype("int64"))),
+                put("cases.parquet",
+                    lambda f: self.meta.loc[:, list(_META_COLUMNS)].to_parquet(f, index=False))]
 
     def subset(self, keep: np.ndarray) -> CaseBase:
         """A new case base with the rows where `keep` (mask or positions) holds; ids and
@@ -217,12 +223,41 @@ class CaseBase:
 
     @classmethod
     def load(cls, directory: str | os.PathLike, first_id: int = 0) -> CaseBase:
+        """Read `cases.npz` + `cases.parquet`, checking what a damaged or hand-made file could get
+        wrong: shapes, finite embeddings, labels 0/1 only, ids unique and the same in both."""
         directory = Path(directory)
-        with np.load(directory / "cases.npz", allow_pickle=False) as z:
-            embeddings, labels, ids = z["embeddings"], z["labels"], z["case_id"]
-        meta = pd.read_parquet(directory / "cases.parquet")
-        if not np.array_equal(meta["case_id"].to_numpy(), ids) or len(embeddings) != len(labels):
-            raise ValueError(f"{directory}: cases.npz and cases.parquet do not describe the same cases")
+        npz = directory / "cases.npz"
+        try:
+            with np.load(npz, allow_pickle=False) as z:
+                embeddings, labels, ids = z["embeddings"], z["labels"], z["case_id"]
+        except FileNotFoundError:
+            raise
+        except (OSError, ValueError, KeyError, EOFError) as e:  # zipfile.BadZipFile is an OSError
+            raise ArtifactError(f"{npz} is not a readable case file ({type(e).__name__}: {e})") from None
+        try:
+            meta = pd.read_parquet(directory / "cases.parquet")
+        except FileNotFoundError:
+            raise
+        except Exception as e:  # pyarrow raises its own error types for damaged files
+            raise ArtifactError(f"{directory / 'cases.parquet'} is not a readable case table "
+                                f"({type(e).__name__}: {e})") from None
+        where = f"{directory}: cases.npz"
+        if embeddings.ndim != 2 or labels.ndim != 1 or ids.ndim != 1 \
+                or not len(embeddings) == len(labels) == len(ids):
+            raise ArtifactError(f"{where}: embeddings {embeddings.shape}, labels {labels.shape} and "
+                                f"case ids {ids.shape} do not describe the same cases")
+        if not (np.issubdtype(embeddings.dtype, np.floating) and np.isfinite(embeddings).all()):
+            raise ArtifactError(f"{where}: embeddings must be finite floats")
+        if not np.issubdtype(labels.dtype, np.number) or not np.isin(labels, (0, 1)).all():
+            bad = labels[~np.isin(labels, (0, 1))][:5].tolist() if np.issubdtype(labels.dtype, np.number) \
+                else str(labels.dtype)
+            raise ArtifactError(f"{where}: labels must be 0 or 1; got {bad}")
+        if not np.issubdtype(ids.dtype, np.integer) or len(np.unique(ids)) != len(ids):
+            raise ArtifactError(f"{where}: case ids must be unique integers")
+        missing = [c for c in _META_COLUMNS if c not in meta.columns]
+        if missing or not np.array_equal(meta["case_id"].to_numpy(), ids):
+            raise ArtifactError(f"{directory}: cases.npz and cases.parquet do not describe the same "
+                                f"cases{f' (cases.parquet lacks {missing})' if missing else ''}")
         return cls(np.ascontiguousarray(embeddings, "float32"), labels.astype("int8"), meta,
                    first_id=first_id)
 
@@ -339,8 +374,19 @@ def _numpy_search(cases: np.ndarray, queries: np.ndarray, k: int) -> tuple[np.nd
 
 
 def _check_labels(labels: Sequence[int]) -> np.ndarray:
+    """Labels as int8, each exactly 0 or 1 (not 2, not NaN, not 0.5, not "1")."""
     arr = np.asarray(labels)
-    if arr.ndim != 1 or not np.isin(arr, (0, 1)).all():
-        bad = arr[~np.isin(arr, (0, 1))][:5].tolist() if arr.ndim == 1 else arr.shape
-        raise ValueError(f"labels must be 0 (not clickbait) or 1 (clickbait); got {bad}")
+    if arr.ndim == 0:
+        raise ValueError(f"labels must be a sequence of 0/1 values; got one value {arr.item()!r}")
+    ok = arr.ndim == 1 and (arr.dtype == bool or np.issubdtype(arr.dtype, np.number))
+    if ok:
+        ok = bool(np.isin(arr, (0, 1)).all())
+    if not ok:
+        flat = arr.ravel() if arr.ndim else arr.reshape(1)
+        if arr.dtype == bool or np.issubdtype(arr.dtype, np.number):
+            bad = flat[~np.isin(flat, (0, 1))][:5].tolist()
+        else:
+            bad = [v for v in flat.tolist() if v not in (0, 1) or isinstance(v, str)][:5]
+        shape = f" (shape {arr.shape})" if arr.ndim != 1 else ""
+        raise ValueError(f"labels must be 0 (not clickbait) or 1 (clickbait); got {bad}{shape}")
     return arr.astype("int8")

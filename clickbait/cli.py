@@ -44,7 +44,8 @@ def _params(a: argparse.Namespace) -> dict:
 def cmd_train(a: argparse.Namespace) -> int:
     from .training import train
 
-    train(data_dir=a.data_dir, output=a.output, reports=a.reports, force=a.force, **_params(a))
+    train(data_dir=a.data_dir, data=a.data, validation_fraction=a.validation_fraction,
+          output=a.output, reports=a.reports, force=a.force, **_params(a))
     return 0
 
 
@@ -95,16 +96,16 @@ def cmd_adapt(a: argparse.Namespace) -> int:
     frame = pd.read_csv(a.cases, keep_default_na=False, dtype={"headline": str})
     if not {"headline", "label"} <= set(frame.columns):
         raise ValueError(f"{a.cases}: expected columns headline,label; got {list(frame.columns)}")
-    det = ClickbaitDetector.load(a.model_dir, user=a.user)
+    if not a.user and not a.force:
+        raise ValueError(f"without --user, adapt changes the shared case base of {a.model_dir} for "
+                         "every user; pass --force to do that, or --user NAME for one user's overlay")
+    det = ClickbaitDetector.load(a.model_dir, user=a.user, new_user=True)
     started = time.perf_counter()
-    ids = det.retain(frame["headline"].tolist(), frame["label"].to_numpy(), source=a.source)
+    # Under the model folder's lock, re-reading the stored cases: concurrent runs lose nothing.
+    ids = det.retain_and_save(frame["headline"].tolist(), frame["label"].to_numpy(), source=a.source)
     seconds = time.perf_counter() - started
-    if a.user:
-        where = det.save_user()
-        total = len(det.overlay_)
-    else:
-        where = det.save(a.model_dir, force=True)
-        total = len(det.cases_)
+    total = len(det.overlay_) if a.user else len(det.cases_)
+    where = f"{a.model_dir}/users/{a.user}" if a.user else a.model_dir
     span = f" (ids {ids.min()}..{ids.max()})" if len(ids) else ""
     print(f"retained {len(ids):,} cases{span} in {seconds:.2f} s; {total:,} cases in {where}")
     return 0
@@ -136,12 +137,11 @@ def cmd_user(a: argparse.Namespace) -> int:
 def cmd_condense(a: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .detector import ClickbaitDetector
+    from .detector import ClickbaitDetector, check_model_target
     from .maintenance import condense_detector
 
     out = Path(a.output)
-    if out.exists() and not a.force:
-        raise FileExistsError(f"{out} exists; pass --force to overwrite it")
+    check_model_target(out, a.force)  # before minutes of work: refuses a folder clickbait did not write
     det = ClickbaitDetector.load(a.model_dir)
     reduced, report = condense_detector(det, edit=a.edit, margin=a.margin, seed=a.seed)
     print(f"{report['cases_before']:,} -> {report['cases_after']:,} cases "
@@ -216,6 +216,15 @@ def cmd_evaluate(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_evaluate_sources(a: argparse.Namespace) -> int:
+    from .cross_source import evaluate_sources, markdown
+
+    results = evaluate_sources(a.model_dirs, a.data or (), data_dir=a.data_dir, downs=a.downs,
+                               reports=a.reports, nonsense=a.nonsense, seed=a.seed, user=a.user)
+    print(markdown(results))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="clickbait", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -223,6 +232,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train on the corpus, evaluate on test, save the model")
     _model_options(p)
     p.add_argument("--data-dir", default=None, help="folder with chakraborty2016_{train,valid,test}.csv")
+    p.add_argument("--data", action="append", default=None, metavar="CSV",
+                   help="train on this labelled CSV (headline,label[,source]; source defaults to "
+                        "the file's name) instead of the corpus; repeat for several sources")
+    p.add_argument("--validation-fraction", type=float, default=0.1,
+                   help="with --data: share of EACH source held out for validation (default 0.1)")
     p.add_argument("-o", "--output", default="models/default")
     p.add_argument("--reports", default="reports")
     p.add_argument("--cache-dir", default=".cache/vectors", help="cache of filtered vectors")
@@ -254,6 +268,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--user", default=None,
                    help="store them in this user's overlay (MODEL_DIR/users/NAME) instead of the base")
     p.add_argument("--source", default=None, help="provenance tag (default: user:NAME or user)")
+    p.add_argument("--force", action="store_true",
+                   help="without --user: change the shared case base (every user sees the cases)")
     p.set_defaults(func=cmd_adapt)
 
     p = sub.add_parser("user", help="list, export or drop per-user case overlays")
@@ -294,6 +310,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reports", default="reports/evaluation", help="folder for metrics.json and plots")
     _scoring_options(p)
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("evaluate-sources",
+                       help="cross-source report: corpus test, downs2014 and your labelled CSVs, "
+                            "next to a TF-IDF baseline fitted in the same run")
+    p.add_argument("model_dirs", nargs="+", metavar="MODEL_DIR",
+                   help="one model, or several (e.g. one per seed: a row each and their median)")
+    p.add_argument("--data", action="append", default=None, metavar="CSV",
+                   help="a further labelled CSV (headline,label); repeat for several")
+    p.add_argument("--data-dir", default=None, help="folder with the corpus splits and downs2014.csv")
+    p.add_argument("--downs", default=None, help="downs2014.csv (default: DATA_DIR/downs2014.csv)")
+    p.add_argument("--reports", default="reports",
+                   help="folder for cross_source.md/.json and the reliability diagram")
+    p.add_argument("--nonsense", type=int, default=1000, help="rows of generated unrelated text")
+    p.add_argument("--seed", type=int, default=0, help="seed of the generated text")
+    p.add_argument("--user", default=None, help="include this user's overlay cases")
+    p.set_defaults(func=cmd_evaluate_sources)
     return parser
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -32,3 +33,86 @@ def load_split(split: str, data_dir: str | os.PathLike | None = None) -> tuple[l
     if list(frame.columns) != ["headline", "label"]:
         raise ValueError(f"{path}: expected columns headline,label; got {list(frame.columns)}")
     return frame["headline"].tolist(), frame["label"].to_numpy(dtype="int64")
+
+
+def _bad_rows(mask: np.ndarray, values: pd.Series, limit: int = 5) -> str:
+    """'row 3 ('yes'), row 9 ('')': 1-based data rows (row 1 is the first row after the header)."""
+    rows = np.flatnonzero(mask)
+    shown = ", ".join(f"row {i + 1} ({values.iloc[i]!r})" for i in rows[:limit])
+    return shown + (f" and {len(rows) - limit:,} more" if len(rows) > limit else "")
+
+
+def read_labelled(path: str | os.PathLike) -> pd.DataFrame:
+    """One labelled CSV (`headline,label`, optional `source`; .csv, .csv.gz or .tsv) as a frame
+    with columns headline, label (0/1) and source (the file's stem where the column is missing or
+    blank). Bad input is an error that names the file and the rows (row 1 = first data row)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    sep = "\t" if path.name.endswith((".tsv", ".tsv.gz")) else ","
+    try:
+        frame = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False)
+    except pd.errors.EmptyDataError:
+        raise ValueError(f"{path}: the file is empty; expected a header headline,label") from None
+    except (UnicodeDecodeError, pd.errors.ParserError) as e:
+        kind = "TSV" if sep == "\t" else "CSV"
+        raise ValueError(f"{path}: cannot be read as UTF-8 {kind}: {e}") from None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    missing = [c for c in ("headline", "label") if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{path}: missing column(s) {', '.join(missing)}; expected headline,label "
+                         f"(optional source); got {list(frame.columns)}")
+    if frame.empty:
+        raise ValueError(f"{path}: no rows after the header")
+    label = frame["label"].str.strip()
+    bad = ~label.isin(["0", "1"])
+    if bad.any():
+        raise ValueError(f"{path}: label must be 0 (not clickbait) or 1 (clickbait); "
+                         f"{_bad_rows(bad.to_numpy(), frame['label'])}")
+    blank = frame["headline"].str.strip() == ""
+    if blank.any():
+        raise ValueError(f"{path}: empty headline in {_bad_rows(blank.to_numpy(), frame['headline'])}")
+    stem = path.name.split(".")[0]
+    source = frame["source"].str.strip() if "source" in frame.columns else pd.Series(stem, index=frame.index)
+    return pd.DataFrame({"headline": frame["headline"], "label": label.astype("int64"),
+                         "source": source.where(source != "", stem)})
+
+
+def load_labelled(paths: str | os.PathLike | Sequence[str | os.PathLike]
+                  ) -> tuple[list[str], np.ndarray, list[str]]:
+    """(headlines, labels, sources) of one or more labelled CSVs (see `read_labelled`), in file
+    order: the training data of `clickbait train --data A.csv --data B.csv`."""
+    paths = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+    if not paths:
+        raise ValueError("no labelled files given")
+    frame = pd.concat([read_labelled(p) for p in paths], ignore_index=True)
+    return frame["headline"].tolist(), frame["label"].to_numpy(), frame["source"].tolist()
+
+
+def split_by_source(texts: Sequence[str], labels: np.ndarray, sources: Sequence[str],
+                    fraction: float = 0.1, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Positions (train, validation): a `fraction` of EACH source held out, stratified by label
+    within the source, so that early stopping and the threshold see every source. A source too
+    small to stratify is split at random; a single-row source stays in training."""
+    if not 0 < fraction < 1:
+        raise ValueError(f"validation fraction must be between 0 and 1; got {fraction}")
+    labels, sources = np.asarray(labels), np.asarray(sources, dtype=object)
+    if not len(labels) == len(sources) == len(texts):
+        raise ValueError(f"got {len(texts)} texts, {len(labels)} labels, {len(sources)} sources")
+    rng = np.random.default_rng(seed)
+    train, valid = [], []
+    for source in pd.unique(sources):
+        rows = np.flatnonzero(sources == source)
+        n_val = min(max(round(fraction * len(rows)), 1), len(rows) - 1)  # 0 for a single row
+        counts = np.bincount(labels[rows], minlength=2)
+        if n_val and counts[counts > 0].min() >= 2 and n_val >= (counts > 0).sum():
+            from sklearn.model_selection import train_test_split
+
+            tr, va = train_test_split(rows, test_size=n_val, stratify=labels[rows],
+                                      random_state=int(rng.integers(2**31)))
+        else:
+            perm = rng.permutation(rows)
+            tr, va = perm[n_val:], perm[:n_val]
+        train.append(tr)
+        valid.append(va)
+    return np.sort(np.concatenate(train)), np.sort(np.concatenate(valid))

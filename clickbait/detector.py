@@ -10,10 +10,11 @@ import hashlib
 import json
 import os
 import platform
-import shutil
 import time
 from collections.abc import Sequence
+from numbers import Integral, Real
 from pathlib import Path
+from typing import ClassVar
 
 import keras
 import numpy as np
@@ -21,11 +22,12 @@ import pandas as pd
 import tensorflow as tf
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import train_test_split
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from . import __version__
 from .cases import USER_ID_OFFSET, CaseBase, _check_labels, class_neighbours, layered_kneighbors
-from .files import replace_dir, sha256_file
-from .losses import check_collapse, get_loss
+from .files import ArtifactError, VersionedFolder, read_retrying, sha256_file
+from .losses import LOSSES, check_collapse, get_loss
 from .model import (
     build_encoder,
     build_text_model,
@@ -34,25 +36,45 @@ from .model import (
     vectorizer_layer,
 )
 from .text import PAD, UNK, build_vocabulary, encode, make_vectorizer
+from .validation import check_probability
 from .vectors import embedding_matrix, read_vectors
 from .vote import Combiner, Decision, HeadlineCheck, decide, evidence, non_headlines, row_keys
 
 DEFAULT_VECTORS = "pretrained/glove.6B.50d.txt"
-FORMAT_VERSION = 2
-_ARTIFACTS = ("model.keras", "cases.npz", "cases.parquet", "vote.npz")
-# Cases from the training data; any other case was retained later, and its label wins when the
-# very same headline is scored (a user's correction must not be outvoted by its neighbours).
-_TRAINING_SOURCES = ("train", "validation")
-
-
-class ArtifactError(ValueError):
-    """A saved detector is incomplete, from an unknown format, or was modified after saving."""
+FORMAT_VERSION = 3  # 2: versioned folder with a manifest; 3: the learned vote (vote.npz)
+_REQUIRED = ("model.keras", "cases.npz", "cases.parquet", "config.json", "vote.npz")
 
 
 def _texts(texts) -> list[str]:
+    """Headlines as strings. A missing one (None, NaN, pd.NA) is an error naming its position:
+    scoring it as "" would give a confident answer about nothing (score_frame and score_csv keep
+    such rows with empty outputs instead)."""
     if isinstance(texts, str):
         raise TypeError("expected a list of headlines, got one string; wrap it in a list")
-    return ["" if t is None or (isinstance(t, float) and np.isnan(t)) else str(t) for t in texts]
+    if texts is None:
+        raise TypeError("expected a list of headlines, got None")
+    out = []
+    for i, t in enumerate(texts):
+        if t is None or (not isinstance(t, str) and np.ndim(t) == 0 and pd.isna(t)):
+            raise ValueError(f"headline {i} is missing ({t!r}); drop or fill missing headlines first")
+        out.append(str(t))
+    return out
+
+
+def _sources(sources, n: int, default: str) -> list[str]:
+    """One provenance tag per row: `default` for None, a string repeated, or a sequence of n."""
+    if sources is None or isinstance(sources, str):
+        return [sources or default] * n
+    sources = [str(s) for s in sources]
+    if len(sources) != n:
+        raise ValueError(f"got {len(sources)} sources for {n} headlines")
+    return sources
+
+
+def check_model_target(directory: str | os.PathLike, force: bool = False) -> None:
+    """Raise now if `save(directory, force=force)` would refuse: a folder clickbait did not
+    write (or one holding other things), or an existing model without `force`."""
+    VersionedFolder(directory, "model").check_replaceable(force, allowed=("users",))
 
 
 def data_hash(texts: Sequence[str], labels: Sequence[int]) -> str:
@@ -82,6 +104,34 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
     unfreezes them at `fine_tune_learning_rate`. `k` is how many nearest cases of each class
     the vote weighs (see clickbait.vote).
     """
+
+    # Checked at fit, at load and before predicting (scikit-learn's own validation): a bad value
+    # is refused with its name and the value received, e.g. k=0.
+    _parameter_constraints: ClassVar[dict] = {
+        "vectors": [str, os.PathLike],
+        "encoder": [StrOptions({"cnn", "gru"})],
+        "loss": [StrOptions(set(LOSSES))],
+        "margin": [Interval(Real, 0, None, closed="neither"), None],
+        "positive_margin": [Interval(Real, 0, 2, closed="both")],
+        "dim": [Interval(Integral, 1, None, closed="left")],
+        "length": [Interval(Integral, 1, None, closed="left")],
+        "hidden": [Interval(Integral, 1, None, closed="left")],
+        "filters": [Interval(Integral, 1, None, closed="left")],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "trainable": ["boolean"],
+        "epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "fine_tune_epochs": [Interval(Integral, 0, None, closed="left")],
+        "fine_tune_learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "patience": [Interval(Integral, 0, None, closed="left")],
+        "k": [Interval(Integral, 1, None, closed="left")],
+        "pretrained_top_n": [Interval(Integral, 0, None, closed="left")],
+        "retain_validation": ["boolean"],
+        "seed": [Interval(Integral, 0, None, closed="left")],
+        "cache_dir": [str, os.PathLike, None],
+        "verbose": ["verbose"],
+    }
 
     def __init__(
         self,
@@ -135,18 +185,24 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
         self.verbose = verbose
 
     # -- fitting --------------------------------------------------------------------------------
-    def fit(self, texts, labels, validation: tuple | None = None) -> ClickbaitDetector:
+    def fit(self, texts, labels, validation: tuple | None = None, sources=None) -> ClickbaitDetector:
         """Train the encoder on (texts, labels) with the metric loss, store the training headlines
-        as cases, and choose the decision threshold on `validation` (texts, labels). Without
-        `validation`, a stratified 10% of the training rows is held out for it."""
-        texts, labels = _texts(texts), np.asarray(labels).astype("int64")
+        as cases, and choose the decision threshold on `validation` (texts, labels[, sources]).
+        Without `validation`, a stratified 10% of the training rows is held out for it.
+        `sources` (one tag per row, or one for all) is kept as each case's provenance."""
+        self._validate_params()
+        texts, labels = _texts(texts), _check_labels(labels).astype("int64")
         if len(texts) != len(labels):
             raise ValueError(f"got {len(texts)} texts but {len(labels)} labels")
+        tagged, sources = sources is not None, _sources(sources, len(texts), "train")
         if validation is None:
-            texts, val_texts, labels, val_labels = train_test_split(
-                texts, labels, test_size=0.1, stratify=labels, random_state=self.seed)
+            texts, val_texts, labels, val_labels, sources, val_sources = train_test_split(
+                texts, labels, sources, test_size=0.1, stratify=labels, random_state=self.seed)
+            val_sources = val_sources if tagged else None
         else:
-            val_texts, val_labels = _texts(validation[0]), np.asarray(validation[1]).astype("int64")
+            val_texts, val_labels = _texts(validation[0]), _check_labels(validation[1]).astype("int64")
+            val_sources = validation[2] if len(validation) > 2 else None
+        val_sources = _sources(val_sources, len(val_texts), "validation")
         started = time.perf_counter()
         keras.utils.set_random_seed(self.seed)
         tf.config.experimental.enable_op_determinism()
@@ -175,12 +231,16 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
         train_embeddings = self._embed_ids(x_train)
         self.spread_ = check_collapse(train_embeddings, self.loss)
         self.cases_ = CaseBase.empty(self.dim)
-        self.cases_.add(train_embeddings, labels, texts, source="train")
+        self.cases_.add(train_embeddings, labels, texts, source=sources)
         val_embeddings = self._embed_ids(x_val)
         own = np.full(len(val_texts), -1)
+        self.validation_from_id_ = len(self.cases_)  # held-out cases: ids from here to retained_from_id_
         if self.retain_validation:
             own = len(self.cases_) + np.arange(len(val_texts))
-            self.cases_.add(val_embeddings, val_labels, val_texts, source="validation")
+            self.cases_.add(val_embeddings, val_labels, val_texts, source=val_sources)
+        # Cases up to here are training data; a case retained later has a larger id, and its
+        # label wins when that very headline is scored (a correction is not outvoted).
+        self.retained_from_id_ = int(self.cases_.ids.max()) + 1
         self.headline_check_ = HeadlineCheck.from_training(
             x_train, tokens, len(train_words), embedding_layer(self.network_).get_weights()[0])
         self._fit_vote(x_val, val_embeddings, val_labels, own)
@@ -212,6 +272,7 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
     def _check_fitted(self) -> None:
         if not hasattr(self, "model_"):
             raise RuntimeError("this ClickbaitDetector is not fitted yet: call fit() or load() first")
+        self._validate_params()  # parameters changed after fitting (det.k = 0) are caught too
 
     def _embed_ids(self, ids: np.ndarray) -> np.ndarray:
         return self.network_.predict(ids, batch_size=2048, verbose=0)
@@ -269,8 +330,7 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
             return cached[1]
         table: dict = {}
         for i, layer in enumerate(layers):
-            mask = np.ones(len(layer), bool) if i else \
-                ~layer.meta["source"].isin(_TRAINING_SOURCES).to_numpy()
+            mask = np.ones(len(layer), bool) if i else layer.ids >= self.retained_from_id_
             if mask.any():
                 texts = layer.meta["text"].to_numpy()[mask].tolist()
                 table.update(zip(row_keys(self._ids(texts)).tolist(),
@@ -314,7 +374,8 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
     def predict(self, texts, threshold: float | None = None) -> np.ndarray:
         """1 for clickbait, 0 otherwise: P(clickbait) >= `threshold` (default: the one chosen
         in `fit`), for text that reads as a headline (see clickbait.vote)."""
-        return self._decide_texts(texts).label(self.threshold_ if threshold is None else threshold)
+        return self._decide_texts(texts).label(
+            self.threshold_ if threshold is None else check_probability(threshold))
 
     def assess(self, texts, threshold: float | None = None) -> pd.DataFrame:
         """One row per headline: `clickbait_probability`, `clickbait` (the label `predict`
@@ -322,7 +383,7 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
         headline at all)) and `low_support` (too far from the cases, or not a headline)."""
         texts = _texts(texts)
         d = self._decide_texts(texts)
-        threshold = self.threshold_ if threshold is None else threshold
+        threshold = self.threshold_ if threshold is None else check_probability(threshold)
         return pd.DataFrame({
             "headline_text": texts, "clickbait_probability": d.proba,
             "clickbait": d.label(threshold),
@@ -432,68 +493,128 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
         return overlay.cases
 
     def attach_user(self, name: str, model_dir: str | os.PathLike | None = None,
-                    user_weight: float | None = None):
-        """Use user `name`'s overlay from `MODEL_DIR/users/NAME/` (a new, empty one if it does
-        not exist yet): their cases join retrieval and `retain` adds to them."""
-        from .overlay import UserOverlay, user_dir
+                    user_weight: float | None = None, *, create: bool = True):
+        """Use user `name`'s overlay from `MODEL_DIR/users/NAME/` (with `create`, a new, empty
+        one if it does not exist yet; without, a missing user is an error naming the known
+        ones): their cases join retrieval and `retain` adds to them."""
+        from .overlay import UserOverlay, check_user_weight, user_exists
 
         self._check_fitted()
+        if user_weight is not None:
+            user_weight = check_user_weight(user_weight)
         model_dir = model_dir or getattr(self, "model_dir_", None)
         self.model_dir_ = None if model_dir is None else Path(model_dir)  # where save_user writes
-        base_sha = getattr(self, "config_", {}).get("sha256", {}).get("model.keras")
-        if model_dir is not None and (user_dir(model_dir, name) / "overlay.json").is_file():
-            overlay = UserOverlay.load(model_dir, name)
-            if base_sha and overlay.base_model_sha256 not in (None, base_sha) and len(overlay):
-                # Made with another network: its stored texts are re-embedded with this one.
-                texts = overlay.cases.meta["text"].tolist()
-                overlay.cases.embeddings = np.ascontiguousarray(self.transform(texts), "float32")
-                overlay.cases._changed()
-                overlay.base_model_sha256 = base_sha
+        if model_dir is not None and (not create or user_exists(model_dir, name)):
+            overlay = self._fit_overlay(UserOverlay.load(model_dir, name))
         else:
-            overlay = UserOverlay.new(name, self.dim, base_model_sha256=base_sha)
+            overlay = UserOverlay.new(name, self.dim, base_model_sha256=self._model_sha())
         if user_weight is not None:
-            overlay.user_weight = float(user_weight)
+            overlay.user_weight = user_weight
         self.overlay_ = overlay
+        return overlay
+
+    def _model_sha(self) -> str | None:
+        return getattr(self, "config_", {}).get("sha256", {}).get("model.keras")
+
+    def _fit_overlay(self, overlay):
+        """An overlay made with another network has its stored texts re-embedded with this one."""
+        base_sha = self._model_sha()
+        if base_sha and overlay.base_model_sha256 not in (None, base_sha) and len(overlay):
+            texts = overlay.cases.meta["text"].tolist()
+            overlay.cases.embeddings = np.ascontiguousarray(self.transform(texts), "float32")
+            overlay.cases._changed()
+            overlay.base_model_sha256 = base_sha
         return overlay
 
     def detach_user(self) -> None:
         """Back to the shared case base alone."""
         self.overlay_ = None
 
-    def save_user(self, model_dir: str | os.PathLike | None = None) -> Path:
-        """Save the attached overlay under `MODEL_DIR/users/NAME/` (base files untouched)."""
-        overlay = getattr(self, "overlay_", None)
-        if overlay is None:
-            raise RuntimeError("no user overlay attached: call attach_user(name) first")
+    def _model_dir(self, model_dir=None) -> Path:
         model_dir = model_dir or getattr(self, "model_dir_", None)
         if model_dir is None:
             raise ValueError("where is the model? pass model_dir (the base model's directory)")
-        return overlay.save(model_dir)
+        return Path(model_dir)
+
+    def save_user(self, model_dir: str | os.PathLike | None = None) -> Path:
+        """Save the attached overlay under `MODEL_DIR/users/NAME/` (base files untouched), as
+        it is in memory: the last writer wins. `retain_and_save` adds without losing others'."""
+        overlay = getattr(self, "overlay_", None)
+        if overlay is None:
+            raise RuntimeError("no user overlay attached: call attach_user(name) first")
+        return overlay.save(self._model_dir(model_dir))
+
+    def retain_and_save(self, texts, labels, source: str | None = None,
+                        model_dir: str | os.PathLike | None = None) -> np.ndarray:
+        """`retain` straight into the saved model folder, safe with concurrent writers: under
+        the folder's lock, the stored cases (the attached overlay's, else the shared base's) are
+        read again, the new ones added (fresh, unique ids) and a new version saved. The
+        in-memory cases become the stored ones. Returns the new case ids."""
+        from .overlay import UserOverlay
+
+        self._check_fitted()
+        texts = _texts(texts)
+        labels = _check_labels(labels)
+        if len(labels) != len(texts):
+            raise ValueError(f"got {len(texts)} headlines but {len(labels)} labels")
+        model_dir = self._model_dir(model_dir)
+        embeddings = self.transform(texts)  # the slow part, outside the lock
+        overlay = getattr(self, "overlay_", None)
+        folder = VersionedFolder(model_dir, "model")
+        if overlay is not None:
+            if source is None:
+                source = overlay.source
+            with UserOverlay.update(model_dir, overlay.name, self.dim, self._model_sha()) as stored:
+                self._fit_overlay(stored)
+                stored.user_weight = overlay.user_weight
+                ids = stored.cases.add(embeddings, labels, texts, source=source)
+            self.overlay_ = stored
+            return ids
+        with folder.lock():
+            version, manifest = folder.read(required=_REQUIRED)
+            if manifest["files"]["model.keras"] != self._model_sha():
+                raise RuntimeError(f"the network in {model_dir} was replaced after this detector "
+                                   "was loaded; load it again and retry")
+            cases = CaseBase.load(version)
+            ids = cases.add(embeddings, labels, texts, source=source or "user")
+            self.cases_ = cases
+            self._write(folder, model_from=version)
+        return ids
 
     # -- persistence ----------------------------------------------------------------------------
     def save(self, directory: str | os.PathLike, *, force: bool = False) -> Path:
-        """Write everything needed to score into `directory` (model.keras, cases.npz,
-        cases.parquet, config.json with checksums). Written beside and renamed into place."""
+        """Write everything needed to score into `directory` as a new version (model.keras,
+        cases.npz, cases.parquet, config.json, and manifest.json with the SHA-256 of each),
+        behind one atomic pointer; user overlays in `directory/users/` are kept. `force`
+        replaces only a model folder clickbait wrote, holding nothing else."""
         self._check_fitted()
-        directory = Path(directory)
-        if directory.exists() and not force:
-            raise FileExistsError(f"{directory} exists; pass force=True (--force) to overwrite it")
-        directory.parent.mkdir(parents=True, exist_ok=True)
-        tmp = directory.with_name(f".{directory.name}.tmp{os.getpid()}")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir()
-        try:
-            self.model_.save(tmp / "model.keras")
-            self.cases_.save(tmp)
-            np.savez(tmp / "vote.npz", pairs=self.headline_check_.pairs,
-                     numeric=self.headline_check_.numeric)
+        folder = VersionedFolder(directory, "model")
+        folder.check_replaceable(force, allowed=("users",))  # before the lock creates anything
+        with folder.lock():
+            folder.check_replaceable(force, allowed=("users",))  # another writer may have been first
+            self._write(folder)
+        return folder.path
+
+    def _write(self, folder: VersionedFolder, model_from: Path | None = None) -> None:
+        """Write a new version into `folder` (the caller holds its lock); `model_from` is a
+        version whose model.keras is reused byte for byte (its checksum stays the same)."""
+        with folder.new_version(locked=True) as version:
+            if model_from is not None:
+                version.copy_from(model_from, "model.keras")
+            else:
+                self.model_.save(version.path("model.keras"))  # inside a private (0700) folder
+            self.cases_.save(version)
+            with version.open("vote.npz") as f:
+                np.savez(f, pairs=self.headline_check_.pairs, numeric=self.headline_check_.numeric)
             config = {
                 "format": FORMAT_VERSION,
                 "params": self.get_params(),
                 "threshold": self.threshold_,
                 "vote": {"combiner": self.combiner_.to_dict(),
                          "headline_check": self.headline_check_.to_dict(),
-                         "prior": self.prior_, "support_cut": self.support_cut_},
+                         "prior": self.prior_, "support_cut": self.support_cut_,
+                         "validation_from_id": self.validation_from_id_,
+                         "retained_from_id": self.retained_from_id_},
                 "validation_accuracy": self.validation_accuracy_,
                 "vocabulary_size": len(self.vocabulary_) + 2,
                 "coverage": str(self.coverage_),
@@ -503,58 +624,74 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
                 "versions": {"clickbait": __version__, "tensorflow": tf.__version__,
                              "keras": keras.__version__, "numpy": np.__version__,
                              "python": platform.python_version()},
-                "sha256": {name: sha256_file(tmp / name) for name in _ARTIFACTS},
+                "sha256": {"model.keras": sha256_file(version.path("model.keras"))},
             }
-            (tmp / "config.json").write_text(json.dumps(config, indent=2, default=str))
-            if (directory / "users").is_dir():  # user overlays live on with the model
-                shutil.copytree(directory / "users", tmp / "users")
-            replace_dir(tmp, directory)  # renames only: a crash leaves one complete copy
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-        return directory
+            version.write("config.json", json.dumps(config, indent=2, default=str) + "\n")
+        self.config_ = config
+        self.model_dir_ = folder.path
 
     @classmethod
-    def load(cls, directory: str | os.PathLike, user: str | None = None) -> ClickbaitDetector:
+    def load(cls, directory: str | os.PathLike, user: str | None = None, *,
+             new_user: bool = False) -> ClickbaitDetector:
         """Load a saved detector. No pickle: the Keras file loads in safe mode (no code runs from
-        it), and each file's checksum must match config.json. `user` attaches that user's
-        overlay from `directory/users/` (see attach_user)."""
+        it), and every file, config.json included, must match its checksum in manifest.json.
+        `user` attaches that user's overlay from `directory/users/`; a user with no overlay is
+        an error (naming the known users) unless `new_user`."""
         directory = Path(directory)
-        config_path = directory / "config.json"
-        if not config_path.is_file():
-            raise ArtifactError(f"{directory} is not a saved ClickbaitDetector (no config.json)")
-        config = json.loads(config_path.read_text())
-        if config.get("format") != FORMAT_VERSION:
-            raise ArtifactError(f"{config_path}: format {config.get('format')!r}, expected {FORMAT_VERSION}")
-        for name in _ARTIFACTS:
-            path = directory / name
-            if not path.is_file():
-                raise ArtifactError(f"{directory}: {name} is missing")
-            if sha256_file(path) != config["sha256"].get(name):
-                raise ArtifactError(f"{path} does not match the checksum in config.json: "
-                                    "it was modified after saving; refusing to load it")
-        self = cls(**config["params"])
-        self.model_ = keras.saving.load_model(directory / "model.keras", safe_mode=True)
+        folder = VersionedFolder(directory, "model")
+        if not folder.exists():
+            if (directory / "config.json").is_file():
+                raise ArtifactError(f"{directory} was saved by an older clickbait (no manifest: "
+                                    "config.json has no checksum); train or save it again")
+            raise ArtifactError(f"{directory} is not a saved ClickbaitDetector (no "
+                                f"{directory / 'current'})")
+
+        def read():
+            version, manifest = folder.read(required=_REQUIRED)
+            path = version / "config.json"
+            try:
+                config = json.loads(path.read_text())
+            except ValueError as e:
+                raise ArtifactError(f"{path} is not valid JSON ({e})") from None
+            if not isinstance(config, dict) or config.get("format") != FORMAT_VERSION:
+                found = config.get("format") if isinstance(config, dict) else None
+                raise ArtifactError(f"{path}: format {found!r}, expected {FORMAT_VERSION}")
+            try:
+                self = cls(**config["params"])
+                self._validate_params()
+                self.threshold_ = check_probability(config["threshold"])
+            except (KeyError, TypeError, ValueError) as e:
+                raise ArtifactError(f"{path}: {e}") from None
+            model = keras.saving.load_model(version / "model.keras", safe_mode=True)
+            return self, config, manifest, model, CaseBase.load(version), version
+
+        self, config, manifest, model, cases, version_dir = read_retrying(read, folder)
+        self.model_ = model
         self.network_ = self.model_.get_layer(index=-1)
         self.vocabulary_ = vectorizer_layer(self.model_).get_vocabulary()[2:]
-        self.cases_ = CaseBase.load(directory)
-        self.threshold_ = float(config["threshold"])
+        self.cases_ = cases
+        if cases.dim != self.dim:
+            raise ArtifactError(f"{directory}: cases of dimension {cases.dim}, network of {self.dim}")
         vote = config["vote"]
         self.combiner_ = Combiner.from_dict(vote["combiner"])
-        with np.load(directory / "vote.npz", allow_pickle=False) as z:
+        with np.load(version_dir / "vote.npz", allow_pickle=False) as z:
             self.headline_check_ = HeadlineCheck.from_parts(
                 vote["headline_check"], z["pairs"], z["numeric"],
                 embedding_layer(self.network_).get_weights()[0])
         self.prior_, self.support_cut_ = float(vote["prior"]), float(vote["support_cut"])
+        self.validation_from_id_ = int(vote["validation_from_id"])
+        self.retained_from_id_ = int(vote["retained_from_id"])
         self.validation_accuracy_ = config.get("validation_accuracy")
         self.data_hash_ = config.get("training_data_sha256")
         self.metrics_ = config.get("metrics", {})
         self.fit_seconds_ = config.get("fit_seconds", 0.0)
         self.coverage_ = config.get("coverage")
+        config["sha256"] = {"model.keras": manifest["files"]["model.keras"]}
         self.config_ = config
         self.classes_ = np.array([0, 1])
         self.model_dir_ = directory
         if user is not None:
-            self.attach_user(user)
+            self.attach_user(user, create=new_user)
         return self
 
     def _log(self, message: str) -> None:

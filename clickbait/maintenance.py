@@ -106,7 +106,8 @@ def condense_detector(detector, edit: bool = True, batch: int = 256, seed: int =
     out = copy.copy(detector)
     out.cases_ = reduced
     out.overlay_ = None
-    held = (detector.cases_.meta["source"] == "validation").to_numpy()
+    ids = detector.cases_.ids
+    held = (ids >= detector.validation_from_id_) & (ids < detector.retained_from_id_)
     if held.any():
         out.refit_vote(detector.cases_.meta["text"][held].tolist(), detector.cases_.labels[held])
         report["vote_refitted_on"] = int(held.sum())

@@ -1,10 +1,12 @@
 """Per-user case bases: a user's own labelled headlines, stored as a small overlay on top of a
 shared model, so many users share one network and one base case base.
 
-Layout: `MODEL_DIR/users/NAME/` holds `cases.npz` + `cases.parquet` (the same no-pickle format as
-the base) and `overlay.json` (name, user_weight, the sha256 of the base `model.keras` the
-embeddings were made with, and the sha256 of both case files). The base files and their
-checksums in `MODEL_DIR/config.json` are never touched by an overlay.
+Layout: `MODEL_DIR/users/NAME/` is a `files.VersionedFolder`: `current -> versions/<id>/`
+holding `cases.npz` + `cases.parquet` (the same no-pickle format as the base), `overlay.json`
+(name, user_weight, the sha256 of the base `model.keras` the embeddings were made with) and
+`manifest.json` (the SHA-256 of each of them). Writes take the model folder's lock
+(`MODEL_DIR/.lock`), so a user's read-modify-write (`update`) never loses a concurrent writer's
+cases, and swap the pointer in one rename. The base model's files are never touched.
 
 Retrieval with an overlay: the vote's evidence (clickbait.vote) is read from the nearest cases of
 each class in the base and the overlay merged by similarity (`cases.class_neighbours`); in the
@@ -16,21 +18,26 @@ User case ids start at `cases.USER_ID_OFFSET`, so ids never clash with the base.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
 import re
-import shutil
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from .cases import USER_ID_OFFSET, CaseBase
-from .files import atomic_write, replace_dir, sha256_file
+from .files import LOCK, ArtifactError, VersionedFolder, read_retrying, write_file
+from .validation import check_positive
 
+log = logging.getLogger("clickbait")
 USER_WEIGHT = 3.0
-OVERLAY_FORMAT = 1
+OVERLAY_FORMAT = 2
+_FILES = ("cases.npz", "cases.parquet", "overlay.json")
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
@@ -42,12 +49,51 @@ def validate_name(name: str) -> str:
     return name
 
 
+def check_user_weight(value) -> float:
+    """A user's vote multiplier: a finite number > 0 (0 would silence the overlay, < 0 invert it)."""
+    return check_positive(value, "user_weight")
+
+
 def users_dir(model_dir: str | os.PathLike) -> Path:
     return Path(model_dir) / "users"
 
 
 def user_dir(model_dir: str | os.PathLike, name: str) -> Path:
     return users_dir(model_dir) / validate_name(name)
+
+
+def _folder(model_dir: str | os.PathLike, name: str) -> VersionedFolder:
+    """A user's overlay folder; its writes take the model folder's lock."""
+    return VersionedFolder(user_dir(model_dir, name), "overlay", lock_path=Path(model_dir) / LOCK)
+
+
+def model_lock(model_dir: str | os.PathLike):
+    """The lock every writer of MODEL_DIR (base or overlay) takes."""
+    return VersionedFolder(model_dir, "model").lock()
+
+
+def user_exists(model_dir: str | os.PathLike, name: str) -> bool:
+    """Whether user `name` has a saved overlay. An overlay this version cannot read (an older
+    layout, or one stranded by an interrupted save of an older version) is an error, never
+    taken for an empty one; a first save that was killed before it finished counts as none."""
+    folder = _folder(model_dir, name)
+    if folder.exists():
+        return True
+    path, users = folder.path, users_dir(model_dir)
+    stranded = sorted(p.name for p in users.glob(f".{name}.*") if not p.name.endswith(".clickbait-tmp")) \
+        if users.is_dir() else []
+    if stranded:
+        raise ArtifactError(f"user {name!r}: {users} holds {', '.join(stranded)}, left by an "
+                            "interrupted save of an older clickbait, and no overlay; move the "
+                            f"folder back to {path} after checking it, or delete it")
+    if path.is_dir():
+        foreign = [e for e in os.listdir(path) if e not in ("clickbait.json", "versions")
+                   and not e.endswith(".clickbait-tmp")]
+        if foreign:
+            raise ArtifactError(f"{path} holds {', '.join(sorted(foreign))} but no saved overlay "
+                                "(an older layout?); refusing to treat it as empty")
+        log.warning("%s: an unfinished first save (a killed run); the next save removes it", path)
+    return False
 
 
 @dataclass
@@ -64,7 +110,7 @@ class UserOverlay:
     def new(cls, name: str, dim: int, user_weight: float = USER_WEIGHT,
             base_model_sha256: str | None = None) -> UserOverlay:
         return cls(validate_name(name), CaseBase.empty(dim, first_id=USER_ID_OFFSET),
-                   float(user_weight), base_model_sha256)
+                   check_user_weight(user_weight), base_model_sha256)
 
     @property
     def source(self) -> str:
@@ -74,41 +120,64 @@ class UserOverlay:
         return len(self.cases)
 
     # -- persistence ----------------------------------------------------------------------------
-    def save(self, model_dir: str | os.PathLike) -> Path:
-        """Write the overlay into `MODEL_DIR/users/NAME/`: all files into a temporary directory
-        beside it, then one rename, so a crash mid-save leaves the previous overlay intact."""
-        target = user_dir(model_dir, self.name)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{self.name}.tmp{os.getpid()}")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir()
-        try:
-            self.cases.save(tmp)
-            info = {"format": OVERLAY_FORMAT, "name": self.name, "user_weight": self.user_weight,
-                    "base_model_sha256": self.base_model_sha256, "cases": len(self.cases),
-                    "saved": time.time(),
-                    "sha256": {f: sha256_file(tmp / f) for f in ("cases.npz", "cases.parquet")}}
-            atomic_write(tmp / "overlay.json", lambda p: p.write_text(json.dumps(info, indent=2)))
-            replace_dir(tmp, target)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-        return target
+    def save(self, model_dir: str | os.PathLike, *, locked: bool = False) -> Path:
+        """Write the overlay as a new version of `MODEL_DIR/users/NAME/` (under the model
+        folder's lock unless `locked`): readers see the previous version or this one, whole."""
+        folder = _folder(model_dir, self.name)
+        users_dir(model_dir).mkdir(parents=True, exist_ok=True)
+        info = {"format": OVERLAY_FORMAT, "name": self.name,
+                "user_weight": check_user_weight(self.user_weight),
+                "base_model_sha256": self.base_model_sha256, "cases": len(self.cases),
+                "saved": time.time()}
+        with folder.new_version(locked=locked) as version:
+            self.cases.save(version)
+            version.write("overlay.json", json.dumps(info, indent=2) + "\n")
+        return folder.path
 
     @classmethod
     def load(cls, model_dir: str | os.PathLike, name: str) -> UserOverlay:
-        """Load `MODEL_DIR/users/NAME/`; each case file must match its checksum in overlay.json."""
-        path = user_dir(model_dir, name)
-        if not (path / "overlay.json").is_file():
-            raise FileNotFoundError(f"no overlay for user {name!r} in {users_dir(model_dir)}")
-        info = json.loads((path / "overlay.json").read_text())
-        if info.get("format") != OVERLAY_FORMAT:
-            raise ValueError(f"{path}/overlay.json: format {info.get('format')!r}, "
-                             f"expected {OVERLAY_FORMAT}")
-        for f, digest in info["sha256"].items():
-            if sha256_file(path / f) != digest:
-                raise ValueError(f"{path / f} does not match the checksum in overlay.json")
-        cases = CaseBase.load(path, first_id=USER_ID_OFFSET)
-        return cls(name, cases, float(info["user_weight"]), info.get("base_model_sha256"))
+        """Load `MODEL_DIR/users/NAME/`: every file must match its checksum in manifest.json."""
+        folder = _folder(model_dir, name)
+        if not user_exists(model_dir, name):
+            known = ", ".join(r for r in _names(model_dir)) or "none"
+            raise FileNotFoundError(f"no overlay for user {name!r} in {users_dir(model_dir)} "
+                                    f"(users: {known})")
+
+        def read() -> UserOverlay:
+            version, _ = folder.read(required=_FILES)
+            path = version / "overlay.json"
+            try:
+                info = json.loads(path.read_text())
+            except ValueError as e:
+                raise ArtifactError(f"{path} is not valid JSON ({e})") from None
+            found = info.get("format") if isinstance(info, dict) else None
+            if found != OVERLAY_FORMAT:
+                raise ArtifactError(f"{path}: format {found!r}, expected {OVERLAY_FORMAT}")
+            if info.get("name") != name:
+                raise ArtifactError(f"{path} is user {info.get('name')!r}'s overlay, not {name!r}'s")
+            try:
+                weight = check_user_weight(info.get("user_weight"))
+            except ValueError as e:
+                raise ArtifactError(f"{path}: {e}") from None
+            cases = CaseBase.load(version, first_id=USER_ID_OFFSET)
+            return cls(name, cases, weight, info.get("base_model_sha256"))
+
+        return read_retrying(read, folder)
+
+    @classmethod
+    @contextlib.contextmanager
+    def update(cls, model_dir: str | os.PathLike, name: str, dim: int,
+               base_model_sha256: str | None = None) -> Iterator[UserOverlay]:
+        """Read-modify-write of a user's overlay under the model folder's lock: the block gets
+        the overlay as stored now (or a new one) and changes it; it is saved on leaving. Case
+        ids stay unique and no concurrent writer's cases are lost."""
+        with model_lock(model_dir):
+            if user_exists(model_dir, name):
+                ov = cls.load(model_dir, name)
+            else:
+                ov = cls.new(name, dim, base_model_sha256=base_model_sha256)
+            yield ov
+            ov.save(model_dir, locked=True)
 
     def to_frame(self) -> pd.DataFrame:
         """The user's cases as a table: case_id, headline, label, source, added (UTC)."""
@@ -118,36 +187,49 @@ class UserOverlay:
                              "source": m["source"].to_numpy(),
                              "added": pd.to_datetime(m["added"], unit="s", utc=True)})
 
-    def export(self, path: str | os.PathLike) -> Path:
+    def export(self, path: str | os.PathLike, *, force: bool = True) -> Path:
         """Write the user's cases as CSV (header `case_id,headline,label,source,added`); the
         `headline,label` columns are what `clickbait adapt --cases` reads back."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(path, lambda p: self.to_frame().to_csv(p, index=False))
-        return path
+        return write_file(path, lambda f: self.to_frame().to_csv(f, index=False), binary=False,
+                          force=force)
+
+
+def _names(model_dir: str | os.PathLike) -> list[str]:
+    root = users_dir(model_dir)
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if _NAME.fullmatch(p.name) and (p / "current").exists())
 
 
 def list_users(model_dir: str | os.PathLike) -> list[dict]:
-    """One row per saved overlay: name, cases, clickbait cases, user_weight, last saved."""
+    """One row per saved overlay: name, cases, clickbait cases, user_weight, last saved. A
+    folder that is not a valid user name, or an overlay that cannot be read, is skipped with a
+    warning naming it (one bad folder does not hide the others)."""
     rows = []
     root = users_dir(model_dir)
     for path in sorted(root.iterdir()) if root.is_dir() else []:
-        if path.name.startswith(".") or not (path / "overlay.json").is_file():
+        if path.name.startswith(".") or path.name == LOCK:
             continue
-        info = json.loads((path / "overlay.json").read_text())
-        ov = UserOverlay.load(model_dir, path.name)
+        if not _NAME.fullmatch(path.name):
+            log.warning("%s: not a valid user name; skipped", path)
+            continue
+        try:
+            if not user_exists(model_dir, path.name):
+                continue
+            ov = UserOverlay.load(model_dir, path.name)
+            saved = os.stat(_folder(model_dir, path.name).current() / "overlay.json").st_mtime
+        except (OSError, ValueError) as e:
+            log.warning("%s: skipped: %s", path, e)
+            continue
         rows.append({"name": path.name, "cases": len(ov), "clickbait": int(ov.cases.labels.sum()),
-                     "user_weight": info["user_weight"],
-                     "saved": pd.Timestamp(info["saved"], unit="s", tz="UTC").isoformat()})
+                     "user_weight": ov.user_weight,
+                     "saved": pd.Timestamp(saved, unit="s", tz="UTC").isoformat()})
     return rows
 
 
 def drop_user(model_dir: str | os.PathLike, name: str) -> bool:
-    """Delete a user's overlay; the shared model is untouched. True if there was one."""
-    path = user_dir(model_dir, name)
-    if not path.exists():
-        return False
-    gone = path.with_name(f".{name}.drop{os.getpid()}")
-    os.replace(path, gone)  # one rename: the overlay vanishes whole, never half-deleted
-    shutil.rmtree(gone)
-    return True
+    """Delete a user's overlay (under the model folder's lock; it vanishes whole, in one
+    rename); the shared model is untouched. True if there was one."""
+    folder = _folder(model_dir, name)
+    with model_lock(model_dir):
+        return folder.remove()

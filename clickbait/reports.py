@@ -92,3 +92,60 @@ def _save(fig, path) -> Path:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def expected_calibration_error(labels: np.ndarray, proba: np.ndarray, bins: int = 15) -> float:
+    """ECE: the gap |share of clickbait - mean P(clickbait)| in `bins` equal-width probability
+    bins, weighted by the share of rows in each (Guo et al. 2017, on the positive class)."""
+    labels, proba = np.asarray(labels, dtype="float64"), np.asarray(proba, dtype="float64")
+    if len(labels) == 0:
+        raise ValueError("expected_calibration_error needs at least one row")
+    which = np.clip((proba * bins).astype(int), 0, bins - 1)  # bin b holds [b/B, (b+1)/B)
+    n = np.bincount(which, minlength=bins)
+    gap = np.abs(np.bincount(which, labels, bins) - np.bincount(which, proba, bins))
+    return float(gap.sum() / n.sum())
+
+
+def reliability_curve(labels: np.ndarray, proba: np.ndarray, bins: int = 15) -> dict:
+    """Per non-empty bin: mean P(clickbait), share of clickbait, rows (the diagram's points)."""
+    labels, proba = np.asarray(labels, dtype="float64"), np.asarray(proba, dtype="float64")
+    which = np.clip((proba * bins).astype(int), 0, bins - 1)
+    n = np.bincount(which, minlength=bins)
+    keep = n > 0
+    return {"mean_proba": (np.bincount(which, proba, bins)[keep] / n[keep]).tolist(),
+            "share_clickbait": (np.bincount(which, labels, bins)[keep] / n[keep]).tolist(),
+            "rows": n[keep].tolist()}
+
+
+def plot_reliability(curves: dict[str, tuple[np.ndarray, np.ndarray]], path: str | os.PathLike,
+                     title: str = "", bins: int = 15) -> Path:
+    """Reliability diagram: share of clickbait against mean P(clickbait) per bin, one line per
+    named (labels, proba), with each one's ECE in the legend and the rows per bin below.
+    Built on matplotlib.figure.Figure: no pyplot state, no backend switch."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(5.5, 6.2))
+    top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+    top.plot([0, 1], [0, 1], "k:", lw=0.8, label="perfectly calibrated")
+    width = 1 / bins / max(len(curves), 1)
+    for i, (name, (labels, proba)) in enumerate(curves.items()):
+        c = reliability_curve(labels, proba, bins)
+        ece = expected_calibration_error(labels, proba, bins)
+        (line,) = top.plot(c["mean_proba"], c["share_clickbait"], "o-", ms=4,
+                           label=f"{name} (ECE {ece:.3f})")
+        bottom.bar(np.asarray(c["mean_proba"]) + (i - (len(curves) - 1) / 2) * width, c["rows"],
+                   width=width, alpha=0.7, color=line.get_color())
+    top.set_ylabel("share of clickbait")
+    top.set_xlim(0, 1)
+    top.set_ylim(0, 1)
+    top.legend(fontsize=8, loc="upper left")
+    top.grid(alpha=0.3)
+    top.set_title(title or f"Reliability diagram ({bins} bins)")
+    bottom.set_yscale("log")
+    bottom.set_ylabel("rows")
+    bottom.set_xlabel("mean P(clickbait) in bin")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    return path

@@ -2,8 +2,9 @@
 
 `score_csv` reads INPUT in chunks (every column as text, so "NA" or "null" survive), scores the
 text column, and writes every input column unchanged plus `clickbait_probability` and `clickbait`
-to a temporary file beside OUTPUT that is renamed into place at the end: a crash or Ctrl-C leaves
-no partial OUTPUT. Rows whose text is missing or blank are kept with empty outputs and counted.
+through `files.OutputFile` (a private temporary beside OUTPUT, renamed into place at the end): a
+crash, Ctrl-C or SIGTERM leaves no partial OUTPUT; a FIFO or device OUTPUT is written in place.
+Rows whose text is missing or blank are kept with empty outputs and counted.
 
 Speed (see benchmarks/bench_score.py): tokenizing (TensorFlow string ops) runs in one thread
 while the encoder and the retrieval of the previous chunk run in another; the encoder sees each
@@ -34,6 +35,8 @@ from typing import TYPE_CHECKING, TextIO
 import numpy as np
 import pandas as pd
 from tqdm import tqdm
+
+from .files import OutputFile, check_output
 
 if TYPE_CHECKING:  # pragma: no cover
     from .detector import ClickbaitDetector
@@ -473,50 +476,6 @@ def score_frame(detector: ClickbaitDetector, frame: pd.DataFrame, text_column: s
 
 
 # -- writing ---------------------------------------------------------------------------------
-class _AtomicOutput:
-    """A text handle on a temporary file beside `path`, renamed over it by `commit()`; `abort()`
-    (or an exception inside `with`) removes it. `-` is stdout, written as it goes."""
-
-    def __init__(self, path: str | os.PathLike, force: bool, stdout: TextIO | None = None):
-        self.stdout = _is_stdio(path)
-        if self.stdout:
-            self.handle, self.tmp = stdout if stdout is not None else sys.stdout, None
-            return
-        self.path = Path(path)
-        if self.path.exists() and not force:
-            raise FileExistsError(f"{self.path} exists; pass --force to overwrite it")
-        if self.path.is_dir():
-            raise IsADirectoryError(f"{self.path} is a directory")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        if str(self.path).lower().endswith(".gz"):
-            self.handle = gzip.open(self.tmp, "wt", encoding="utf-8", newline="", compresslevel=4)
-        else:
-            self.handle = open(self.tmp, "w", encoding="utf-8", newline="")
-
-    def commit(self) -> None:
-        if self.stdout:
-            self.handle.flush()
-            return
-        self.handle.close()
-        os.replace(self.tmp, self.path)
-        self.tmp = None
-
-    def abort(self) -> None:
-        if self.tmp is not None:
-            self.handle.close()
-            self.tmp.unlink(missing_ok=True)
-            self.tmp = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        if exc_type is not None:
-            self.abort()
-        return False
-
-
 @dataclass
 class ScoreSummary:
     """What `score_csv` did: rows, speed, share flagged, problems, and time per stage."""
@@ -600,8 +559,7 @@ def score_csv(detector: ClickbaitDetector, input: str | os.PathLike, output: str
     if not _is_stdio(output) and not _is_stdio(input) and Path(output).exists() \
             and Path(input).resolve() == Path(output).resolve():
         raise FileExistsError(f"{output} is the input file; write the scores elsewhere")
-    if not _is_stdio(output) and Path(output).exists() and not force:
-        raise FileExistsError(f"{output} exists; pass --force to overwrite it")
+    check_output(output, force)
     started = time.perf_counter()
     source = read_csv_chunks(input, batch_size=batch_size, encoding=encoding,
                              encoding_errors=encoding_errors, stdin=stdin)
@@ -618,7 +576,7 @@ def score_csv(detector: ClickbaitDetector, input: str | os.PathLike, output: str
         show = sys.stderr.isatty() if progress is None else progress
         faiss_threads = _single_threaded_faiss()
         try:
-            with _AtomicOutput(output, force, stdout) as out, \
+            with OutputFile(output, force=force, stdout=stdout) as out, \
                     tqdm(unit=" rows", unit_scale=True, disable=not show, file=sys.stderr,
                          desc="scoring") as bar:
                 csv.writer(out.handle, delimiter=sep, lineterminator="\n").writerow(source.header + added)

@@ -20,40 +20,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from .tokens import RULES
+
 PAD = ""
 UNK = "[UNK]"
 
-# (pattern, replacement) pairs applied to the whole headline, in order (RE2 syntax: no lookaround,
-# so token edges are matched as "( |^)" / "( |$)"; a rule that consumes the space after a token
-# never needs the space before the next one). One pass over the line per rule is ~7x faster than
-# splitting into tokens and rewriting each.
-_RULES: tuple[tuple[str, str], ...] = (
-    ("[\u2018\u2019\u201a\u201b\u2032`\u00b4]", "'"),
-    ("[\u201c\u201d\u201e\u201f\u2033\u00ab\u00bb]", '"'),
-    ("[\u2013\u2014\u2015\u2212]", " - "),
-    ("\u2026", " ... "),
-    # NBSP, NEL and other Unicode space separators are plain spaces in a headline.
-    (r"[\s\x{00a0}\x{0085}\x{2000}-\x{200b}\x{202f}\x{205f}\x{3000}]+", " "),
-    (r"^ +| +$", ""),
-    # Trailing sentence punctuation: stripped from one class of the corpus only (see module doc).
-    (r"[ .?!]+$", ""),
-    # Always tokens of their own.
-    (r"([?!;\"()\[\]{}<>*~|%$#])", " \\1 "),
-    (r"  +", " "),
-    # Quote-apostrophes at a token's edge: 'destroyed' -> ' destroyed ' (a lone 's stays).
-    (r"( |^)'([^' ][^ ]+)", "\\1' \\2"),
-    (r"([^ '])'( |$)", "\\1 '\\2"),
-    # Trailing ellipsis, comma or colon ("1,000" and "3:30" stay whole); a trailing period only
-    # when the token has no other period ("u.s." stays, as GloVe has it).
-    (r"([^ .])(\.\.\.+)( |$)", "\\1 \\2\\3"),
-    (r"([^ ])([,:])( |$)", "\\1 \\2\\3"),
-    # Twice: a match consumes the space that the next token's match would start from.
-    (r"( |^)([^ .]+)\.( |$)", "\\1\\2 .\\3"),
-    (r"( |^)([^ .]+)\.( |$)", "\\1\\2 .\\3"),
-    # Clitics, as in GloVe's Penn Treebank tokens.
-    (r"([^ ])n't( |$)", "\\1 n't\\2"),
-    (r"([^ ])'(s|re|ll|ve|m|d)( |$)", "\\1 '\\2\\3"),
-)
+# The rules live in tokens.py (no TensorFlow there), which also applies them in plain Python.
+_RULES = RULES
 
 
 @keras.saving.register_keras_serializable(package="clickbait")

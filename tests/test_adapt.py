@@ -68,8 +68,8 @@ def test_explain_shows_provenance_of_retained_cases(det):
 
 
 def test_user_overlay_round_trip_list_export_drop(small_detector, model_dir, tmp_path):
-    base_sha = json.loads((model_dir / "config.json").read_text())["sha256"]
-    det = ClickbaitDetector.load(model_dir, user="alice")
+    base_sha = json.loads((model_dir / "current" / "manifest.json").read_text())["files"]
+    det = ClickbaitDetector.load(model_dir, user="alice", new_user=True)
     assert len(det.overlay_) == 0
     det.k = 1
     flipped = 1 - det.predict(NEW)
@@ -77,7 +77,7 @@ def test_user_overlay_round_trip_list_export_drop(small_detector, model_dir, tmp
     assert (ids >= USER_ID_OFFSET).all() and len(det.cases_) == 4800  # the base is untouched
     det.save_user()
     # The base files still match their checksums; loading without the user ignores the overlay.
-    assert {f: sha256_file(model_dir / f) for f in base_sha} == base_sha
+    assert {f: sha256_file(model_dir / "current" / f) for f in base_sha} == base_sha
     plain = ClickbaitDetector.load(model_dir)
     plain.k = 1
     np.testing.assert_array_equal(plain.predict(NEW), 1 - flipped)
@@ -140,12 +140,13 @@ def test_overlay_save_survives_a_crash(det, model_dir, monkeypatch):
     kept = overlay.UserOverlay.load(model_dir, "carol")
     assert kept.cases.meta["text"].tolist() == NEW[:1] and len(ov) == 2
     assert [p.name for p in (model_dir / "users").iterdir()] == ["carol"]  # no temp leftovers
+    assert len(list((model_dir / "users" / "carol" / "versions").iterdir())) == 1
     overlay.drop_user(model_dir, "carol")
 
 
 def test_model_save_survives_a_crash_and_keeps_overlays(small_detector, tmp_path, monkeypatch):
     path = small_detector.save(tmp_path / "model")
-    det = ClickbaitDetector.load(path, user="dave")
+    det = ClickbaitDetector.load(path, user="dave", new_user=True)
     det.retain(NEW[:1], [1])
     det.save_user()
     det.detach_user()
@@ -159,6 +160,7 @@ def test_model_save_survives_a_crash_and_keeps_overlays(small_detector, tmp_path
     again = ClickbaitDetector.load(path, user="dave")
     assert len(again.cases_) == 4802 and len(again.overlay_) == 1  # the overlay survived
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+    assert len(list((path / "versions").iterdir())) == 1  # the failed version was removed
 
 
 def test_cli_adapt_explain_and_user_commands(small_detector, tmp_path, capsys):
@@ -187,5 +189,7 @@ def test_cli_adapt_explain_and_user_commands(small_detector, tmp_path, capsys):
     assert cli.main(["user", "drop", str(path), "../etc"]) == 2
     assert "invalid user name" in capsys.readouterr().err
     # Without --user, adapt retains into the shared case base and re-saves the model.
-    assert cli.main(["adapt", str(path), "--cases", str(csv)]) == 0
+    assert cli.main(["adapt", str(path), "--cases", str(csv)]) == 2  # the shared base: --force
+    assert "--force" in capsys.readouterr().err
+    assert cli.main(["adapt", str(path), "--cases", str(csv), "--force"]) == 0
     assert len(ClickbaitDetector.load(path).cases_) == 4802

@@ -69,11 +69,11 @@ def test_save_load_round_trip_is_identical(small_detector, corpus, tmp_path):
     np.testing.assert_array_equal(loaded.predict_proba(texts), small_detector.predict_proba(texts))
     assert loaded.threshold_ == small_detector.threshold_
     assert loaded.get_params() == small_detector.get_params()
-    config = json.loads((path / "config.json").read_text())
+    config = json.loads((path / "current" / "config.json").read_text())
     assert config["versions"]["keras"] == keras.__version__
     assert len(config["training_data_sha256"]) == 64
     # The saved Keras model takes raw strings by itself.
-    model = keras.saving.load_model(path / "model.keras", safe_mode=True)
+    model = keras.saving.load_model(path / "current" / "model.keras", safe_mode=True)
     np.testing.assert_allclose(model.predict(np.array(texts[:5], dtype=object), verbose=0),
                                loaded.transform(texts[:5]), atol=1e-6)
 
@@ -83,7 +83,7 @@ def test_tampered_artifacts_are_refused(small_detector, tmp_path):
     # 1. A changed case file no longer matches its checksum.
     bad = tmp_path / "bad1"
     shutil.copytree(path, bad)
-    with open(bad / "cases.npz", "r+b") as f:
+    with open(bad / "current" / "cases.npz", "r+b") as f:
         f.seek(200)
         f.write(b"\x00\x01\x02")
     with pytest.raises(ArtifactError, match=r"cases\.npz"):
@@ -94,15 +94,16 @@ def test_tampered_artifacts_are_refused(small_detector, tmp_path):
     shutil.copytree(path, bad)
     inp = keras.Input(shape=(), dtype="string")
     evil = keras.Model(inp, keras.layers.Lambda(lambda x: x)(inp))
-    evil.save(bad / "model.keras")
-    config = json.loads((bad / "config.json").read_text())
-    config["sha256"]["model.keras"] = sha256_file(bad / "model.keras")
-    (bad / "config.json").write_text(json.dumps(config))
+    version = bad / "current"  # a real folder in a copy (copytree follows the pointer)
+    evil.save(version / "model.keras")
+    manifest = json.loads((version / "manifest.json").read_text())
+    manifest["files"]["model.keras"] = sha256_file(version / "model.keras")
+    (version / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(ValueError, match=r"(?i)lambda|unsafe|safe_mode"):
         ClickbaitDetector.load(bad)
-    assert zipfile.is_zipfile(path / "model.keras")
+    assert zipfile.is_zipfile(path / "current" / "model.keras")
     # 3. A missing file is named.
-    (bad / "cases.parquet").unlink()
+    (version / "cases.parquet").unlink()
     with pytest.raises(ArtifactError, match=r"cases\.parquet"):
         ClickbaitDetector.load(bad)
 

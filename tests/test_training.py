@@ -37,7 +37,7 @@ def test_train_command_writes_model_metrics_and_plots(small_data, glove_path, tm
     assert test["rows"] == 600 and test["accuracy"] > 0.85 and test["roc_auc"] > 0.9
     for name in ("roc.png", "confusion.png", "projection.png"):
         assert (tmp_path / "reports" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    config = json.loads((tmp_path / "model" / "config.json").read_text())
+    config = json.loads((tmp_path / "model" / "current" / "config.json").read_text())
     assert config["metrics"]["test"]["accuracy"] == test["accuracy"]
     assert "test accuracy" in capsys.readouterr().out
     # An existing model is not overwritten without --force.

@@ -166,12 +166,13 @@ why[["rank", "similarity", "label", "case_text", "source"]].round(3)
 # %% [markdown]
 # ## 6. Save and load
 #
-# `save` writes the Keras model (raw strings in), the cases and a `config.json` with checksums;
+# `save` writes the Keras model (raw strings in), the cases, a `config.json` and a
+# `manifest.json` with the checksum of each, as one version behind the pointer `current`;
 # `load` verifies them (no pickle) and gives the same scores.
 
 # %%
 saved = detector.save(WORK / "model")
-print(sorted(p.name for p in saved.iterdir()))
+print(sorted(p.name for p in (saved / "current").iterdir()))
 reloaded = ClickbaitDetector.load(saved)
 same = np.allclose(reloaded.predict_proba(headlines), detector.predict_proba(headlines), atol=1e-6)
 print("reloaded detector gives the same scores:", same)

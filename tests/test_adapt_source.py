@@ -1,0 +1,63 @@
+"""The new-source adaptation benchmark (benchmarks/bench_adapt.py: adapt_to_source) on the
+session's small detector and a small downs2014 sample."""
+
+import importlib.util
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import ROOT, subset
+
+from clickbait.data import DEFAULT_DATA_DIR
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("bench_adapt", ROOT / "benchmarks" / "bench_adapt.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_balanced_order_keeps_class_shares_in_every_prefix(bench):
+    labels = np.array([1] * 30 + [0] * 70)
+    order = bench.balanced_order(labels, seed=0)
+    assert sorted(order) == list(range(100))
+    for n in (10, 20, 50):
+        assert abs(labels[order[:n]].mean() - 0.3) <= 1 / n
+    assert not np.array_equal(order, bench.balanced_order(labels, seed=1))
+
+
+def test_adapt_to_source(bench, small_detector, corpus, tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    for split, n in (("train", 1500), ("valid", 300)):
+        texts, labels = subset(corpus[split], n, seed=2)
+        pd.DataFrame({"headline": texts, "label": labels}).to_csv(
+            data / f"chakraborty2016_{split}.csv", index=False)
+    downs = pd.read_csv(DEFAULT_DATA_DIR / "downs2014.csv", dtype=str, keep_default_na=False)
+    downs.sample(300, random_state=1).to_csv(data / "downs2014.csv", index=False)
+    model = small_detector.save(tmp_path / "model")
+    res = bench.adapt_to_source(model, data_dir=data, pool_size=60, ns=(0, 20, 60), seed=0)
+    assert res["judge_rows"] == 240 and res["pool_rows"] == 60
+    curves = res["curves"]
+    assert set(curves) == {"retain", "overlay", "tfidf_refit"}
+    assert all(0 <= curves[m][n]["roc_auc"] <= 1 for m in curves for n in (0, 20, 60))
+    # With nothing retained, base and overlay are the unchanged model.
+    assert curves["retain"][0] == curves["overlay"][0]
+    # Retaining 60 rows of the new source moves the model's scores on it.
+    assert curves["retain"][60] != curves["retain"][0]
+    assert res["target"]["tfidf_refit_auc"] == curves["tfidf_refit"][60]["roc_auc"]
+    assert not (model / "users").exists()  # the overlay is never saved
+    png = bench.plot_source(res, tmp_path / "adapt.png")
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    # Several models (seeds): the curve is the per-point median; the baseline is fitted once.
+    copy = small_detector.save(tmp_path / "model-copy")
+    both = bench.run_source([str(model), str(copy)], tmp_path / "reports", 0, data_dir=data,
+                            pool_size=60, ns=(0, 60))
+    assert len(both["runs"]) == 2 and both["curves"]["retain"][60] == {
+        k: pytest.approx(v) for k, v in both["runs"][0]["curves"]["retain"][60].items() if k != "threshold"}
+    assert (tmp_path / "reports" / "adapt_source.json").is_file()
+    assert (tmp_path / "reports" / "adapt_source.png").is_file()
+    with pytest.raises(ValueError, match="pool"):
+        bench.adapt_to_source(model, data_dir=data, pool_size=300, ns=(0, 20))
