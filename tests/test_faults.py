@@ -101,7 +101,7 @@ def test_a_fifo_output_is_written_in_place_not_replaced(small_detector, headline
     t.join(10)
     assert fifo.is_fifo()
     lines = got[0].decode().splitlines()
-    assert lines[0] == "headline,clickbait_probability,clickbait" and len(lines) == 3
+    assert lines[0] == "headline,clickbait_probability,clickbait,support,low_support" and len(lines) == 3
     # Without --force too: a stream holds nothing to overwrite. And a link to a FIFO is written
     # through (that is what /dev/stdout is).
     link = tmp_path / "stdout-like"
