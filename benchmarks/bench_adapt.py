@@ -304,7 +304,13 @@ def main() -> int:
     ap.add_argument("--source-models", nargs="+", default=None, metavar="MODEL_DIR",
                     help="new-source adaptation on these models (e.g. one per seed; their median "
                          "is the curve); default: --model")
+    ap.add_argument("--replot", action="store_true",
+                    help="only redraw REPORTS/adaptation.png from REPORTS/adaptation.json")
     a = ap.parse_args()
+    if a.replot:
+        reports = Path(a.reports)
+        plot(json.loads((reports / "adaptation.json").read_text()), reports / "adaptation.png")
+        return 0
     if a.source_only:
         run_source(a.source_models or [a.model], Path(a.reports), a.seed, SOURCE_RESULTS)
         return 0
@@ -427,12 +433,19 @@ def _write(results: dict, paths: list[Path]) -> None:
 
 
 def plot(results: dict, path: Path) -> None:
-    from clickbait.reports import _save, plt
+    """Agreement against N, one column per user, affected rows above and the whole split below.
+    Every panel has the same y scale (0 to 1), so a flat line looks flat and a gap of 0.01 looks
+    small; N is on a symmetric-log axis at its true values (0, 50, 200, 1000 are not evenly
+    spaced)."""
+    from matplotlib.figure import Figure
+
+    from clickbait.reports import _save
 
     users = results["users"]
-    fig, axes = plt.subplots(2, len(users), figsize=(5.2 * len(users), 7.5), squeeze=False)
+    fig = Figure(figsize=(5.2 * len(users), 7.5))
+    axes = fig.subplots(2, len(users), squeeze=False, sharey=True)
     xs = np.array(results["ns"])
-    xpos = np.arange(len(xs))
+    xpos = xs
     for col, (user, row) in enumerate(users.items()):
         for r, part in enumerate(("affected", "all")):
             ax = axes[r, col]
@@ -440,11 +453,17 @@ def plot(results: dict, path: Path) -> None:
                      ("retain_base", "s--", "retain into shared base"),
                      ("tfidf", "^:", "TF-IDF + LR refit"))
             for method, style, name in lines:
-                ax.plot(xpos, [row[method][n][part] for n in xs], style, label=name)
+                by_n = {int(k): v for k, v in row[method].items()}  # JSON keys are strings
+                ax.plot(xpos, [by_n[int(n)][part] for n in xs], style, label=name)
             if "retrain" in row:
                 ax.axhline(row["retrain"][part], color="k", lw=1, ls="-.", label="network retrained")
+            linthresh = max(1, int(xs[xs > 0].min()) if (xs > 0).any() else 1)
+            ax.set_xscale("symlog", linthresh=linthresh)
+            ax.set_xlim(-0.15 * linthresh, 1.3 * xs.max())
             ax.set_xticks(xpos, [str(n) for n in xs])
-            ax.set_xlabel("user's labelled headlines retained (N)")
+            ax.minorticks_off()
+            ax.set_ylim(0, 1.02)
+            ax.set_xlabel("user's labelled headlines retained (N, symmetric-log scale)")
             ax.set_ylabel("agreement with the user's labels")
             subset = (f"affected test headlines ({row['test_affected']})" if part == "affected"
                       else f"whole test split ({row['test_rows']})")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import platform
 import time
@@ -35,12 +36,14 @@ from .model import (
     set_embedding_trainable,
     vectorizer_layer,
 )
+from .seeding import seeded
 from .text import PAD, UNK, build_vocabulary, encode, make_vectorizer
 from .validation import check_probability
 from .vectors import embedding_matrix, read_vectors
 from .vote import Combiner, Decision, HeadlineCheck, decide, evidence, non_headlines, row_keys
 
 DEFAULT_VECTORS = "pretrained/glove.6B.50d.txt"
+log = logging.getLogger("clickbait")
 FORMAT_VERSION = 3  # 2: versioned folder with a manifest; 3: the learned vote (vote.npz)
 _REQUIRED = ("model.keras", "cases.npz", "cases.parquet", "config.json", "vote.npz")
 
@@ -204,9 +207,12 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
             val_sources = validation[2] if len(validation) > 2 else None
         val_sources = _sources(val_sources, len(val_texts), "validation")
         started = time.perf_counter()
-        keras.utils.set_random_seed(self.seed)
-        tf.config.experimental.enable_op_determinism()
+        with seeded(self.seed):  # reproducible, and the caller's random state is left as it was
+            return self._fit(texts, labels, sources, val_texts, val_labels, val_sources, started)
 
+    def _fit(self, texts, labels, sources, val_texts, val_labels, val_sources,
+             started: float) -> ClickbaitDetector:
+        """`fit`'s work, run inside `seeded(self.seed)`."""
         train_words, counts = build_vocabulary(texts)
         vectors = read_vectors(self.vectors, train_words, top_n=self.pretrained_top_n,
                                cache_dir=self.cache_dir)
@@ -256,9 +262,11 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
             self.network_.compile(optimizer=keras.optimizers.Adam(lr),
                                   loss=get_loss(self.loss, self.margin, self.positive_margin))
             stop = keras.callbacks.EarlyStopping(patience=self.patience, restore_best_weights=True)
+            progress = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: log.info(
+                f"epoch {epoch + 1}/{epochs}: " + ", ".join(f"{k} {v:.4f}" for k, v in logs.items())))
             hist = self.network_.fit(
                 x, y, validation_data=(x_val, y_val), epochs=epochs, batch_size=self.batch_size,
-                shuffle=True, callbacks=[stop], verbose=self.verbose)
+                shuffle=True, callbacks=[stop, progress], verbose=self.verbose)
             return hist.history
 
         history = {"phase1": phase(self.epochs, self.learning_rate)}
@@ -402,14 +410,6 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
             intercept=self.combiner_.intercept, cases_probability=d.cases_proba,
             headline=d.headline, prior=self.prior_, support=d.support,
             low_support=d.low_support, clickbait_probability=d.proba)
-
-    def score_frame(self, frame: pd.DataFrame, text_column: str | None = None, **options) -> pd.DataFrame:
-        """`frame` plus `clickbait_probability` and `clickbait` (empty where the text is missing),
-        through the fast batch path of `clickbait.scoring.score_frame` (options: threshold,
-        explain, batch_size, retrieval, nprobe)."""
-        from .scoring import score_frame
-
-        return score_frame(self, frame, text_column, **options)
 
     def explain(self, texts, k: int | None = None) -> pd.DataFrame:
         """The nearest cases behind each prediction, one row per (query, neighbour): query index
@@ -695,5 +695,7 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
         return self
 
     def _log(self, message: str) -> None:
+        """Printed with `verbose` (a notebook); always sent to the `clickbait` logger (the CLI)."""
         if self.verbose:
             print(message, flush=True)
+        log.info(message)

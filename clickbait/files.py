@@ -46,6 +46,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
+from .errors import ArtifactError
+
 log = logging.getLogger("clickbait")
 
 TMP_SUFFIX = ".clickbait-tmp"
@@ -56,10 +58,6 @@ CURRENT = "current"
 VERSIONS = "versions"
 LOCK_TIMEOUT = 600.0  # seconds a writer waits for another writer of the same folder
 _VERSION_NAME = re.compile(r"[0-9]{8}T[0-9]{6}-[A-Za-z0-9_]{1,32}")
-
-
-class ArtifactError(ValueError):
-    """A saved artifact is incomplete, of an unknown format, or was modified after saving."""
 
 
 class TargetInTheWay(FileExistsError):

@@ -11,6 +11,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from .errors import CollapseError
+
 _EPS = 1e-12
 
 
@@ -140,10 +142,6 @@ def get_loss(name: str, margin: float | None = None, positive_margin: float = 0.
     if name == "contrastive":
         kwargs["positive_margin"] = positive_margin
     return LOSSES[name](**kwargs)
-
-
-class CollapseError(RuntimeError):
-    """Training mapped (nearly) every headline to the same point."""
 
 
 def embedding_spread(embeddings) -> float:

@@ -1,4 +1,8 @@
-"""Metrics and plots of a detector's predictions (scikit-learn metrics, matplotlib figures)."""
+"""Metrics and plots of a detector's predictions (scikit-learn metrics, matplotlib figures).
+
+Plots use matplotlib's object-oriented API (`matplotlib.figure.Figure` drawn by `FigureCanvasAgg`
+into files): no pyplot state and no backend switch, so importing this module in a notebook
+leaves its inline plots alone."""
 
 from __future__ import annotations
 
@@ -6,11 +10,9 @@ import json
 import os
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only; no display on servers and CI
-import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 from sklearn.decomposition import PCA
 from sklearn.metrics import (
     ConfusionMatrixDisplay,
@@ -42,7 +44,8 @@ def classification_metrics(labels: np.ndarray, proba: np.ndarray, threshold: flo
 
 
 def plot_roc(labels: np.ndarray, proba: np.ndarray, path: str | os.PathLike, title: str = "") -> Path:
-    fig, ax = plt.subplots(figsize=(5, 5))
+    fig = Figure(figsize=(5, 5))
+    ax = fig.subplots()
     RocCurveDisplay.from_predictions(labels, proba, ax=ax, name="nearest cases")
     ax.plot([0, 1], [0, 1], "k:", lw=0.8)
     ax.set_title(title or "ROC curve")
@@ -51,7 +54,8 @@ def plot_roc(labels: np.ndarray, proba: np.ndarray, path: str | os.PathLike, tit
 
 def plot_confusion(labels: np.ndarray, proba: np.ndarray, threshold: float,
                    path: str | os.PathLike, title: str = "") -> Path:
-    fig, ax = plt.subplots(figsize=(4.5, 4))
+    fig = Figure(figsize=(4.5, 4))
+    ax = fig.subplots()
     ConfusionMatrixDisplay.from_predictions(
         labels, (np.asarray(proba) >= threshold).astype(int), labels=[0, 1],
         display_labels=["not clickbait", "clickbait"], ax=ax, colorbar=False)
@@ -65,7 +69,8 @@ def plot_projection(embeddings: np.ndarray, labels: np.ndarray, path: str | os.P
     rng = np.random.default_rng(seed)
     take = rng.choice(len(embeddings), min(max_points, len(embeddings)), replace=False)
     xy = PCA(n_components=2, random_state=seed).fit_transform(embeddings[take])
-    fig, ax = plt.subplots(figsize=(5.5, 5))
+    fig = Figure(figsize=(5.5, 5))
+    ax = fig.subplots()
     for label, name, colour in ((0, "not clickbait", "tab:blue"), (1, "clickbait", "tab:red")):
         m = np.asarray(labels)[take] == label
         ax.scatter(xy[m, 0], xy[m, 1], s=4, alpha=0.4, c=colour, label=name)
@@ -85,12 +90,13 @@ def write_json(data: dict, path: str | os.PathLike) -> Path:
     return path
 
 
-def _save(fig, path) -> Path:
+def _save(fig: Figure, path: str | os.PathLike) -> Path:
+    """Draw `fig` into the PNG `path` with the Agg canvas (no pyplot, no backend change)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    FigureCanvasAgg(fig)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return path
 
 
@@ -122,8 +128,6 @@ def plot_reliability(curves: dict[str, tuple[np.ndarray, np.ndarray]], path: str
     """Reliability diagram: share of clickbait against mean P(clickbait) per bin, one line per
     named (labels, proba), with each one's ECE in the legend and the rows per bin below.
     Built on matplotlib.figure.Figure: no pyplot state, no backend switch."""
-    from matplotlib.figure import Figure
-
     fig = Figure(figsize=(5.5, 6.2))
     top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
     top.plot([0, 1], [0, 1], "k:", lw=0.8, label="perfectly calibrated")
@@ -144,8 +148,4 @@ def plot_reliability(curves: dict[str, tuple[np.ndarray, np.ndarray]], path: str
     bottom.set_yscale("log")
     bottom.set_ylabel("rows")
     bottom.set_xlabel("mean P(clickbait) in bin")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    return path
+    return _save(fig, path)

@@ -16,10 +16,6 @@ brute-force scan of every case, which would otherwise take most of the time.
 
 from __future__ import annotations
 
-import codecs
-import csv
-import gzip
-import io
 import json
 import math
 import os
@@ -36,7 +32,9 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from .files import OutputFile, check_output
+from .errors import InputError
+from .files import check_output
+from .formats import TableInput, TableOutput, detect, is_stdio, open_input
 
 if TYPE_CHECKING:  # pragma: no cover
     from .detector import ClickbaitDetector
@@ -50,139 +48,7 @@ IVF_MIN_CASES = 20000  # below this an exact scan is fast enough and stays exact
 RETRIEVALS = ("auto", "exact", "ivf")
 
 
-class InputError(ValueError):
-    """The input cannot be read as asked: a clear message naming the file and what to do."""
-
-
-# -- reading ---------------------------------------------------------------------------------
-def _is_stdio(path: str | os.PathLike) -> bool:
-    return str(path) == "-"
-
-
-def _separator(path: str | os.PathLike) -> str:
-    name = str(path).lower().removesuffix(".gz")
-    return "\t" if name.endswith((".tsv", ".tab")) else ","
-
-
-class _DecodingReader(io.TextIOBase):
-    """Decodes a byte stream for pandas, so that a bad byte is reported with its offset in the
-    file (pandas' own UnicodeDecodeError only knows its internal buffer) and replacements can
-    be counted. A UTF-8 byte-order mark is dropped."""
-
-    def __init__(self, raw, encoding: str, errors: str, name: str):
-        self._raw, self._name = raw, name
-        self._utf8 = codecs.lookup(encoding).name == "utf-8"
-        self.replaced = 0
-        handler = "strict"
-        if errors != "strict":
-            handler = f"clickbait-{errors}-{id(self)}"
-            base = codecs.lookup_error(errors)
-
-            def count(e: UnicodeError):
-                self.replaced += 1
-                return base(e)
-
-            codecs.register_error(handler, count)
-        self._decoder = codecs.getincrementaldecoder(encoding)(errors=handler)
-        self._consumed = 0  # bytes read from the stream so far
-        self._first = True
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, size: int | None = -1) -> str:
-        block = self._raw.read(size if size and size > 0 else 1 << 20)
-        pending = self._decoder.getstate()[0] if hasattr(self._decoder, "getstate") else b""
-        try:
-            text = self._decoder.decode(block, final=not block)
-        except UnicodeDecodeError as e:
-            offset = self._consumed - len(pending) + e.start
-            raise InputError(
-                f"{self._name}: byte {offset} (0x{e.object[e.start]:02x}) is not valid "
-                f"{e.encoding}; give the file's encoding with --encoding (e.g. latin-1), or "
-                "--encoding-errors replace to replace bad bytes (they are counted)") from None
-        self._consumed += len(block)
-        if self._first and text:
-            self._first = False
-            if self._utf8 and text.startswith("\ufeff"):
-                text = text[1:]
-        return text
-
-
-@dataclass
-class CsvInput:
-    """A CSV/TSV being read: its header (exactly as written, duplicates included), separator,
-    and the data rows in chunks of text (DataFrames with columns 0..n-1)."""
-
-    name: str
-    header: list[str]
-    sep: str
-    chunks: Iterator[pd.DataFrame]
-    _reader: _DecodingReader = field(repr=False)
-    _closers: list = field(default_factory=list, repr=False)
-
-    @property
-    def replaced(self) -> int:
-        """Undecodable bytes replaced so far (with encoding_errors="replace")."""
-        return self._reader.replaced
-
-    def close(self) -> None:
-        for c in self._closers:
-            c.close()
-
-
-def read_csv_chunks(path: str | os.PathLike, *, batch_size: int = BATCH_SIZE, encoding: str = "utf-8",
-                    encoding_errors: str = "strict", stdin: TextIO | None = None) -> CsvInput:
-    """Open a .csv, .csv.gz, .tsv (or `-` for stdin) for chunked reading, every value as text.
-
-    The header row is read as data (header=None) so that column names are kept exactly, even
-    duplicated or empty ones, which pandas would rename. A quoted field may hold commas and
-    newlines; a row with too few fields, or a blank line, is padded with empty values."""
-    name = "<stdin>" if _is_stdio(path) else str(path)
-    closers = []
-    if _is_stdio(path):
-        stream = stdin if stdin is not None else sys.stdin
-        raw = getattr(stream, "buffer", stream)
-        if isinstance(raw, io.TextIOBase):  # an already-decoded text stream (tests, notebooks)
-            raw = io.BytesIO(raw.read().encode("utf-8"))
-    else:
-        if not Path(path).is_file():
-            raise FileNotFoundError(f"{path}: no such file")
-        raw = gzip.open(path, "rb") if str(path).lower().endswith(".gz") else open(path, "rb")
-        closers.append(raw)
-    reader = _DecodingReader(raw, encoding, encoding_errors, name)
-    sep = _separator(path)
-    try:
-        frames = pd.read_csv(reader, sep=sep, header=None, dtype=str, na_filter=False,
-                             keep_default_na=False, chunksize=batch_size, engine="c",
-                             skip_blank_lines=False)  # a blank line is a row with no text
-        first = next(frames, None)
-    except pd.errors.EmptyDataError:
-        for c in closers:
-            c.close()
-        raise InputError(f"{name} is empty: no header row, so no headlines to score") from None
-    except pd.errors.ParserError as e:
-        for c in closers:
-            c.close()
-        raise InputError(f"{name}: not a readable {'TSV' if sep == chr(9) else 'CSV'} file: {e}") from None
-    if first is None or len(first) == 0:
-        for c in closers:
-            c.close()
-        raise InputError(f"{name} is empty: no header row, so no headlines to score")
-    header = ["" if v is None else str(v) for v in first.iloc[0].tolist()]
-
-    def chunks() -> Iterator[pd.DataFrame]:
-        rest = first.iloc[1:]
-        if len(rest):
-            yield rest
-        try:
-            yield from frames
-        except pd.errors.ParserError as e:
-            raise InputError(f"{name}: malformed row: {e}") from None
-
-    return CsvInput(name, header, sep, chunks(), reader, closers)
-
-
+# -- reading (clickbait/formats.py reads and writes the files) ---------------------------
 def find_column(header: list[str], wanted: str | None, candidates=TEXT_COLUMNS, what: str = "text") -> int:
     """Position of the column to use: `wanted` if given (exact, then case-insensitive), else the
     first of `candidates` (case-insensitive), else the only column. The error lists the columns."""
@@ -475,7 +341,6 @@ def score_frame(detector: ClickbaitDetector, frame: pd.DataFrame, text_column: s
     return out
 
 
-# -- writing ---------------------------------------------------------------------------------
 @dataclass
 class ScoreSummary:
     """What `score_csv` did: rows, speed, share flagged, problems, and time per stage."""
@@ -509,7 +374,7 @@ class ScoreSummary:
         return d
 
 
-def _pipeline(scorer: Scorer, source: CsvInput, col: int, explain: int, depth: int = 2
+def _pipeline(scorer: Scorer, source: TableInput, col: int, explain: int, depth: int = 2
               ) -> Iterator[tuple[pd.DataFrame, _Scored]]:
     """Scored chunks in input order. Tokenizing chunk i+1 (one thread) overlaps encoding and
     retrieval of chunk i (another thread) and reading/writing (this thread); at most `depth`
@@ -547,22 +412,26 @@ def score_csv(detector: ClickbaitDetector, input: str | os.PathLike, output: str
               threshold: float | None = None, explain: int = 0, encoding: str = "utf-8",
               encoding_errors: str = "strict", force: bool = False, progress: bool | None = None,
               retrieval: str = "auto", nprobe: int = 8, dedup: bool = True,
+              input_format: str | None = None, output_format: str | None = None,
               stdin: TextIO | None = None, stdout: TextIO | None = None) -> ScoreSummary:
-    """Score the headlines of INPUT (.csv, .csv.gz, .tsv, or `-`) into OUTPUT (same choices):
-    every input column unchanged and in order, plus `clickbait_probability` and `clickbait`
-    (and `clickbait_neighbours` with `explain` > 0), one row per input row, in input order.
+    """Score the headlines of INPUT into OUTPUT: CSV, TSV, JSON Lines (each optionally .gz) or
+    Parquet, by extension or `input_format`/`output_format`; `-` is stdin/stdout (CSV unless a
+    format is given; see clickbait/formats.py). Every input column unchanged and in order, plus
+    `clickbait_probability` and `clickbait` (and `clickbait_neighbours` with `explain` > 0),
+    one row per input row, in input order.
 
     OUTPUT is written beside itself and renamed at the end, so it is never partial (stdout
     cannot be: rows there are written as they are scored). An existing OUTPUT needs `force`."""
     if batch_size < 1:
         raise ValueError(f"batch_size must be positive, got {batch_size}")
-    if not _is_stdio(output) and not _is_stdio(input) and Path(output).exists() \
+    detect(output, output_format)  # an unknown output format fails before any work
+    if not is_stdio(output) and not is_stdio(input) and Path(output).exists() \
             and Path(input).resolve() == Path(output).resolve():
         raise FileExistsError(f"{output} is the input file; write the scores elsewhere")
     check_output(output, force)
     started = time.perf_counter()
-    source = read_csv_chunks(input, batch_size=batch_size, encoding=encoding,
-                             encoding_errors=encoding_errors, stdin=stdin)
+    source = open_input(input, format=input_format, batch_size=batch_size, encoding=encoding,
+                        encoding_errors=encoding_errors, stdin=stdin)
     try:
         col = find_column(source.header, text_column)
         added = [PROBA, LABEL, SUPPORT, LOW_SUPPORT] + ([NEIGHBOURS] if explain else [])
@@ -572,21 +441,16 @@ def score_csv(detector: ClickbaitDetector, input: str | os.PathLike, output: str
         scorer = Scorer(detector, retrieval=retrieval, nprobe=nprobe, dedup=dedup)
         threshold = detector.threshold_ if threshold is None else float(threshold)
         summary = ScoreSummary(retrieval=scorer.retrieval, stages=scorer.times)
-        sep = _separator(output)
         show = sys.stderr.isatty() if progress is None else progress
         faiss_threads = _single_threaded_faiss()
         try:
-            with OutputFile(output, force=force, stdout=stdout) as out, \
+            with TableOutput(output, source.header, added, format=output_format, force=force,
+                             stdout=stdout, input_schema=source.schema) as out, \
                     tqdm(unit=" rows", unit_scale=True, disable=not show, file=sys.stderr,
                          desc="scoring") as bar:
-                csv.writer(out.handle, delimiter=sep, lineterminator="\n").writerow(source.header + added)
                 for chunk, scored in _pipeline(scorer, source, col, explain):
                     t = time.perf_counter()
-                    chunk.columns = range(chunk.shape[1])
-                    for values in _outputs(scored, threshold).values():
-                        chunk[chunk.shape[1]] = values
-                    chunk.to_csv(out.handle, sep=sep, header=False, index=False,
-                                 lineterminator="\n", float_format="%.6f", na_rep="")
+                    out.write(chunk, _outputs(scored, threshold))
                     summary.rows += len(chunk)
                     valid = ~np.isnan(scored.proba)
                     summary.scored += int(valid.sum())
@@ -620,25 +484,41 @@ def _single_threaded_faiss(restore: int | None = None) -> int | None:
 
 
 # -- evaluating ------------------------------------------------------------------------------
+def evaluate(detector: ClickbaitDetector, texts, labels, *, threshold: float | None = None) -> dict:
+    """Accuracy, precision, recall, F1, ROC-AUC and the confusion matrix of the detector on
+    labelled headlines in memory (labels 0/1; 1 = clickbait), at its threshold by default."""
+    from .reports import classification_metrics
+
+    labels = np.asarray(labels)
+    if len(labels) != len(texts):
+        raise ValueError(f"got {len(texts)} headlines but {len(labels)} labels")
+    if not np.isin(labels, [0, 1]).all():
+        raise ValueError(f"labels must be 0 or 1; got {np.unique(labels)[:5].tolist()}")
+    proba = detector.predict_proba(texts)[:, 1]
+    return classification_metrics(labels.astype(int), proba,
+                                  detector.threshold_ if threshold is None else float(threshold))
+
+
 def evaluate_csv(detector: ClickbaitDetector, input: str | os.PathLike, *, label_column: str | None = None,
                  text_column: str | None = None, reports: str | os.PathLike = "reports/evaluation",
                  threshold: float | None = None, batch_size: int = BATCH_SIZE, encoding: str = "utf-8",
                  encoding_errors: str = "strict", retrieval: str = "auto", nprobe: int = 8,
-                 stdin: TextIO | None = None) -> dict:
-    """Metrics of the detector on a labelled CSV (labels 0/1), read as `score_csv` reads;
+                 input_format: str | None = None, stdin: TextIO | None = None) -> dict:
+    """Metrics of the detector on a labelled table (labels 0/1), read as `score_csv` reads;
     writes metrics.json, roc.png and confusion.png into `reports`. Rows with missing text or
     label are left out and counted."""
     from .reports import classification_metrics, plot_confusion, plot_roc, write_json
 
-    source = read_csv_chunks(input, batch_size=batch_size, encoding=encoding,
-                             encoding_errors=encoding_errors, stdin=stdin)
+    source = open_input(input, format=input_format, batch_size=batch_size, encoding=encoding,
+                        encoding_errors=encoding_errors, stdin=stdin)
     try:
         col = find_column(source.header, text_column)
         lab = find_column(source.header, label_column, LABEL_COLUMNS, what="label")
         scorer = Scorer(detector, retrieval=retrieval, nprobe=nprobe)
         probas, labels, skipped = [], [], 0
         for chunk in source.chunks:
-            raw = chunk.iloc[:, lab].astype(str).str.strip().str.lower()
+            raw = chunk.iloc[:, lab]
+            raw = raw.astype(str).str.strip().str.lower().where(raw.notna().to_numpy(), "")
             known = raw.isin(["0", "1", "0.0", "1.0", "true", "false"])
             bad = raw[~known & (raw != "")]
             if len(bad):

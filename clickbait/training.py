@@ -4,6 +4,7 @@ comparison of variants (frozen vs trainable vectors, metric vs softmax head, TF-
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Sequence
@@ -16,10 +17,14 @@ from .baseline import tfidf_baseline
 from .data import load_labelled, load_split, split_by_source
 from .detector import ClickbaitDetector, best_threshold, check_model_target
 from .reports import classification_metrics, plot_confusion, plot_projection, plot_roc, write_json
+from .seeding import seeded
+
+log = logging.getLogger("clickbait")
 
 
 def _step(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+    """A progress line through the `clickbait` logger (the CLI shows it at a terminal or with -v)."""
+    log.info(f"[{time.strftime('%H:%M:%S')}] {message}")
 
 
 def train(
@@ -28,12 +33,13 @@ def train(
     data: Sequence[str | os.PathLike] | None = None,
     validation_fraction: float = 0.1,
     output: str | os.PathLike = "models/default",
-    reports: str | os.PathLike = "reports",
+    reports: str | os.PathLike = "build/reports",
     force: bool = False,
     **params,
 ) -> dict:
     """Train the detector with `params` (ClickbaitDetector's), evaluate it on the test split,
-    save it to `output` and write `reports/metrics.json` and PNG plots. Returns the metrics.
+    save it to `output` and write `metrics.json` and PNG plots into `reports` (by default the
+    untracked build/reports: the committed reports/ come from `make report`). Returns the metrics.
 
     Without `data`, it trains on the corpus's train split and validates on its valid split. With
     `data` (labelled CSVs, see `clickbait.data.load_labelled`), it trains on all of them, keeps
@@ -101,10 +107,7 @@ def train(
     for s, m in (by_source or {}).items():
         auc = "n/a" if m["roc_auc"] is None else f"{m['roc_auc']:.4f}"
         _step(f"held-out {s}: {m['rows']:,} rows, accuracy {m['accuracy']:.4f}, ROC-AUC {auc}")
-    t = metrics.get("test")
-    score = (f"test accuracy {t['accuracy']:.4f}, ROC-AUC {t['roc_auc']:.4f}, F1 {t['f1']:.4f}; "
-             if t else "no corpus test split found; ")
-    _step(f"{score}model in {output}, reports in {reports} ({metrics['seconds']:.0f} s)")
+    _step(f"done in {metrics['seconds']:.0f} s")
     return metrics
 
 
@@ -127,7 +130,7 @@ def _tfidf_baseline(train_x, train_y, valid_x, valid_y, test_x, test_y) -> dict:
     return classification_metrics(test_y, model.predict_proba(test_x)[:, 1], t)
 
 
-def compare(*, data_dir=None, reports: str | os.PathLike = "reports", **params) -> dict:
+def compare(*, data_dir=None, reports: str | os.PathLike = "build/reports", **params) -> dict:
     """One run that trains each variant with the same seed and data and scores it on test:
     frozen vs trainable vectors, then fine-tuning; the metric head + nearest cases vs a softmax
     head on the same encoder; and the TF-IDF baseline. Writes reports/comparison.{json,md}."""
@@ -158,19 +161,19 @@ def compare(*, data_dir=None, reports: str | os.PathLike = "reports", **params) 
         name = f"softmax head, {'trainable' if trainable else 'frozen'} vectors"
         _step(f"variant: {name}")
         t0 = time.perf_counter()
-        keras.utils.set_random_seed(frozen.seed)
         vectorizer = make_vectorizer(frozen.vocabulary_, frozen.length)
         matrix = frozen.network_.get_layer("embedding").get_weights()[0]
-        net = build_encoder(matrix, length=frozen.length, encoder=frozen.encoder, head="softmax",
-                            hidden=frozen.hidden, filters=frozen.filters, dropout=frozen.dropout,
-                            trainable=trainable)
-        net.compile(optimizer=keras.optimizers.Adam(frozen.learning_rate),
-                    loss="sparse_categorical_crossentropy")
         xv = encode(vectorizer, valid_x)
-        net.fit(encode(vectorizer, train_x), train_y, validation_data=(xv, valid_y),
-                epochs=frozen.epochs, batch_size=frozen.batch_size, verbose=0,
-                callbacks=[keras.callbacks.EarlyStopping(patience=frozen.patience,
-                                                         restore_best_weights=True)])
+        with seeded(frozen.seed):
+            net = build_encoder(matrix, length=frozen.length, encoder=frozen.encoder, head="softmax",
+                                hidden=frozen.hidden, filters=frozen.filters, dropout=frozen.dropout,
+                                trainable=trainable)
+            net.compile(optimizer=keras.optimizers.Adam(frozen.learning_rate),
+                        loss="sparse_categorical_crossentropy")
+            net.fit(encode(vectorizer, train_x), train_y, validation_data=(xv, valid_y),
+                    epochs=frozen.epochs, batch_size=frozen.batch_size, verbose=0,
+                    callbacks=[keras.callbacks.EarlyStopping(patience=frozen.patience,
+                                                             restore_best_weights=True)])
         t = best_threshold(net.predict(xv, batch_size=2048, verbose=0)[:, 1], valid_y)
         proba = net.predict(encode(vectorizer, test_x), batch_size=2048, verbose=0)[:, 1]
         rows[name] = {**classification_metrics(test_y, proba, t),
@@ -187,10 +190,14 @@ def compare(*, data_dir=None, reports: str | os.PathLike = "reports", **params) 
         **_tfidf_baseline(ours[0], train_y, ours[1], valid_y, ours[2], test_y), "seconds": 0.0}
     result = {"params": ClickbaitDetector(**params).get_params(), "test": rows}
     write_json(result, Path(reports) / "comparison.json")
+    (Path(reports) / "comparison.md").write_text(comparison_table(result) + "\n")
+    return result
+
+
+def comparison_table(result: dict) -> str:
+    """`compare`'s result as a Markdown table."""
     lines = ["| variant | accuracy | ROC-AUC | F1 | seconds |", "|---|---:|---:|---:|---:|"]
     lines += [f"| {k} | {v['accuracy']:.4f} | {v['roc_auc']:.4f} | {v['f1']:.4f} | {v['seconds']} |"
-              for k, v in rows.items()]
-    (Path(reports) / "comparison.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
-    return result
+              for k, v in result["test"].items()]
+    return "\n".join(lines)
 

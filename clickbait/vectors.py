@@ -32,6 +32,8 @@ from typing import IO, NoReturn
 
 import numpy as np
 
+from .errors import VectorFormatError
+
 __all__ = [
     "Coverage",
     "LoadStats",
@@ -51,10 +53,6 @@ _CACHE_VERSION = 1
 # A number as GloVe writes it (with a decimal point): used to tell a line with too many values
 # from a word that contains spaces (glove.840B has words such as "at&t corp").
 _FLOAT_LIKE = re.compile(rb"[-+]?(?:\d+\.\d*|\.\d+)(?:[eE][-+]?\d+)?\Z")
-
-
-class VectorFormatError(ValueError):
-    """The file does not look like GloVe/word2vec text with the expected dimension."""
 
 
 @dataclass

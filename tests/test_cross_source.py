@@ -104,7 +104,7 @@ def test_evaluate_sources_bad_extra_csv_is_a_clear_error(small_detector, source_
     rc = main(["evaluate-sources", str(model), "--data-dir", str(source_data), "--reports",
                str(tmp_path / "r"), "--data", str(bad)])
     err = capsys.readouterr().err
-    assert rc == 2 and "mine.csv" in err and "missing column(s) label" in err
+    assert rc == 1 and "mine.csv" in err and "missing column(s) label" in err
 
 
 def test_several_models_get_a_row_each_and_their_median(small_detector, source_data, tmp_path):

@@ -72,4 +72,4 @@ def test_condense_detector_and_cli(small_detector, corpus, tmp_path, capsys):
     text = capsys.readouterr().out
     assert "x smaller" in text and "test accuracy" in text
     assert len(ClickbaitDetector.load(out).cases_) == report["cases_after"]
-    assert cli.main(["condense", str(path), "-o", str(out)]) == 2  # exists, no --force
+    assert cli.main(["condense", str(path), "-o", str(out)]) == 1  # exists, no --force: a failure (exit 1)

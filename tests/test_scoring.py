@@ -102,7 +102,7 @@ def test_blank_lines_are_rows_with_no_text(small_detector, tmp_path):
 
 def test_score_frame_equals_predict_proba(small_detector):
     frame = pd.DataFrame({"id": range(len(HEADLINES) + 1), "Headline": [*HEADLINES, None]})
-    out = small_detector.score_frame(frame)
+    out = scoring.score_frame(small_detector, frame)
     assert list(out.columns) == ["id", "Headline", "clickbait_probability", "clickbait", "support",
                                  "low_support"]
     pd.testing.assert_frame_equal(out[["id", "Headline"]], frame)
@@ -250,7 +250,8 @@ def test_cli_stdin_stdout_explain(model_dir, monkeypatch, capsys):
 
 def test_cli_errors_are_clear(model_dir, tmp_path, capsys):
     src = write_csv(tmp_path / "in.csv", ["id", "body"], [["1", "x"]])
-    assert main(["score", str(model_dir), str(src), "-o", str(tmp_path / "o.csv")]) == 2
+    # A failed command exits 1 (2 is for a command line that was not understood).
+    assert main(["score", str(model_dir), str(src), "-o", str(tmp_path / "o.csv")]) == 1
     assert "'id', 'body'" in capsys.readouterr().err
     assert not (tmp_path / "o.csv").exists()
 

@@ -42,7 +42,7 @@ def test_bad_labelled_file_is_a_clear_error(tmp_path, content, expected):
 
 def test_bad_data_file_in_train_command_names_file_and_row(tmp_path, capsys):
     path = _csv(tmp_path / "labels.csv", "headline,label\nok,0\nhmm,0.5\n")
-    assert main(["train", "--data", str(path), "-o", str(tmp_path / "m")]) == 2
+    assert main(["train", "--data", str(path), "-o", str(tmp_path / "m")]) == 1
     err = capsys.readouterr().err
     assert "labels.csv" in err and "row 2 ('0.5')" in err and "Traceback" not in err
 

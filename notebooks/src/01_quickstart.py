@@ -35,10 +35,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from clickbait.data import load_split
-from clickbait.detector import ClickbaitDetector
-from clickbait.scoring import score_csv
-from clickbait.vectors import read_vectors
+import clickbait
+from clickbait import ClickbaitDetector, load_split, read_vectors, score_csv, score_frame
 
 ROOT = next(p for p in (Path.cwd(), *Path.cwd().parents) if (p / "clickbait" / "__init__.py").is_file())
 VECTORS = ROOT / VECTORS
@@ -131,10 +129,11 @@ pd.DataFrame({
 # ## 4. Score a CSV file
 #
 # A CSV with a headline column (here called `title`, beside an `id`; one row has no title),
-# written to a scratch directory and scored with `clickbait.scoring.score_csv`, which streams
+# written to a scratch directory and scored with `clickbait.score_csv`, which streams
 # files of any size in chunks. The output keeps every input column and adds
 # `clickbait_probability` and `clickbait` (empty where there was no headline).
-# (`clickbait score INPUT.csv OUTPUT.csv` does the same from the command line.)
+# (`clickbait score MODEL_DIR INPUT.csv -o OUTPUT.csv` does the same from the command line,
+# for a detector saved in MODEL_DIR: see section 6.)
 
 # %%
 csv_in, csv_out = WORK / "headlines.csv", WORK / "headlines.scored.csv"
@@ -144,11 +143,11 @@ print(summary.line())
 pd.read_csv(csv_out, keep_default_na=False)
 
 # %% [markdown]
-# A DataFrame already in memory is scored the same way with `detector.score_frame`:
+# A DataFrame already in memory is scored the same way with `clickbait.score_frame`:
 
 # %%
 frame = pd.DataFrame({"headline": ["These 9 Cats Have Seen Things", "Oil prices fall for a third day"]})
-detector.score_frame(frame, text_column="headline")
+score_frame(detector, frame, text_column="headline")
 
 # %% [markdown]
 # ## 5. Why? The nearest cases behind a decision
@@ -168,12 +167,13 @@ why[["rank", "similarity", "label", "case_text", "source"]].round(3)
 #
 # `save` writes the Keras model (raw strings in), the cases, a `config.json` and a
 # `manifest.json` with the checksum of each, as one version behind the pointer `current`;
-# `load` verifies them (no pickle) and gives the same scores.
+# `clickbait.load` (the same as `ClickbaitDetector.load`) verifies them (no pickle) and gives the
+# same scores.
 
 # %%
 saved = detector.save(WORK / "model")
 print(sorted(p.name for p in (saved / "current").iterdir()))
-reloaded = ClickbaitDetector.load(saved)
+reloaded = clickbait.load(saved)
 same = np.allclose(reloaded.predict_proba(headlines), detector.predict_proba(headlines), atol=1e-6)
 print("reloaded detector gives the same scores:", same)
 assert same

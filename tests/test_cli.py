@@ -1,0 +1,114 @@
+"""The command line as a shell user meets it (subprocesses on a tiny model): quiet stderr (no
+TensorFlow log lines), exit statuses 0/1/2, Ctrl-C and a closed pipe without a traceback."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import subset
+
+ROOT = Path(__file__).resolve().parents[1]
+# What TensorFlow/absl write on their own: "I0000 00:00:17.. 123 port.cc:153] oneDNN ...",
+# "2024-.. W tensorflow/...", absl's pre-initialisation note, Python-side "WARNING:tensorflow".
+TF_LOG = re.compile(r"^[IWEF]\d{4} |tensorflow/|oneDNN|absl::|NodeDef|WARNING:(tensorflow|absl)",
+                    re.MULTILINE)
+
+
+def _env() -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TF_CPP")}  # no help from outside
+    return {**env, "PYTHONPATH": str(ROOT)}
+
+
+def clickbait(*args: str, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "clickbait", *map(str, args)], capture_output=True,
+                          text=True, env=_env(), cwd=kw.pop("cwd", ROOT), timeout=300, **kw)
+
+
+@pytest.fixture(scope="module")
+def model_dir(small_detector, tmp_path_factory):
+    return small_detector.save(tmp_path_factory.mktemp("cli") / "model")
+
+
+@pytest.fixture(scope="module")
+def headlines(corpus, tmp_path_factory):
+    path = tmp_path_factory.mktemp("cli-in") / "in.csv"
+    texts, _ = subset(corpus["test"], 3000, seed=5)
+    pd.DataFrame({"id": range(len(texts)), "headline": texts}).to_csv(path, index=False)
+    return path
+
+
+def test_train_is_quiet(corpus, glove_path, tmp_path):
+    for split, n in (("train", 800), ("valid", 200), ("test", 200)):
+        texts, labels = subset(corpus[split], n, seed=6)
+        pd.DataFrame({"headline": texts, "label": labels}).to_csv(
+            tmp_path / f"chakraborty2016_{split}.csv", index=False)
+    r = clickbait("train", "--data-dir", tmp_path, "--vectors", glove_path, "-o", tmp_path / "m",
+                  "--reports", tmp_path / "r", "--cache-dir", tmp_path / "c", "--dim", "8",
+                  "--epochs", "1", "--length", "16")
+    assert r.returncode == 0, r.stderr
+    assert not TF_LOG.search(r.stderr), r.stderr  # nothing from TensorFlow
+    assert r.stderr == ""  # not a terminal: no progress either
+    assert r.stdout.startswith("test accuracy ") and (tmp_path / "m" / "current").is_dir()
+
+
+def test_score_is_quiet(model_dir, headlines, tmp_path):
+    r = clickbait("score", model_dir, headlines, "-o", tmp_path / "o.csv")
+    assert r.returncode == 0, r.stderr
+    assert not TF_LOG.search(r.stderr), r.stderr
+    assert r.stderr.startswith("scored 3,000 rows") and r.stderr.count("\n") == 1
+    assert len(pd.read_csv(tmp_path / "o.csv")) == 3000
+
+
+def test_q_silences_the_summary(model_dir, headlines, tmp_path, capsys):
+    from clickbait.cli import main
+
+    assert main(["score", str(model_dir), str(headlines), "-o", str(tmp_path / "o.csv"), "-q"]) == 0
+    assert capsys.readouterr() == ("", "")
+    assert main(["-q", "score", str(model_dir), str(headlines), "-o", str(tmp_path / "o.csv")]) == 1
+    assert "exists; pass --force" in capsys.readouterr().err  # -q keeps the errors
+
+
+def test_exit_statuses_and_early_errors(model_dir, tmp_path):
+    started = time.perf_counter()
+    r = clickbait("score", model_dir, tmp_path / "missing.csv", "-o", tmp_path / "o.csv")
+    assert r.returncode == 1 and "missing.csv: no such file" in r.stderr and "Traceback" not in r.stderr
+    (tmp_path / "in.xlsx").write_text("x")
+    r = clickbait("score", model_dir, tmp_path / "in.xlsx", "-o", tmp_path / "o.csv")
+    assert r.returncode == 1 and "cannot tell the format from '.xlsx'" in r.stderr
+    r = clickbait("score", model_dir, "in.csv", "-o", "o.csv", "--batch-size", "many")
+    assert r.returncode == 2 and "invalid int value: 'many'" in r.stderr
+    assert time.perf_counter() - started < 10  # answered before TensorFlow loads
+
+
+def test_closed_pipe_ends_quietly(model_dir, headlines):
+    """`clickbait score MODEL in.csv -o - | head -1`: the reader leaves early."""
+    proc = subprocess.Popen([sys.executable, "-m", "clickbait", "score", str(model_dir), str(headlines),
+                             "-o", "-"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env())
+    assert proc.stdout.readline().startswith(b"id,headline,clickbait_probability")
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=300) == 141
+    assert "Traceback" not in err and "BrokenPipe" not in err and not TF_LOG.search(err), err
+
+
+def test_ctrl_c_exits_130_without_traceback(model_dir, tmp_path):
+    """Interrupted while it waits for rows on stdin."""
+    proc = subprocess.Popen([sys.executable, "-m", "clickbait", "score", str(model_dir), "-",
+                             "-o", str(tmp_path / "o.csv")], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env())
+    proc.stdin.write(b"headline\nSenate votes\n")
+    proc.stdin.flush()
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err.decode() and "Traceback" not in err.decode()
+    assert not (tmp_path / "o.csv").exists() and not list(tmp_path.iterdir())  # nothing half-written

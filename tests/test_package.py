@@ -1,0 +1,158 @@
+"""The package face: `import clickbait` is cheap (no TensorFlow), the public names resolve, the
+command line answers --help/--version without TensorFlow, and the package has no import cycle."""
+
+from __future__ import annotations
+
+import ast
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import clickbait
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "clickbait"
+
+
+def _python(code: str, *args: str) -> subprocess.CompletedProcess:
+    """`python -c code args...` with this checkout first on the path."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"}
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
+                          env=env, cwd=ROOT, timeout=120)
+
+
+def test_import_clickbait_does_not_import_tensorflow():
+    r = _python("import sys, clickbait; print(clickbait.__version__); "
+                "print(sorted(m for m in ('tensorflow', 'keras', 'pandas', 'sklearn', 'matplotlib') "
+                "if m in sys.modules))")
+    assert r.returncode == 0, r.stderr
+    version, loaded = r.stdout.split("\n")[:2]
+    assert version == clickbait.__version__
+    assert loaded == "[]"
+
+
+def test_public_names_resolve_lazily():
+    r = _python("import sys, clickbait\n"
+                "assert 'tensorflow' not in sys.modules\n"
+                "from clickbait import InputError, ArtifactError, CollapseError, VectorFormatError\n"
+                "assert 'tensorflow' not in sys.modules\n"
+                "clickbait.load_split\n"
+                "assert 'tensorflow' not in sys.modules, 'load_split needs no TensorFlow'\n"
+                "det = clickbait.ClickbaitDetector\n"
+                "assert 'tensorflow' in sys.modules\n"
+                "print(det.__module__)")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "clickbait.detector"
+
+
+def test_all_names_exist_and_errors_are_shared():
+    from clickbait import detector, losses, scoring, vectors
+
+    for name in clickbait.__all__:
+        assert getattr(clickbait, name) is not None, name
+    assert set(clickbait.__all__) <= set(dir(clickbait))
+    assert clickbait.ClickbaitDetector is detector.ClickbaitDetector
+    assert clickbait.InputError is scoring.InputError and issubclass(clickbait.InputError, ValueError)
+    assert clickbait.ArtifactError is detector.ArtifactError
+    assert clickbait.CollapseError is losses.CollapseError
+    assert clickbait.VectorFormatError is vectors.VectorFormatError
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        clickbait.nope  # noqa: B018
+
+
+def test_load_is_the_detector_load(small_detector, tmp_path):
+    path = small_detector.save(tmp_path / "m")
+    det = clickbait.load(path)
+    texts = ["You Won't Believe This", "Senate passes budget"]
+    assert (det.predict(texts) == small_detector.predict(texts)).all()
+    with pytest.raises(clickbait.ArtifactError, match="is not a saved ClickbaitDetector"):
+        clickbait.load(tmp_path)
+
+
+def test_evaluate_in_memory(small_detector, corpus):
+    texts, labels = corpus["test"][0][:300], corpus["test"][1][:300]
+    m = clickbait.evaluate(small_detector, texts, labels)
+    assert m["rows"] == 300 and m["accuracy"] == pytest.approx(small_detector.score(texts, labels))
+    with pytest.raises(ValueError, match="labels must be 0 or 1"):
+        clickbait.evaluate(small_detector, texts[:2], [0, 2])
+
+
+def test_cli_defaults_match_the_library():
+    from clickbait import cli, formats
+    from clickbait.detector import DEFAULT_VECTORS
+
+    assert cli.DEFAULT_VECTORS == DEFAULT_VECTORS
+    assert cli.FORMATS == formats.FORMATS
+
+
+@pytest.mark.parametrize("args", [["-m", "clickbait", "--help"], ["-m", "clickbait", "--version"],
+                                  ["-m", "clickbait", "score", "--help"]])
+def test_help_and_version_are_fast_and_do_not_import_tensorflow(args):
+    code = ("import sys, runpy; sys.argv = ['clickbait', *sys.argv[1:]]\n"
+            "try:\n    runpy.run_module('clickbait', run_name='__main__')\n"
+            "except SystemExit as e:\n    code = e.code\n"
+            "print('TF-LOADED' if 'tensorflow' in sys.modules else 'TF-NOT-LOADED', code)")
+    r = _python(code, *args[2:])
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip().endswith("TF-NOT-LOADED 0"), r.stdout[-300:]
+    if "--version" in args:
+        assert f"clickbait {clickbait.__version__}" in r.stdout
+    elif "score" in args:
+        assert "--format {csv,tsv,jsonl,parquet}" in r.stdout and "(default: 8192)" in r.stdout
+    else:
+        assert "exit status: 0 success" in r.stdout
+    best = min(_timed([sys.executable, *args]) for _ in range(3))
+    # The target is 0.5 s on an idle machine; the bound leaves room for a loaded CI box.
+    assert best < 1.5, f"{args}: {best:.2f} s"
+
+
+def _timed(cmd: list[str]) -> float:
+    started = time.perf_counter()
+    subprocess.run(cmd, capture_output=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                   check=True, timeout=60)
+    return time.perf_counter() - started
+
+
+def test_usage_error_exits_2_without_traceback():
+    r = subprocess.run([sys.executable, "-m", "clickbait", "score"], capture_output=True, text=True,
+                       cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=60)
+    assert r.returncode == 2 and "usage:" in r.stderr and "Traceback" not in r.stderr
+
+
+def _package_imports(path: Path) -> set[str]:
+    """The package's own modules that `path` imports, at any depth (function-level included)."""
+    tree = ast.parse(path.read_text())
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            if node.module:
+                found.add(node.module.split(".")[0])
+            else:
+                found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("clickbait."):
+            found.add(node.module.split(".")[1])
+    return found - {"__init__"}
+
+
+def test_no_import_cycles():
+    modules = {p.stem: p for p in PACKAGE.glob("*.py") if p.stem not in ("__init__", "__main__")}
+    graph = {m: _package_imports(p) & set(modules) for m, p in modules.items()}
+    assert "scoring" not in graph["detector"], "detector must not import scoring"
+
+    def cycle_from(start: str) -> list[str] | None:
+        stack = [(start, [start])]
+        while stack:
+            node, path = stack.pop()
+            for nxt in graph[node]:
+                if nxt == start:
+                    return [*path, start]
+                if nxt not in path:
+                    stack.append((nxt, [*path, nxt]))
+        return None
+
+    cycles = [c for c in map(cycle_from, graph) if c]
+    assert not cycles, cycles
