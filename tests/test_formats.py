@@ -56,7 +56,8 @@ def test_round_trip_through_each_format(small_detector, tmp_path, name):
     summary = score_csv(small_detector, src, out, batch_size=5)  # several chunks
     got = _read(out, fmt)
     assert summary.rows == ROWS and len(got) == ROWS
-    assert list(got.columns) == [*frame.columns, "clickbait_probability", "clickbait"]
+    assert list(got.columns) == [*frame.columns, "clickbait_probability", "clickbait", "support",
+                                 "low_support"]
     pd.testing.assert_frame_equal(got[frame.columns].astype(object), frame.astype(object))
     texts = [h for h in frame["headline"] if h.strip()]
     proba = got["clickbait_probability"][frame["headline"].str.strip() != ""].astype(float)
@@ -92,7 +93,7 @@ def test_stdin_and_stdout_default_to_csv_and_follow_format(small_detector):
     text = "headline\nSenate votes\n10 Cats\n"
     out = io.StringIO()
     score_csv(small_detector, "-", "-", stdin=io.StringIO(text), stdout=out)
-    assert out.getvalue().splitlines()[0] == "headline,clickbait_probability,clickbait"
+    assert out.getvalue().splitlines()[0] == "headline,clickbait_probability,clickbait,support,low_support"
     out = io.StringIO()
     score_csv(small_detector, "-", "-", stdin=io.StringIO(text.replace("\n", "\t\n")),
               stdout=out, input_format="tsv", output_format="jsonl")
