@@ -1,4 +1,5 @@
-# make train: install, prepare the vectors, train on ../shared/data, evaluate, write reports/.
+# make train: install, prepare the vectors, train on ../shared/data, evaluate, write build/reports/
+#             (untracked: a fresh clone stays clean; the committed reports/ come from make report).
 # make test:  install, prepare the vectors, run the test suite.
 PYTHON ?= python3
 VENV ?= .venv
@@ -21,7 +22,7 @@ TRAIN_FLAGS = --encoder $(ENCODER) --loss $(LOSS) --dim $(DIM) --epochs $(EPOCHS
 PYTEST_FLAGS ?=
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: install pretrained train compare test test-slow lint bench clean notebooks score bench-score bench-adapt condense evaluate-sources bench-adapt-source
+.PHONY: install pretrained train compare test test-slow lint bench clean notebooks score bench-score bench-adapt condense evaluate-sources bench-adapt-source report
 
 install: $(VENV)/.installed
 $(VENV)/.installed: setup.cfg pyproject.toml
@@ -34,7 +35,7 @@ pretrained/glove.6B.50d.txt: | $(VENV)/.installed
 	$(BIN)/python -m clickbait.vectors export --output $@
 
 train: install pretrained
-	$(BIN)/clickbait train $(TRAIN_FLAGS) --output $(MODEL) --reports reports --force
+	$(BIN)/clickbait train $(TRAIN_FLAGS) --output $(MODEL) --reports build/reports --force
 
 # Targets that need a trained model train one first if there is none.
 $(MODEL)/current/config.json: | $(VENV)/.installed $(GLOVE)
@@ -42,6 +43,19 @@ $(MODEL)/current/config.json: | $(VENV)/.installed $(GLOVE)
 
 compare: install pretrained
 	$(BIN)/clickbait compare $(TRAIN_FLAGS) --reports reports
+
+# The published figures: the default model trained once per seed (build/models/seedN, reports in
+# build/reports/seedN), the cross-source report over those models, then reports/metrics.json
+# (each seed, mean, spread), the first seed's plots, the README's results block and MODEL_CARD.md,
+# from whatever report files exist (clickbait/model_card.py).
+SEEDS ?= 0 1 2
+report: install pretrained
+	for s in $(SEEDS); do $(BIN)/clickbait train $(TRAIN_FLAGS) --seed $$s --output build/models/seed$$s \
+		--reports build/reports/seed$$s --force || exit 1; done
+	$(BIN)/clickbait evaluate-sources $(foreach s,$(SEEDS),build/models/seed$(s)) --data-dir $(DATA) \
+		--reports reports $(addprefix --data ,$(EXTRA))
+	$(BIN)/python -m clickbait.model_card --runs $(foreach s,$(SEEDS),build/reports/seed$(s)) \
+		--reports reports --readme README.md --card MODEL_CARD.md
 
 test: install pretrained
 	$(BIN)/python -m pytest -q $(PYTEST_FLAGS) -m "not slow"

@@ -84,15 +84,17 @@ def _scoring_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--encoding-errors", default="strict", choices=["strict", "replace"],
                    help="strict: stop at the first undecodable byte, naming its offset; "
                         "replace: replace such bytes with U+FFFD and count them")
-    p.add_argument("--retrieval", default="auto", choices=["auto", "exact", "ivf"],
-                   help="nearest-case search: exact scan, or a faiss IVF index (auto: IVF from "
-                        "20,000 cases on)")
+    p.add_argument("--retrieval", default="exact", choices=["exact", "ivf", "auto"],
+                   help="nearest-case search: exact (predict_proba's answers), or a faiss IVF index, "
+                        "faster but approximate (auto: IVF from 20,000 cases on)")
     p.add_argument("--nprobe", type=int, default=8, help="IVF lists searched per headline")
 
 
 def _say(a: argparse.Namespace, message: str, file=None) -> None:
-    """A command's result line; -q silences it."""
+    """A command's result line; -q silences it. Progress lines written before it go first."""
     if not a.quiet:
+        if _native is not None:
+            _native.sync()
         print(message, file=file or sys.stdout, flush=True)
 
 
@@ -413,6 +415,8 @@ _NATIVE_LOG = re.compile(
     rb"|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IWEF] [\w/.-]+:\d+\]"
     rb"|WARNING: All log messages before absl::InitializeLog\(\) is called)")
 _MAYBE_NATIVE = re.compile(rb"^(?:[IWEF]\d|\d{4}-|WARNING: All)")
+_SYNC = b"\x00clickbait-stderr-sync\x00"
+_native: _NativeLogFilter | None = None  # the filter in place, if any
 
 
 class _NativeLogFilter:
@@ -430,6 +434,7 @@ class _NativeLogFilter:
         os.dup2(write, 2)
         os.close(write)
         self._read = read
+        self._synced = threading.Event()
         self._thread = threading.Thread(target=self._pump, name="clickbait-stderr", daemon=True)
         self._thread.start()
 
@@ -444,7 +449,9 @@ class _NativeLogFilter:
                 break
             lines = (pending + block).split(b"\n")
             pending = lines.pop()
-            out = [line + b"\n" for line in lines if not _NATIVE_LOG.match(line)]
+            if _SYNC in lines:
+                self._synced.set()
+            out = [line + b"\n" for line in lines if line != _SYNC and not _NATIVE_LOG.match(line)]
             if pending and not _MAYBE_NATIVE.match(pending):
                 out.append(pending)
                 pending = b""
@@ -459,6 +466,17 @@ class _NativeLogFilter:
                 data = data[os.write(self._saved, data):]
             except OSError:  # the real stderr is gone: nothing more can be said
                 return
+
+    def sync(self, timeout: float = 2.0) -> None:
+        """Wait until everything written to fd 2 so far has been passed on (so that a result on
+        stdout does not overtake the progress lines before it)."""
+        try:
+            sys.stderr.flush()
+            self._synced.clear()
+            os.write(2, _SYNC + b"\n")
+        except (OSError, ValueError):  # pragma: no cover
+            return
+        self._synced.wait(timeout)
 
     def close(self) -> None:
         try:
@@ -481,11 +499,19 @@ def _quiet_tensorflow(verbose: int) -> Callable[[], None]:
         warnings.filterwarnings("ignore", module=module)
     if "tensorflow" in sys.modules:  # already loaded (a test, a notebook): nothing left to hide
         return lambda: None
+    global _native
     try:
         native = _NativeLogFilter()
     except OSError:  # pragma: no cover  (no fd 2, or no pipes)
         return lambda: None
-    return native.close
+    _native = native
+
+    def undo() -> None:
+        global _native
+        _native = None
+        native.close()
+
+    return undo
 
 
 def _setup_logging(a: argparse.Namespace, tty: bool) -> None:
@@ -513,7 +539,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     _setup_logging(a, tty)
     undo = _quiet_tensorflow(a.verbose)
     try:
-        return a.func(a)
+        status = a.func(a)
+        sys.stdout.flush()  # here, not at exit: a closed pipe must land in the handler below
+        return status
     except KeyboardInterrupt:
         print(f"clickbait {a.command}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -2,11 +2,16 @@
 
 text -> ids (text.py) -> pretrained vectors (vectors.py) -> metric embedding (model.py, losses.py)
 -> nearest cases (cases.py) -> P(clickbait) and a label.
+
+TensorFlow and Keras are imported where they are used (fit, save, and the Keras model, which a
+loaded detector reads on first use): batch scoring runs without them (clickbait/inference.py),
+and tests/test_inference.py checks that loading and scoring never import TensorFlow.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import os
@@ -17,32 +22,20 @@ from numbers import Integral, Real
 from pathlib import Path
 from typing import ClassVar
 
-import keras
 import numpy as np
 import pandas as pd
-import tensorflow as tf
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from . import __version__
 from .cases import USER_ID_OFFSET, CaseBase, _check_labels, class_neighbours, layered_kneighbors
 from .files import ArtifactError, VersionedFolder, read_retrying, sha256_file
-from .losses import LOSSES, check_collapse, get_loss
-from .model import (
-    build_encoder,
-    build_text_model,
-    embedding_layer,
-    set_embedding_trainable,
-    vectorizer_layer,
-)
 from .seeding import seeded
-from .text import PAD, UNK, build_vocabulary, encode, make_vectorizer
 from .validation import check_probability
-from .vectors import embedding_matrix, read_vectors
 from .vote import Combiner, Decision, HeadlineCheck, decide, evidence, non_headlines, row_keys
 
 DEFAULT_VECTORS = "pretrained/glove.6B.50d.txt"
+LOSS_NAMES = ("contrastive", "triplet", "triplet-all", "triplet-soft")  # losses.LOSSES (tested)
 log = logging.getLogger("clickbait")
 FORMAT_VERSION = 3  # 2: versioned folder with a manifest; 3: the learned vote (vote.npz)
 _REQUIRED = ("model.keras", "cases.npz", "cases.parquet", "config.json", "vote.npz")
@@ -88,6 +81,28 @@ def data_hash(texts: Sequence[str], labels: Sequence[int]) -> str:
     return h.hexdigest()
 
 
+def _refuse_code(model: bytes, path: Path) -> None:
+    """Refuse a model.keras that carries code (a lambda, as in a Lambda layer) at load time, as
+    Keras' safe mode would: the Keras model itself is read later, on first use (safe mode)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(model)) as z:
+            config = json.loads(z.read("config.json"))
+    except (zipfile.BadZipFile, KeyError, ValueError) as e:
+        raise ArtifactError(f"{path} is not a Keras model file ({e})") from None
+    stack = [config]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, dict):
+            if x.get("class_name") in ("__lambda__", "Lambda"):
+                raise ValueError(f"{path} carries code (a lambda); refused, as Keras' safe_mode "
+                                 "refuses to deserialize it")
+            stack.extend(x.values())
+        elif isinstance(x, list):
+            stack.extend(x)
+
+
 def best_threshold(proba: np.ndarray, labels: np.ndarray) -> float:
     """The threshold on P(clickbait) with the best accuracy (ties: the one nearest 0.5)."""
     cuts = np.unique(proba)
@@ -113,7 +128,7 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
     _parameter_constraints: ClassVar[dict] = {
         "vectors": [str, os.PathLike],
         "encoder": [StrOptions({"cnn", "gru"})],
-        "loss": [StrOptions(set(LOSSES))],
+        "loss": [StrOptions(set(LOSS_NAMES))],
         "margin": [Interval(Real, 0, None, closed="neither"), None],
         "positive_margin": [Interval(Real, 0, 2, closed="both")],
         "dim": [Interval(Integral, 1, None, closed="left")],
@@ -193,6 +208,8 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
         as cases, and choose the decision threshold on `validation` (texts, labels[, sources]).
         Without `validation`, a stratified 10% of the training rows is held out for it.
         `sources` (one tag per row, or one for all) is kept as each case's provenance."""
+        from sklearn.model_selection import train_test_split
+
         self._validate_params()
         texts, labels = _texts(texts), _check_labels(labels).astype("int64")
         if len(texts) != len(labels):
@@ -213,6 +230,11 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
     def _fit(self, texts, labels, sources, val_texts, val_labels, val_sources,
              started: float) -> ClickbaitDetector:
         """`fit`'s work, run inside `seeded(self.seed)`."""
+        from .losses import check_collapse
+        from .model import build_encoder, build_text_model, embedding_layer
+        from .text import PAD, UNK, build_vocabulary, encode, make_vectorizer
+        from .vectors import embedding_matrix, read_vectors
+
         train_words, counts = build_vocabulary(texts)
         vectors = read_vectors(self.vectors, train_words, top_n=self.pretrained_top_n,
                                cache_dir=self.cache_dir)
@@ -258,6 +280,11 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
         return self
 
     def _train(self, x, y, x_val, y_val) -> dict:
+        import keras
+
+        from .losses import get_loss
+        from .model import set_embedding_trainable
+
         def phase(epochs: int, lr: float) -> dict:
             self.network_.compile(optimizer=keras.optimizers.Adam(lr),
                                   loss=get_loss(self.loss, self.margin, self.positive_margin))
@@ -278,7 +305,7 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
 
     # -- inference ------------------------------------------------------------------------------
     def _check_fitted(self) -> None:
-        if not hasattr(self, "model_"):
+        if "model_" not in self.__dict__ and "_keras_bytes" not in self.__dict__:
             raise RuntimeError("this ClickbaitDetector is not fitted yet: call fit() or load() first")
         self._validate_params()  # parameters changed after fitting (det.k = 0) are caught too
 
@@ -319,8 +346,21 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
 
     def _ids(self, texts: Sequence[str]) -> np.ndarray:
         """Token ids (n x length) as the model's own vectorizer makes them."""
-        return encode(vectorizer_layer(self.model_) if hasattr(self, "model_") else
-                      make_vectorizer(self.vocabulary_, self.length), texts)
+        if "model_" in self.__dict__:  # fitted, or a loaded model in use: its own vectorizer
+            from .model import vectorizer_layer
+            from .text import encode
+
+            return encode(vectorizer_layer(self.model_), texts)
+        return self._numpy_model().ids(texts)  # a loaded model: no TensorFlow needed
+
+    def _numpy_model(self):
+        """The saved text model in numpy (clickbait.inference), read once from the verified bytes."""
+        from .inference import NumpyTextModel
+
+        cached = self.__dict__.get("_numpy_model")
+        if cached is None:
+            cached = self.__dict__["_numpy_model"] = NumpyTextModel.from_bytes(self._keras_bytes)
+        return cached
 
     def _layers(self) -> tuple[list[CaseBase], list[float]]:
         overlay = getattr(self, "overlay_", None)
@@ -604,8 +644,12 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
             else:
                 self.model_.save(version.path("model.keras"))  # inside a private (0700) folder
             self.cases_.save(version)
+            import keras
+            import tensorflow as tf
+
             with version.open("vote.npz") as f:
-                np.savez(f, pairs=self.headline_check_.pairs, numeric=self.headline_check_.numeric)
+                np.savez(f, pairs=self.headline_check_.pairs, numeric=self.headline_check_.numeric,
+                         vectors=self.headline_check_.vectors.astype("float16"))
             config = {
                 "format": FORMAT_VERSION,
                 "params": self.get_params(),
@@ -662,25 +706,30 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
                 self.threshold_ = check_probability(config["threshold"])
             except (KeyError, TypeError, ValueError) as e:
                 raise ArtifactError(f"{path}: {e}") from None
-            model = keras.saving.load_model(version / "model.keras", safe_mode=True)
-            return self, config, manifest, model, CaseBase.load(version), version
+            model = (version / "model.keras").read_bytes()  # Keras reads it on first use
+            if hashlib.sha256(model).hexdigest() != manifest["files"]["model.keras"]:
+                raise ArtifactError(f"{version / 'model.keras'} changed while it was read")
+            _refuse_code(model, version / "model.keras")
+            with np.load(version / "vote.npz", allow_pickle=False) as z:
+                arrays = {name: z[name] for name in ("pairs", "numeric", "vectors")}
+            return self, config, manifest, model, CaseBase.load(version), arrays
 
-        self, config, manifest, model, cases, version_dir = read_retrying(read, folder)
-        self.model_ = model
-        self.network_ = self.model_.get_layer(index=-1)
-        self.vocabulary_ = vectorizer_layer(self.model_).get_vocabulary()[2:]
+        self, config, manifest, model, cases, arrays = read_retrying(read, folder)
+        self._keras_bytes = model
         self.cases_ = cases
         if cases.dim != self.dim:
             raise ArtifactError(f"{directory}: cases of dimension {cases.dim}, network of {self.dim}")
-        vote = config["vote"]
-        self.combiner_ = Combiner.from_dict(vote["combiner"])
-        with np.load(version_dir / "vote.npz", allow_pickle=False) as z:
+        try:
+            vote = config["vote"]
+            self.combiner_ = Combiner.from_dict(vote["combiner"])
             self.headline_check_ = HeadlineCheck.from_parts(
-                vote["headline_check"], z["pairs"], z["numeric"],
-                embedding_layer(self.network_).get_weights()[0])
-        self.prior_, self.support_cut_ = float(vote["prior"]), float(vote["support_cut"])
-        self.validation_from_id_ = int(vote["validation_from_id"])
-        self.retained_from_id_ = int(vote["retained_from_id"])
+                vote["headline_check"], arrays["pairs"], arrays["numeric"], arrays["vectors"])
+            self.prior_ = check_probability(vote["prior"])
+            self.support_cut_ = float(vote["support_cut"])
+            self.validation_from_id_ = int(vote["validation_from_id"])
+            self.retained_from_id_ = int(vote["retained_from_id"])
+        except (KeyError, TypeError, ValueError) as e:
+            raise ArtifactError(f"{directory}: the vote in config.json is incomplete ({e})") from None
         self.validation_accuracy_ = config.get("validation_accuracy")
         self.data_hash_ = config.get("training_data_sha256")
         self.metrics_ = config.get("metrics", {})
@@ -693,6 +742,31 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
         if user is not None:
             self.attach_user(user, create=new_user)
         return self
+
+    # The Keras model of a loaded detector is read on first use: scoring does not need it.
+    _LAZY = frozenset({"model_", "network_", "vocabulary_"})
+
+    def __getattr__(self, name: str):
+        if name in ClickbaitDetector._LAZY and "_keras_bytes" in self.__dict__:
+            self._load_keras()
+            return self.__dict__[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def _load_keras(self) -> None:
+        """Load the Keras model from the bytes `load` verified (safe mode: no code runs)."""
+        import tempfile
+
+        import keras
+
+        from .model import vectorizer_layer
+
+        with tempfile.TemporaryDirectory(prefix="clickbait-") as tmp:
+            path = Path(tmp) / "model.keras"
+            path.write_bytes(self._keras_bytes)
+            model = keras.saving.load_model(path, safe_mode=True)
+        self.model_ = model
+        self.network_ = model.get_layer(index=-1)
+        self.vocabulary_ = vectorizer_layer(model).get_vocabulary()[2:]
 
     def _log(self, message: str) -> None:
         """Printed with `verbose` (a notebook); always sent to the `clickbait` logger (the CLI)."""

@@ -45,7 +45,8 @@ PROBA, LABEL, NEIGHBOURS = "clickbait_probability", "clickbait", "clickbait_neig
 SUPPORT, LOW_SUPPORT = "support", "low_support"
 BATCH_SIZE = 8192
 IVF_MIN_CASES = 20000  # below this an exact scan is fast enough and stays exact
-RETRIEVALS = ("auto", "exact", "ivf")
+RETRIEVALS = ("exact", "ivf", "auto")
+ENCODERS = ("auto", "numpy", "tensorflow")
 
 
 # -- reading (clickbait/formats.py reads and writes the files) ---------------------------
@@ -87,30 +88,51 @@ class StageTimes:
 
 
 class Scorer:
-    """The detector's scoring path, made fast for large batches: the vectorizer and the encoder
-    as cached `tf.function`s (no `model.predict` per-call overhead), length-bucketed encoding,
-    and, for large case bases, an IVF index over the cases.
+    """The detector's scoring path, made fast for large batches.
 
-    retrieval: "exact" (every case, as `predict_proba`), "ivf" (faiss IndexIVFFlat probing
-    `nprobe` of about 2 sqrt(n) lists), or "auto" (ivf from IVF_MIN_CASES cases on)."""
+    encoder: "numpy" runs the saved model without TensorFlow (clickbait/inference.py: the same
+    token ids, embeddings within 1e-6, and no TensorFlow import, which is most of the start-up);
+    "tensorflow" runs the Keras layers as cached `tf.function`s with length-bucketed encoding;
+    "auto" is numpy when the model's layers are ones it runs, else TensorFlow.
 
-    def __init__(self, detector: ClickbaitDetector, *, retrieval: str = "auto", nprobe: int = 8,
-                 dedup: bool = True):
-        import tensorflow as tf
+    retrieval: "exact" (every case: `predict_proba`'s answers) is the default, because IVF only
+    saves time by changing answers (benchmarks/results/retrieval.json, distinct headlines, k=25:
+    probing 8 of 339 lists finds 75% of the true neighbours and flips 0.4% of labels; probing 64
+    of them, no cheaper than the exact scan, still moves one probability by 0.24). "ivf" opts in
+    to a faiss IndexIVFFlat per class (the vote reads each class's nearest cases) probing
+    `nprobe` of about 2 sqrt(n) lists; "auto" is exact. Whatever the retrieval, the probability
+    is the detector's own vote (`_decide`) over it."""
 
-        from .model import vectorizer_layer
-
+    def __init__(self, detector: ClickbaitDetector, *, retrieval: str = "exact", nprobe: int = 8,
+                 dedup: bool = True, encoder: str = "auto"):
         detector._check_fitted()
         if retrieval not in RETRIEVALS:
             raise ValueError(f"retrieval must be one of {RETRIEVALS}, got {retrieval!r}")
+        if encoder not in ENCODERS:
+            raise ValueError(f"encoder must be one of {ENCODERS}, got {encoder!r}")
         self.det, self.dedup, self.times = detector, dedup, StageTimes()
-        vectorizer = vectorizer_layer(detector.model_)
-        network = detector.network_
-        self._vectorize = tf.function(vectorizer, input_signature=[tf.TensorSpec([None], tf.string)])
-        self._network = tf.function(lambda x: network(x, training=False),
-                                    input_signature=[tf.TensorSpec([None, None], tf.int64)])
         self.length = int(detector.length)
-        self._margin = _padding_margin(network)
+        self.runtime = None
+        if encoder != "tensorflow":
+            from .inference import UnsupportedModel
+
+            try:
+                self.runtime = _numpy_model(detector)
+            except UnsupportedModel:
+                if encoder == "numpy":
+                    raise
+        self.encoder = "numpy" if self.runtime is not None else "tensorflow"
+        if self.runtime is None:
+            import tensorflow as tf
+
+            from .model import vectorizer_layer
+
+            vectorizer = vectorizer_layer(detector.model_)
+            network = detector.network_
+            self._vectorize = tf.function(vectorizer, input_signature=[tf.TensorSpec([None], tf.string)])
+            self._network = tf.function(lambda x: network(x, training=False),
+                                        input_signature=[tf.TensorSpec([None, None], tf.int64)])
+            self._margin = _padding_margin(network)
         cases = detector.cases_
         overlay = getattr(detector, "overlay_", None)
         self._overlay = overlay is not None and len(overlay.cases) > 0
@@ -138,12 +160,19 @@ class Scorer:
     # stages
     def ids(self, texts: np.ndarray) -> np.ndarray:
         t = time.perf_counter()
-        out = self._vectorize(texts.astype(object)).numpy()
+        if self.runtime is not None:
+            out = self.runtime.ids(texts.tolist())
+        else:
+            out = self._vectorize(texts.astype(object)).numpy()
         self.times.tokenize += time.perf_counter() - t
         return out
 
     def embed(self, ids: np.ndarray, block: int = 2048) -> np.ndarray:
         t = time.perf_counter()
+        if self.runtime is not None:
+            out = self.runtime.embed(ids)
+            self.times.encode += time.perf_counter() - t
+            return out
         out = np.empty((len(ids), self.det.dim), "float32")
         if self._margin:
             nonpad = ids != 0
@@ -219,6 +248,20 @@ class Scorer:
             out[q].append({"case_id": int(i), "similarity": round(float(s), 4), "label": int(y),
                            "text": str(c), "source": str(src)})
         return [json.dumps(o, ensure_ascii=False) for o in out]
+
+
+def _numpy_model(detector: ClickbaitDetector):
+    """The detector's text model in numpy (raises inference.UnsupportedModel): from the Keras
+    model when there is one in memory (rebuilt each time: its weights may have changed), else
+    from the bytes `load` verified, once (without importing Keras)."""
+    from .inference import NumpyTextModel
+
+    if "model_" in detector.__dict__:
+        return NumpyTextModel.from_keras(detector.model_)
+    cached = detector.__dict__.get("_numpy_model")
+    if cached is None:
+        cached = detector.__dict__["_numpy_model"] = NumpyTextModel.from_bytes(detector._keras_bytes)
+    return cached
 
 
 def _padding_margin(network) -> int | None:
@@ -320,7 +363,7 @@ def _outputs(scored: _Scored, threshold: float) -> dict[str, object]:
 
 def score_frame(detector: ClickbaitDetector, frame: pd.DataFrame, text_column: str | None = None, *,
                 threshold: float | None = None, explain: int = 0, batch_size: int = BATCH_SIZE,
-                retrieval: str = "auto", nprobe: int = 8) -> pd.DataFrame:
+                retrieval: str = "exact", nprobe: int = 8) -> pd.DataFrame:
     """`frame` with `clickbait_probability` (float, NaN for missing or blank text) and
     `clickbait` (nullable 0/1) added (and `clickbait_neighbours`, JSON, when `explain` > 0)."""
     col = frame.columns[find_column([str(c) for c in frame.columns], text_column)]
@@ -411,7 +454,7 @@ def score_csv(detector: ClickbaitDetector, input: str | os.PathLike, output: str
               text_column: str | None = None, batch_size: int = BATCH_SIZE,
               threshold: float | None = None, explain: int = 0, encoding: str = "utf-8",
               encoding_errors: str = "strict", force: bool = False, progress: bool | None = None,
-              retrieval: str = "auto", nprobe: int = 8, dedup: bool = True,
+              retrieval: str = "exact", nprobe: int = 8, dedup: bool = True,
               input_format: str | None = None, output_format: str | None = None,
               stdin: TextIO | None = None, stdout: TextIO | None = None) -> ScoreSummary:
     """Score the headlines of INPUT into OUTPUT: CSV, TSV, JSON Lines (each optionally .gz) or
@@ -442,10 +485,9 @@ def score_csv(detector: ClickbaitDetector, input: str | os.PathLike, output: str
         threshold = detector.threshold_ if threshold is None else float(threshold)
         summary = ScoreSummary(retrieval=scorer.retrieval, stages=scorer.times)
         show = sys.stderr.isatty() if progress is None else progress
-        faiss_threads = _single_threaded_faiss()
-        try:
-            with TableOutput(output, source.header, added, format=output_format, force=force,
-                             stdout=stdout, input_schema=source.schema) as out, \
+        with single_threaded(), \
+                TableOutput(output, source.header, added, format=output_format, force=force,
+                            stdout=stdout, input_schema=source.schema) as out, \
                     tqdm(unit=" rows", unit_scale=True, disable=not show, file=sys.stderr,
                          desc="scoring") as bar:
                 for chunk, scored in _pipeline(scorer, source, col, explain):
@@ -459,8 +501,6 @@ def score_csv(detector: ClickbaitDetector, input: str | os.PathLike, output: str
                     scorer.times.write += time.perf_counter() - t
                     bar.update(len(chunk))
                 out.commit()
-        finally:
-            _single_threaded_faiss(faiss_threads)
         summary.replaced_bytes = source.replaced
         summary.seconds = time.perf_counter() - started
         return summary
@@ -468,19 +508,13 @@ def score_csv(detector: ClickbaitDetector, input: str | os.PathLike, output: str
         source.close()
 
 
-def _single_threaded_faiss(restore: int | None = None) -> int | None:
-    """faiss uses all cores per search; here it shares them with the tokenizer thread, and
-    one thread is faster (measured). Returns the previous setting; pass it back to restore."""
-    try:
-        import faiss
-    except ImportError:  # pragma: no cover
-        return None
-    if restore is not None:
-        faiss.omp_set_num_threads(restore)
-        return restore
-    previous = faiss.omp_get_max_threads()
-    faiss.omp_set_num_threads(1)
-    return previous
+def single_threaded():
+    """A context in which numpy's and faiss's BLAS and OpenMP pools run one thread each: the
+    pipeline's own threads use the cores, and pools on top of them oversubscribe (on 2 cores,
+    a 50,000-row file took 29 s with the pools at 2 threads, 8.5 s at 1)."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1)
 
 
 # -- evaluating ------------------------------------------------------------------------------
@@ -502,7 +536,7 @@ def evaluate(detector: ClickbaitDetector, texts, labels, *, threshold: float | N
 def evaluate_csv(detector: ClickbaitDetector, input: str | os.PathLike, *, label_column: str | None = None,
                  text_column: str | None = None, reports: str | os.PathLike = "reports/evaluation",
                  threshold: float | None = None, batch_size: int = BATCH_SIZE, encoding: str = "utf-8",
-                 encoding_errors: str = "strict", retrieval: str = "auto", nprobe: int = 8,
+                 encoding_errors: str = "strict", retrieval: str = "exact", nprobe: int = 8,
                  input_format: str | None = None, stdin: TextIO | None = None) -> dict:
     """Metrics of the detector on a labelled table (labels 0/1), read as `score_csv` reads;
     writes metrics.json, roc.png and confusion.png into `reports`. Rows with missing text or

@@ -122,7 +122,8 @@ def test_ivf_retrieval_probing_every_list_is_exact(small_detector, corpus):
     assert ((fast >= 0.5) == (exact >= 0.5)).mean() > 0.95
 
 
-def test_length_cut_encoding_is_exact_even_with_a_trained_padding_vector(small_detector, corpus):
+@pytest.mark.parametrize("encoder", ["tensorflow", "numpy"])
+def test_length_cut_encoding_is_exact_even_with_a_trained_padding_vector(small_detector, corpus, encoder):
     from clickbait.model import embedding_layer
 
     texts = np.asarray([*corpus["test"][0][:200], "", "?!", " ".join(["word"] * 60)], object)
@@ -133,8 +134,8 @@ def test_length_cut_encoding_is_exact_even_with_a_trained_padding_vector(small_d
             table = saved[0].copy()
             table[0] = pad
             layer.set_weights([table])
-            scorer = scoring.Scorer(small_detector)
-            assert scorer._margin == 3
+            scorer = scoring.Scorer(small_detector, encoder=encoder)
+            assert (scorer._margin if encoder == "tensorflow" else scorer.runtime.margin) == 3
             ids = scorer.ids(texts)
             full = small_detector.network_.predict(ids, verbose=0)
             np.testing.assert_allclose(scorer.embed(ids, block=64), full, atol=1e-6)

@@ -1,0 +1,341 @@
+"""The saved text model (strings -> metric embeddings) run in numpy, without TensorFlow.
+
+Batch scoring spends its start-up importing TensorFlow (~5 s) and much of its time in the
+encoder; neither is needed to score. `NumpyTextModel` reads the layers and weights of a saved
+`model.keras` (its config.json and model.weights.h5, through zipfile and h5py), tokenizes with
+`clickbait.tokens` (the model's own rules, applied in Python), and computes the encoder with
+numpy. tests/test_inference.py checks it against the Keras model (embeddings within 1e-6).
+
+What it runs (anything else raises `UnsupportedModel`, and the scorer then uses TensorFlow, with
+the same answers, only slower): a TextVectorization with clickbait's `standardize`, whitespace
+split and a vocabulary list, then a functional network made of
+    Embedding -> [SpatialDropout1D / Dropout] -> Conv1D ('same', stride 1, each read only by a
+    GlobalMaxPooling1D) -> Concatenate -> Dense... -> UnitNormalization
+in any number and order of branches and Dense layers (the CNN encoder of model.py). A GRU, or a
+second input such as a character n-gram branch, is not covered yet.
+
+The convolutions are computed from tables: a width-w Conv1D over embedding rows is a sum of w
+per-word products (word vector x kernel tap), so each tap's product is computed once per
+vocabulary word at load (vocabulary x filters floats per tap) and a headline's convolution is
+a sum of table rows, max-pooled position by position: no multiply at scoring time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+import zipfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import tokens
+
+_IDENTITY = {"SpatialDropout1D", "Dropout", "InputLayer"}
+_ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "linear": lambda x: x,
+    "relu": lambda x: np.maximum(x, 0, out=x),
+    "tanh": np.tanh,
+    "sigmoid": lambda x: 1 / (1 + np.exp(-x)),
+}
+
+
+class UnsupportedModel(ValueError):
+    """The saved model has a layer or setting the numpy path does not run (use TensorFlow)."""
+
+
+def _snake(name: str) -> str:
+    """keras.src.utils.naming.to_snake_case: the names Keras gives layers inside weights.h5."""
+    name = re.sub(r"\W+", "", name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def _h5_paths(layers: list[dict], prefix: str) -> dict[str, str]:
+    """Layer name -> its group in model.weights.h5: Keras saves a model's layers in order under
+    their class name in snake case, numbered from the second one of a class on (saving_lib)."""
+    used: dict[str, int] = {}
+    out = {}
+    for layer in layers:
+        base = _snake(layer["class_name"])
+        used[base] = used.get(base, -1) + 1
+        out[layer["config"]["name"]] = f"{prefix}/{base}" + (f"_{used[base]}" if used[base] else "")
+    return out
+
+
+def _inputs(layer: dict) -> list[str]:
+    """Names of the layers feeding `layer` (Keras 3 functional config)."""
+    names = []
+
+    def walk(x):
+        if isinstance(x, dict):
+            if x.get("class_name") == "__keras_tensor__":
+                names.append(x["config"]["keras_history"][0])
+            else:
+                for v in x.values():
+                    walk(v)
+        elif isinstance(x, (list, tuple)):
+            for v in x:
+                walk(v)
+
+    for node in layer.get("inbound_nodes", []):
+        walk(node.get("args", []))
+    return names
+
+
+def _refs(x: list) -> list:
+    """A functional config's input/output layers: [name, node, index], or a list of those."""
+    x = list(x)
+    return [x] if x and isinstance(x[0], str) else x
+
+
+@dataclass
+class _Conv:
+    """A Conv1D + GlobalMaxPooling1D pair: its taps are column blocks of the model's table."""
+
+    name: str
+    width: int
+    columns: list[slice]  # one per tap, into the table
+    bias: np.ndarray
+    activation: str
+
+
+@dataclass
+class NumpyTextModel:
+    """Headline strings -> metric embeddings, as the saved Keras text model computes them."""
+
+    vocabulary: dict[str, int]
+    length: int
+    table: np.ndarray  # (vocabulary + 1) x taps*filters: word vector x each conv tap; last row 0
+    convs: list[_Conv]
+    steps: list[tuple[str, object]] = field(default_factory=list)  # after the pooled convs
+    block: int = 256
+
+    # -- loading --------------------------------------------------------------------------------
+    @classmethod
+    def from_file(cls, path: str | Path, sha256: str | None = None) -> NumpyTextModel:
+        """Read a saved `model.keras`; with `sha256`, refuse a file that does not match it."""
+        data = Path(path).read_bytes()
+        if sha256 is not None and hashlib.sha256(data).hexdigest() != sha256:
+            raise ValueError(f"{path} does not match its checksum; refusing to load it")
+        return cls.from_bytes(data)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> NumpyTextModel:
+        """From the bytes of a `model.keras` file (a zip: config.json and model.weights.h5)."""
+        import h5py
+
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            config = json.loads(z.read("config.json"))
+            weights = h5py.File(io.BytesIO(z.read("model.weights.h5")), "r")
+        with weights:
+            outer = config["config"]["layers"]
+            paths = _h5_paths(outer, "layers")
+            inner_paths: dict[str, str] = {}
+            for layer in outer:
+                if layer["class_name"] == "Functional":
+                    prefix = paths[layer["config"]["name"]] + "/layers"
+                    inner_paths = _h5_paths(layer["config"]["layers"], prefix)
+
+            def read(name: str) -> list[np.ndarray]:
+                group = weights.get(f"{inner_paths[name]}/vars")
+                if group is None:
+                    raise UnsupportedModel(f"no weights for layer {name!r} in model.keras")
+                return [np.asarray(group[str(i)]) for i in range(len(group))]
+
+            return cls.from_config(config, read)
+
+    @classmethod
+    def from_keras(cls, model) -> NumpyTextModel:
+        """From an in-memory Keras text model (`build_text_model`'s)."""
+        config = {"class_name": "Functional", "config": model.get_config()}
+        network = model.get_layer(index=-1)
+        by_name = {la.name: la for la in network.layers}
+        return cls.from_config(config, lambda name: [np.asarray(w) for w in by_name[name].get_weights()])
+
+    @classmethod
+    def from_config(cls, config: dict, weights: Callable[[str], list[np.ndarray]]) -> NumpyTextModel:
+        """From a text model's Keras config and a function giving a layer's weights by name."""
+        layers = config["config"]["layers"]
+        kinds = [la["class_name"] for la in layers]
+        if kinds != ["InputLayer", "TextVectorization", "Functional"]:
+            raise UnsupportedModel(f"expected a string input, a TextVectorization and a network; got {kinds}")
+        tv = layers[1]["config"]
+        standardize = tv.get("standardize")
+        if not (isinstance(standardize, dict) and standardize.get("config") == "clickbait>standardize"):
+            raise UnsupportedModel(f"the text standardisation is {standardize!r}, not clickbait's")
+        if not tokens.matches_rules():
+            raise UnsupportedModel("clickbait.tokens does not implement the current token rules")
+        if (tv.get("split") != "whitespace" or tv.get("ngrams") or tv.get("output_mode") != "int"
+                or not isinstance(tv.get("vocabulary"), list) or not tv.get("output_sequence_length")):
+            raise UnsupportedModel("the TextVectorization settings are not the ones the numpy path runs")
+        vocabulary = {w: i + 2 for i, w in enumerate(tv["vocabulary"])}
+        if len(vocabulary) != len(tv["vocabulary"]) or "" in vocabulary or "[UNK]" in vocabulary:
+            raise UnsupportedModel("the vocabulary holds duplicates or the padding/OOV tokens")
+        return cls._network(layers[2]["config"], weights, vocabulary, int(tv["output_sequence_length"]))
+
+    @classmethod
+    def _network(cls, net: dict, weights, vocabulary: dict[str, int], length: int) -> NumpyTextModel:
+        layers = {la["config"]["name"]: la for la in net["layers"]}
+        order = [la["config"]["name"] for la in net["layers"]]
+        feeds = {name: _inputs(layers[name]) for name in order}
+        readers: dict[str, list[str]] = {name: [] for name in order}
+        for name, srcs in feeds.items():
+            for s in srcs:
+                readers[s].append(name)
+        ins, outs = (_refs(net.get(k, [])) for k in ("input_layers", "output_layers"))
+        if len(ins) != 1 or len(outs) != 1:
+            raise UnsupportedModel("the network must have one input and one output")
+
+        def source(name: str) -> str:  # through identity layers
+            while layers[name]["class_name"] in _IDENTITY - {"InputLayer"}:
+                (name,) = feeds[name]
+            return name
+
+        embedding = None
+        convs, columns, taps = [], 0, []
+        values: dict[str, object] = {}  # layer name -> "pooled:<conv>" or a step index
+        steps: list[tuple[str, object]] = []
+        for name in order:
+            layer, kind = layers[name], layers[name]["class_name"]
+            cfg = layer["config"]
+            if kind == "InputLayer":
+                continue
+            if kind == "Embedding":
+                if embedding is not None or layers[source(feeds[name][0])]["class_name"] != "InputLayer":
+                    raise UnsupportedModel("one Embedding, on the input, is supported")
+                (embedding,) = weights(name)
+                if embedding.shape[0] != len(vocabulary) + 2:
+                    raise UnsupportedModel(f"embedding rows {embedding.shape[0]} != vocabulary + 2")
+            elif kind in _IDENTITY:
+                continue
+            elif kind == "Conv1D":
+                if (cfg.get("padding") != "same" or tuple(cfg.get("strides", (1,))) != (1,)
+                        or tuple(cfg.get("dilation_rate", (1,))) != (1,) or cfg.get("groups", 1) != 1
+                        or cfg.get("activation") not in _ACTIVATIONS or embedding is None
+                        or layers[source(feeds[name][0])]["class_name"] != "Embedding"
+                        or [layers[r]["class_name"] for r in readers[name]] != ["GlobalMaxPooling1D"]):
+                    raise UnsupportedModel(f"Conv1D {name!r}: only 'same' convolutions over the "
+                                           "word vectors, each max-pooled over time, are supported")
+                kernel, *rest = weights(name)
+                bias = rest[0] if cfg.get("use_bias", True) else np.zeros(kernel.shape[2], "float32")
+                cols = []
+                for tap in kernel:  # (width, embedding dim, filters)
+                    taps.append(tap)
+                    cols.append(slice(columns, columns + kernel.shape[2]))
+                    columns += kernel.shape[2]
+                convs.append(_Conv(name, kernel.shape[0], cols, bias.astype("float32"), cfg["activation"]))
+            elif kind == "GlobalMaxPooling1D":
+                if cfg.get("keepdims") or layers[feeds[name][0]]["class_name"] != "Conv1D":
+                    raise UnsupportedModel(f"GlobalMaxPooling1D {name!r} must pool a Conv1D")
+                values[name] = ("pooled", feeds[name][0])
+            elif kind == "Concatenate":
+                if cfg.get("axis", -1) not in (-1, 1):
+                    raise UnsupportedModel("Concatenate must join features (axis -1)")
+                steps.append(("concat", [source(s) for s in feeds[name]]))
+                values[name] = len(steps) - 1
+            elif kind == "Dense":
+                if cfg.get("activation") not in _ACTIVATIONS:
+                    raise UnsupportedModel(f"Dense {name!r}: activation {cfg.get('activation')!r}")
+                kernel, *rest = weights(name)
+                bias = rest[0] if cfg.get("use_bias", True) else np.zeros(kernel.shape[1], "float32")
+                steps.append(("dense", (source(feeds[name][0]), kernel, bias, cfg["activation"])))
+                values[name] = len(steps) - 1
+            elif kind == "UnitNormalization":
+                if cfg.get("axis", -1) not in (-1, 1, [-1], [1]):
+                    raise UnsupportedModel("UnitNormalization must normalise features")
+                steps.append(("l2", source(feeds[name][0])))
+                values[name] = len(steps) - 1
+            else:
+                raise UnsupportedModel(f"layer {name!r} ({kind}) is not supported by the numpy path")
+        if not convs:
+            raise UnsupportedModel("no Conv1D encoder")
+        output = source(outs[0][0])
+        if not steps or values.get(output) != len(steps) - 1:
+            raise UnsupportedModel("the network's output must be its last layer")
+        # Steps read either an earlier step (by index) or a pooled convolution (by conv name).
+        resolved = []
+        for op, arg in steps:
+            def ref(n):
+                v = values[n]
+                return v if isinstance(v, int) else ("conv", v[1])
+            if op == "concat":
+                resolved.append((op, [ref(n) for n in arg]))
+            elif op == "dense":
+                resolved.append((op, (ref(arg[0]), *arg[1:])))
+            else:
+                resolved.append((op, ref(arg)))
+        # One product for every tap: (vocabulary x dim) @ (dim x taps*filters); the extra last
+        # row (zeros) stands for the positions beyond a headline's ends ('same' padding).
+        table = np.empty((len(embedding) + 1, columns), "float32")
+        np.matmul(embedding.astype("float32", copy=False), np.concatenate(taps, axis=1).astype("float32"),
+                  out=table[:-1])
+        table[-1] = 0
+        return cls(vocabulary, length, table, convs, resolved)
+
+    # -- computing ------------------------------------------------------------------------------
+    @property
+    def margin(self) -> int:
+        """Positions past a block's longest headline that keep every distinct window (see
+        scoring._padding_margin: the padding-only and the end-of-sequence windows)."""
+        return max(c.width for c in self.convs)
+
+    def ids(self, texts: Sequence[str]) -> np.ndarray:
+        """Token ids (n x length), exactly as the model's TextVectorization gives them."""
+        return tokens.ids(texts, self.vocabulary, self.length)
+
+    def embed(self, ids: np.ndarray) -> np.ndarray:
+        """Metric embeddings (n x dim, float32) of token-id rows (trailing padding)."""
+        n = len(ids)
+        lengths = (ids != 0).sum(axis=1) if n else np.zeros(0, int)
+        order = np.argsort(lengths, kind="stable")
+        out = None
+        for s in range(0, n, self.block):
+            sel = order[s:s + self.block]
+            emb = self._embed_block(ids[sel], int(lengths[sel].max()) if len(sel) else 0)
+            if out is None:
+                out = np.empty((n, emb.shape[1]), "float32")
+            out[sel] = emb
+        return out if out is not None else np.zeros((0, 0), "float32")
+
+    def _embed_block(self, ids: np.ndarray, longest: int) -> np.ndarray:
+        b, full = ids.shape
+        cut = min(full, longest + self.margin)  # exact: see `margin`
+        zero = len(self.table) - 1
+        left = max((c.width - 1) // 2 for c in self.convs)
+        right = max(c.width - 1 - (c.width - 1) // 2 for c in self.convs)
+        ext = np.full((left + cut + right, b), zero, dtype=np.intp)
+        ext[left:left + cut] = ids[:, :cut].T
+        rows = np.take(self.table, ext, axis=0)  # positions x rows x columns
+        pooled = {}
+        for c in self.convs:
+            lo = left - (c.width - 1) // 2
+            best = acc = None
+            for t in range(cut):
+                acc = rows[lo + t, :, c.columns[0]].copy()
+                for j in range(1, c.width):
+                    acc += rows[lo + t + j, :, c.columns[j]]
+                best = acc if best is None else np.maximum(best, acc, out=best)
+            # max_t act(x_t + b) = act(max_t x_t + b) for the monotone activations supported
+            pooled[c.name] = _ACTIVATIONS[c.activation](best + c.bias)
+        outputs: list[np.ndarray] = []
+
+        def get(ref):
+            return pooled[ref[1]] if isinstance(ref, tuple) else outputs[ref]
+
+        for op, arg in self.steps:
+            if op == "concat":
+                outputs.append(np.concatenate([get(r) for r in arg], axis=1))
+            elif op == "dense":
+                src, kernel, bias, activation = arg
+                outputs.append(_ACTIVATIONS[activation](get(src) @ kernel + bias))
+            else:  # l2, as keras.ops.normalize: x * min(rsqrt(sum x^2), 1 / 1e-12)
+                x = get(arg)
+                with np.errstate(divide="ignore"):
+                    inv = np.minimum(1 / np.sqrt((x * x).sum(axis=1, keepdims=True)), 1e12)
+                outputs.append((x * inv).astype("float32"))
+        return outputs[-1]

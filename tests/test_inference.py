@@ -1,0 +1,78 @@
+"""The TensorFlow-free scoring path: the numpy text model gives the Keras model's embeddings and
+the scorer the detector's probabilities, and loading a model to score never imports TensorFlow."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from clickbait import scoring
+from clickbait.inference import NumpyTextModel, UnsupportedModel
+
+HEADLINES = ["You Won't Believe What This Dog Did", "Senate passes budget bill after long debate",
+             "17 Things Only '90s Kids Remember", "", "a", "U.S. stocks fall... again",
+             "word " * 40]
+
+
+@pytest.fixture(scope="module")
+def saved(small_detector, tmp_path_factory):
+    from clickbait.detector import ClickbaitDetector
+
+    path = small_detector.save(tmp_path_factory.mktemp("model") / "m")
+    return path, ClickbaitDetector.load(path)
+
+
+def test_numpy_model_matches_keras(small_detector, corpus):
+    texts = list(corpus["test"][0][:500]) + HEADLINES
+    model = NumpyTextModel.from_keras(small_detector.model_)
+    ids = model.ids(texts)
+    from clickbait.model import vectorizer_layer
+
+    np.testing.assert_array_equal(ids, vectorizer_layer(small_detector.model_)(np.asarray(texts, object)))
+    np.testing.assert_allclose(model.embed(ids), small_detector.transform(texts), atol=1e-6)
+
+
+def test_loaded_detector_scores_without_tensorflow(saved, small_detector, corpus):
+    path, loaded = saved
+    texts = np.asarray(list(corpus["test"][0][:400]) + [h for h in HEADLINES if h], object)
+    scorer = scoring.Scorer(loaded)
+    assert scorer.encoder == "numpy" and scorer.retrieval == "exact"
+    expected = small_detector.predict_proba(list(texts))[:, 1]
+    np.testing.assert_allclose(scorer.proba(texts), expected, atol=1e-5)
+    tf_scorer = scoring.Scorer(loaded, encoder="tensorflow")
+    np.testing.assert_allclose(tf_scorer.proba(texts), expected, atol=1e-5)
+    code = ("import sys, numpy as np; from clickbait.detector import ClickbaitDetector; "
+            "from clickbait.scoring import Scorer; "
+            f"d = ClickbaitDetector.load({str(path)!r}); "
+            "p = Scorer(d).proba(np.array(['a b', 'c'], object)); "
+            "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'imported'; print(p)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+
+
+def test_unsupported_layers_fall_back_to_tensorflow(corpus, glove_path, tmp_path):
+    from conftest import subset
+
+    from clickbait.detector import ClickbaitDetector
+
+    det = ClickbaitDetector(str(glove_path), encoder="gru", dim=8, filters=8, hidden=8, epochs=1,
+                            length=12, pretrained_top_n=500, cache_dir=str(tmp_path), seed=0)
+    det.fit(*subset(corpus["train"], 600), validation=subset(corpus["valid"], 200))
+    with pytest.raises(UnsupportedModel, match="not supported"):
+        NumpyTextModel.from_keras(det.model_)
+    scorer = scoring.Scorer(det)
+    assert scorer.encoder == "tensorflow"
+    texts = np.asarray(corpus["test"][0][:50], object)
+    np.testing.assert_allclose(scorer.proba(texts), det.predict_proba(list(texts))[:, 1], atol=1e-5)
+    with pytest.raises(UnsupportedModel):
+        scoring.Scorer(det, encoder="numpy")
+
+
+def test_loss_names_are_the_losses():
+    from clickbait.detector import LOSS_NAMES
+    from clickbait.losses import LOSSES
+
+    assert set(LOSS_NAMES) == set(LOSSES)
