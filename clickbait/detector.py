@@ -351,9 +351,9 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
             from .text import encode
 
             return encode(vectorizer_layer(self.model_), texts)
-        return self._numpy_model().ids(texts)  # a loaded model: no TensorFlow needed
+        return self._numpy().ids(texts)  # a loaded model: no TensorFlow needed
 
-    def _numpy_model(self):
+    def _numpy(self):
         """The saved text model in numpy (clickbait.inference), read once from the verified bytes."""
         from .inference import NumpyTextModel
 

@@ -160,7 +160,7 @@ class HeadlineCheck:
         with PAD and UNK, id order; vectors: the word vectors in the same order)."""
         pairs = pair_keys(train_ids, len(tokens)).ravel()
         return cls(np.zeros(len(HEADLINE_FEATURES)), 0.0, int(n_train_words), len(tokens),
-                   np.unique(pairs[pairs >= 0]), cls.numeric_flags(tokens), unit_rows(vectors))
+                   np.unique(pairs[pairs >= 0]), cls.numeric_flags(tokens), _stored(vectors))
 
     def features(self, ids: np.ndarray) -> np.ndarray:
         ids = np.asarray(ids, dtype="int64")
@@ -208,12 +208,18 @@ class HeadlineCheck:
                              f"got {d.get('features')}")
         return cls(np.asarray(d["coef"], "float64"), float(d["intercept"]), int(d["n_train_words"]),
                    int(d["vocab_size"]), np.asarray(pairs, "int64"), np.asarray(numeric, bool),
-                   unit_rows(vectors))
+                   np.asarray(vectors, "float32"))
 
 
 def unit_rows(x: np.ndarray) -> np.ndarray:
     x = np.asarray(x, dtype="float32")
     return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-9)
+
+
+def _stored(vectors: np.ndarray) -> np.ndarray:
+    """Unit word vectors at the float16 precision they are saved with, so a loaded detector
+    gives exactly the probabilities of the fitted one."""
+    return unit_rows(vectors).astype("float16").astype("float32")
 
 
 def non_headlines(words: Sequence[str], n: int, seed: int) -> list[str]:

@@ -99,7 +99,7 @@ def test_stdin_and_stdout_default_to_csv_and_follow_format(small_detector):
               stdout=out, input_format="tsv", output_format="jsonl")
     rows = [json.loads(x) for x in out.getvalue().splitlines()]
     assert [r["headline"] for r in rows] == ["Senate votes", "10 Cats"] and set(rows[0]) == \
-        {"headline", "", "clickbait_probability", "clickbait"}
+        {"headline", "", "clickbait_probability", "clickbait", "support", "low_support"}
     gz = io.BytesIO(gzip.compress(text.encode()))  # gzip on stdin is recognised by its magic
     source = open_input("-", stdin=gz)
     assert source.header == ["headline"] and len(next(source.chunks)) == 2
