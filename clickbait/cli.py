@@ -259,6 +259,19 @@ def cmd_score(a: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_score_spark(a: argparse.Namespace) -> int:
+    try:
+        from .spark import score_files
+    except ImportError as e:  # pyspark missing
+        raise RuntimeError(f"score-spark needs pyspark: pip install 'clickbait[spark]' ({e})") from None
+    r = score_files(a.model_dir, a.input, a.output, text_col=a.text_column, input_format=a.input_format,
+                    output_format=a.output_format, master=a.master, partitions=a.partitions,
+                    force=a.force, threshold=a.threshold, retrieval=a.retrieval, nprobe=a.nprobe)
+    _say(a, f"scored {r['rows']:,} rows into {a.output} ({r['partitions']} partitions) in "
+            f"{r['seconds']:.1f} s", file=sys.stderr)
+    return EXIT_OK
+
+
 def cmd_evaluate(a: argparse.Namespace) -> int:
     _check_input(a.input, a.input_format)
     from .detector import ClickbaitDetector
@@ -382,6 +395,24 @@ def build_parser() -> argparse.ArgumentParser:
                    help="score repeated headlines within a chunk once")
     p.add_argument("--force", action="store_true", help="overwrite an existing OUTPUT")
     p.add_argument("--user", default=None, help="include this user's overlay cases (MODEL_DIR/users/NAME)")
+
+    p = command("score-spark", "score a CSV/Parquet file or folder with Apache Spark "
+                "(pip install 'clickbait[spark]')", cmd_score_spark)
+    p.add_argument("model_dir", help="a saved model directory, readable by every worker")
+    p.add_argument("input", help="a .csv/.tsv (header row, RFC 4180 quotes) or .parquet file or folder")
+    p.add_argument("output", help="a folder of part files: .parquet or .csv by its name")
+    p.add_argument("--input-format", default=None, choices=["csv", "parquet"])
+    p.add_argument("--output-format", default=None, choices=["csv", "parquet"])
+    p.add_argument("--text-column", default=None,
+                   help="column with the headlines (default: headline/title/text, or the only column)")
+    p.add_argument("--master", default=None,
+                   help="Spark master, e.g. local[4] (default: spark-submit's, else local[*])")
+    p.add_argument("--partitions", type=int, default=None, help="default: 2 per core")
+    p.add_argument("--threshold", type=float, default=None, help="P(clickbait) cut (default: the model's)")
+    p.add_argument("--retrieval", default="exact", choices=["exact", "ivf", "auto"],
+                   help="nearest-case search (see clickbait score --help)")
+    p.add_argument("--nprobe", type=int, default=8, help="IVF lists searched per headline")
+    p.add_argument("--force", action="store_true", help="overwrite an existing OUTPUT")
 
     p = command("evaluate", "metrics and plots on your own labelled headlines", cmd_evaluate)
     p.add_argument("model_dir", help="a saved model directory")

@@ -29,6 +29,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from . import __version__
 from .cases import USER_ID_OFFSET, CaseBase, _check_labels, class_neighbours, layered_kneighbors
+from .errors import VectorFormatError
 from .files import ArtifactError, VersionedFolder, read_retrying, sha256_file
 from .seeding import seeded
 from .validation import check_probability
@@ -120,7 +121,9 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
     `vectors` is any GloVe-format file (plain, .gz, .zip, word2vec header). `trainable` lets the
     word vectors change during the first phase; `fine_tune_epochs` > 0 adds a second phase that
     unfreezes them at `fine_tune_learning_rate`. `k` is how many nearest cases of each class
-    the vote weighs (see clickbait.vote).
+    the vote weighs (see clickbait.vote). Training stops when a smaller share than
+    `min_coverage` of the training text's tokens has a pretrained vector (the wrong vectors file,
+    or a damaged one).
     """
 
     # Checked at fit, at load and before predicting (scikit-learn's own validation): a bad value
@@ -145,6 +148,7 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
         "patience": [Interval(Integral, 0, None, closed="left")],
         "k": [Interval(Integral, 1, None, closed="left")],
         "pretrained_top_n": [Interval(Integral, 0, None, closed="left")],
+        "min_coverage": [Interval(Real, 0, 1, closed="both")],
         "retain_validation": ["boolean"],
         "seed": [Interval(Integral, 0, None, closed="left")],
         "cache_dir": [str, os.PathLike, None],
@@ -173,6 +177,7 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
         patience: int = 2,
         k: int = 100,
         pretrained_top_n: int = 20000,
+        min_coverage: float = 0.5,
         retain_validation: bool = True,
         seed: int = 0,
         cache_dir: str | None = None,
@@ -197,6 +202,7 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
         self.patience = patience
         self.k = k
         self.pretrained_top_n = pretrained_top_n
+        self.min_coverage = min_coverage
         self.retain_validation = retain_validation
         self.seed = seed
         self.cache_dir = cache_dir
@@ -247,6 +253,11 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
         self.coverage_ = coverage
         self.vocabulary_ = words
         self._log(f"{coverage}")
+        if (coverage.token_coverage or 0.0) < self.min_coverage:
+            raise VectorFormatError(
+                f"{self.vectors}: {coverage}; that is below min_coverage={self.min_coverage:.0%} of "
+                "the training text, so training stopped: wrong vectors file, another language, or a "
+                "damaged file?")
 
         vectorizer = make_vectorizer(words, self.length)
         x_train, x_val = encode(vectorizer, texts), encode(vectorizer, val_texts)
@@ -506,7 +517,10 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
     def revise(self, case_ids, labels) -> None:
         """Correct stored cases' labels; ids from USER_ID_OFFSET on are the overlay's."""
         self._check_fitted()
-        ids, labels = np.asarray(list(case_ids), "int64"), np.asarray(labels)
+        ids, labels = np.asarray(list(case_ids), "int64"), _check_labels(labels)
+        if len(labels) != len(ids):
+            raise ValueError(f"revise() needs one label per case id; got {len(ids)} ids and "
+                             f"{len(labels)} labels")
         user = ids >= USER_ID_OFFSET
         if user.any():
             self._overlay_cases().revise(ids[user], labels[user])
@@ -758,6 +772,7 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
 
         import keras
 
+        from . import losses, text  # noqa: F401 (they register the model's custom objects)
         from .model import vectorizer_layer
 
         with tempfile.TemporaryDirectory(prefix="clickbait-") as tmp:

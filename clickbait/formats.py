@@ -28,6 +28,7 @@ import json
 import os
 import stat
 import sys
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -119,7 +120,7 @@ class _DecodingReader(io.TextIOBase):
     def read(self, size: int | None = -1) -> str:
         try:
             block = self._raw.read(size if size and size > 0 else 1 << 20)
-        except (OSError, EOFError, gzip.BadGzipFile) as e:
+        except (OSError, EOFError, zlib.error) as e:  # a damaged or truncated .gz
             raise InputError(f"{self._name}: cannot be read: {e}") from None
         pending = self._decoder.getstate()[0] if hasattr(self._decoder, "getstate") else b""
         try:

@@ -35,6 +35,7 @@ from tqdm import tqdm
 from .errors import InputError
 from .files import check_output
 from .formats import TableInput, TableOutput, detect, is_stdio, open_input
+from .validation import check_probability
 
 if TYPE_CHECKING:  # pragma: no cover
     from .detector import ClickbaitDetector
@@ -367,8 +368,11 @@ def score_frame(detector: ClickbaitDetector, frame: pd.DataFrame, text_column: s
     """`frame` with `clickbait_probability` (float, NaN for missing or blank text) and
     `clickbait` (nullable 0/1) added (and `clickbait_neighbours`, JSON, when `explain` > 0)."""
     col = frame.columns[find_column([str(c) for c in frame.columns], text_column)]
+    clash = [c for c in (PROBA, LABEL) + ((NEIGHBOURS,) if explain else ()) if c in frame.columns]
+    if clash:  # never overwrite the caller's own columns
+        raise InputError(f"the frame already has column(s) {clash}; rename them first")
     scorer = Scorer(detector, retrieval=retrieval, nprobe=nprobe)
-    threshold = detector.threshold_ if threshold is None else threshold
+    threshold = detector.threshold_ if threshold is None else check_probability(threshold)
     parts, notes = [], []
     for s in range(0, len(frame), batch_size):
         scored = _score_chunk(scorer, frame[col].iloc[s:s + batch_size], explain)
@@ -482,7 +486,7 @@ def score_csv(detector: ClickbaitDetector, input: str | os.PathLike, output: str
         if clash:
             raise InputError(f"{source.name} already has column(s) {clash}; rename them first")
         scorer = Scorer(detector, retrieval=retrieval, nprobe=nprobe, dedup=dedup)
-        threshold = detector.threshold_ if threshold is None else float(threshold)
+        threshold = detector.threshold_ if threshold is None else check_probability(threshold)
         summary = ScoreSummary(retrieval=scorer.retrieval, stages=scorer.times)
         show = sys.stderr.isatty() if progress is None else progress
         with single_threaded(), \
@@ -534,7 +538,7 @@ def evaluate(detector: ClickbaitDetector, texts, labels, *, threshold: float | N
 
 
 def evaluate_csv(detector: ClickbaitDetector, input: str | os.PathLike, *, label_column: str | None = None,
-                 text_column: str | None = None, reports: str | os.PathLike = "reports/evaluation",
+                 text_column: str | None = None, reports: str | os.PathLike = "build/evaluation",
                  threshold: float | None = None, batch_size: int = BATCH_SIZE, encoding: str = "utf-8",
                  encoding_errors: str = "strict", retrieval: str = "exact", nprobe: int = 8,
                  input_format: str | None = None, stdin: TextIO | None = None) -> dict:
@@ -568,7 +572,7 @@ def evaluate_csv(detector: ClickbaitDetector, input: str | os.PathLike, *, label
     y = np.concatenate(labels) if labels else np.zeros(0, int)
     if len(y) == 0:
         raise InputError(f"{source.name}: no rows with both a headline and a label")
-    threshold = detector.threshold_ if threshold is None else float(threshold)
+    threshold = detector.threshold_ if threshold is None else check_probability(threshold)
     metrics = classification_metrics(y, proba, threshold)
     metrics.update(input=source.name, skipped_rows=skipped, retrieval=scorer.retrieval)
     reports = Path(reports)

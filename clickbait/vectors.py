@@ -16,6 +16,7 @@ import argparse
 import dataclasses
 import gzip
 import hashlib
+import itertools
 import json
 import os
 import re
@@ -49,7 +50,7 @@ DEFAULT_EXPORT_PATH = Path("pretrained") / "glove.6B.50d.txt"
 PAD_TOKEN = ""
 UNK_TOKEN = "[UNK]"
 _CHECK_LINES = 100  # the format is judged on this many data lines
-_CACHE_VERSION = 1
+_CACHE_VERSION = 2
 # A number as GloVe writes it (with a decimal point): used to tell a line with too many values
 # from a word that contains spaces (glove.840B has words such as "at&t corp").
 _FLOAT_LIKE = re.compile(rb"[-+]?(?:\d+\.\d*|\.\d+)(?:[eE][-+]?\d+)?\Z")
@@ -180,6 +181,7 @@ class _Scanner:
         self.name = name
         self.vocab = vocab
         self.dim = dim
+        self.dim_given = dim is not None
         self.top_n = top_n
         self.stats = stats
         self.lower_targets: set[bytes] = set()
@@ -196,6 +198,10 @@ class _Scanner:
         lineno = 0
         careful = max(_CHECK_LINES, self.top_n)
         lines = iter(stream)
+        if self.dim is None:  # the most common field count of the first lines decides, not line 1
+            head = [raw for _, raw in zip(range(_CHECK_LINES + 1), lines, strict=False)]
+            self.dim = _vote_dim(head)
+            lines = itertools.chain(head, lines)
         for raw in lines:
             lineno += 1
             self.feed(lineno, raw)
@@ -240,7 +246,7 @@ class _Scanner:
             if header is not None:
                 stats.header = True
                 stats.header_words = header[0]
-                if self.dim is not None and self.dim != header[1]:
+                if self.dim_given and self.dim != header[1]:
                     raise VectorFormatError(
                         f"{self.name} line 1: header says {header[1]} dimensions but dim={self.dim}"
                     )
@@ -248,7 +254,7 @@ class _Scanner:
                 return
         self.data_lines += 1
         n = line.count(b" ")
-        if self.dim is None:
+        if self.dim is None:  # pragma: no cover - run() decides it first
             self.dim = n
         dim = self.dim
         word = b""
@@ -263,6 +269,9 @@ class _Scanner:
             if not all(_FLOAT_LIKE.match(x) for x in parts[0].split(b" ")[1:]):
                 word = parts[0]
                 values = parts[1:]
+        checked = self.data_lines <= _CHECK_LINES
+        if word and dim and checked and _parse_values(values, dim) is None:
+            word = b""  # the first lines must hold finite numbers, or they prove nothing
         if not word or dim == 0:
             stats.skipped_bad += 1
             if self.first_bad is None:
@@ -315,12 +324,26 @@ class _Scanner:
 
 
 def _parse_values(values: bytes | list[bytes], dim: int) -> np.ndarray | None:
+    """The vector, or None if a value is not a number or not finite (NaN, inf: a broken file)."""
     fields = values.split(b" ") if isinstance(values, bytes) else values
     try:
         vec = np.array(fields, dtype=np.float32)
     except ValueError:
         return None
-    return vec if vec.shape == (dim,) else None
+    return vec if vec.shape == (dim,) and np.isfinite(vec).all() else None
+
+
+def _vote_dim(lines: list[bytes]) -> int | None:
+    """The dimension most of `lines` agree on (field count - 1), skipping a "N D" header: one
+    bad first line must not decide it and make every good line look wrong."""
+    counts: dict[int, int] = {}
+    for i, raw in enumerate(lines):
+        line = raw.rstrip(b"\r\n ")
+        if not line or (i == 0 and _parse_header(line) is not None):
+            continue
+        n = line.count(b" ")
+        counts[n] = counts.get(n, 0) + 1
+    return max(counts, key=lambda n: (counts[n], n)) if counts else None
 
 
 def _raise_format(name: str, first_bad: tuple[int, int] | None, dim: int | None) -> NoReturn:
@@ -372,8 +395,8 @@ def _load_cache(cache: Path, t0: float) -> Vectors | None:
             dim = int(npz["dim"])
             src = str(npz["path"])
             stats = LoadStats(**json.loads(str(npz["stats"])))
-    except (OSError, KeyError, ValueError, TypeError):
-        return None  # unreadable or from another version: rebuild it
+    except Exception:  # damaged (BadZipFile, zlib.error, EOFError...) or another version
+        return None  # rebuild it, and overwrite the damaged file
     stats.cached = True
     stats.seconds = time.perf_counter() - t0
     return Vectors(words=words, matrix=matrix, dim=dim, path=src, stats=stats)

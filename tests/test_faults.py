@@ -3,19 +3,27 @@ runs, corrupt artifacts and hostile input (issue 10). Each test names the defect
 
 from __future__ import annotations
 
+import copy
+import gzip
+import io
+import json
 import os
+import random
+import re
+import shutil
 import signal
 import subprocess
 import sys
 import threading
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from clickbait import files
 from clickbait.files import OutputFile, TargetInTheWay, write_file
-from clickbait.scoring import score_csv
+from clickbait.scoring import score_csv, score_frame
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
@@ -165,3 +173,540 @@ def test_sigkill_leftovers_are_removed_by_the_next_write(tmp_path, caplog):
     assert len(left) == 1  # SIGKILL cannot be caught: the temporary stays ...
     write_file(tmp_path / "o.txt", "new")  # ... until the next write of that target
     assert listing(tmp_path) == ["o.txt"] and "leftover" in caplog.text
+
+
+# -- model and overlay folders ---------------------------------------------------------------
+NEW = ["Senate committee delays vote on farm subsidies", "You Won't Believe What This Cat Did Next"]
+
+
+@pytest.fixture
+def model(small_detector, tmp_path):
+    return small_detector.save(tmp_path / "model")
+
+
+def copy_model(model: Path, to: Path) -> Path:
+    shutil.copytree(model, to, symlinks=True)  # the pointer stays a pointer
+    return to
+
+
+def version_of(model: Path) -> Path:
+    return files.VersionedFolder(model, "model").current()
+
+
+def leftovers(folder: Path) -> list[str]:
+    """Temporaries and unfinished versions anywhere under `folder`."""
+    found = [str(p.relative_to(folder)) for p in folder.rglob(f"*{files.TMP_SUFFIX}")]
+    for versions in folder.rglob("versions"):
+        live = os.readlink(versions.parent / "current").split("/")[-1]
+        found += [str(p.relative_to(folder)) for p in versions.iterdir() if p.name != live]
+    return found
+
+
+def test_force_never_replaces_a_folder_clickbait_did_not_write(model, tmp_path, capsys):
+    from clickbait import cli
+    from clickbait.detector import ClickbaitDetector
+
+    parent = tmp_path  # holds the model, its overlays and other things
+    (parent / "notes.txt").write_text("mine")
+    det = ClickbaitDetector.load(model, user="alice", new_user=True)
+    det.retain_and_save(NEW[:1], [1])
+    before = sorted(str(p) for p in parent.rglob("*"))
+    assert cli.main(["condense", str(model), "-o", str(parent), "--force"]) == cli.EXIT_FAILURE
+    err = capsys.readouterr().err
+    assert "refusing to replace it" in err and "notes.txt" in err and "model" in err
+    with pytest.raises(TargetInTheWay, match=r"notes\.txt"):
+        det.save(parent, force=True)
+    assert sorted(str(p) for p in parent.rglob("*")) == before  # nothing touched
+    # Inside a model folder, something clickbait did not put there is named and kept.
+    (model / "my-notes.md").write_text("keep me")
+    with pytest.raises(TargetInTheWay, match=r"my-notes\.md"):
+        det.save(model, force=True)
+    (model / "my-notes.md").unlink()
+    det.save(model, force=True)  # its own folder: replaced, the overlay kept
+    again = ClickbaitDetector.load(model, user="alice")
+    assert len(again.overlay_) == 1 and leftovers(model) == []
+    # A link where the model should go is not followed.
+    (tmp_path / "link").symlink_to(parent / "elsewhere", target_is_directory=True)
+    with pytest.raises(TargetInTheWay, match="symbolic link"):
+        det.save(tmp_path / "link", force=True)
+
+
+OVERLAY_WRITER = """
+import sys
+import numpy as np
+from clickbait.overlay import UserOverlay
+model_dir, name, writer, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+rng = np.random.default_rng(int(writer))
+print("ready", flush=True)
+for i in range(n):
+    with UserOverlay.update(model_dir, name, 16) as ov:
+        e = rng.normal(size=(1, 16)).astype("float32")
+        ov.cases.add(e / np.linalg.norm(e), [i % 2], [f"w{writer}-{i}"], source=f"w{writer}")
+    print(i, flush=True)
+"""
+
+
+def _overlay_writer(model: Path, name: str, writer: int, n: int) -> subprocess.Popen:
+    proc = subprocess.Popen([sys.executable, "-c", OVERLAY_WRITER, str(model), name, str(writer), str(n)],
+                            env=ENV, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "ready"
+    return proc
+
+
+def test_concurrent_overlay_writers_lose_nothing_and_ids_stay_unique(model):
+    from clickbait.overlay import UserOverlay
+
+    procs = [_overlay_writer(model, "bob", w, 25) for w in range(4)]
+    assert [p.wait(120) for p in procs] == [0] * 4
+    ov = UserOverlay.load(model, "bob")
+    texts = ov.cases.meta["text"].tolist()
+    assert len(ov) == 100 and len(set(ov.cases.ids)) == 100  # 4 writers x 25 cases, all kept
+    for w in range(4):  # each writer's cases in its own order
+        assert [t for t in texts if t.startswith(f"w{w}-")] == [f"w{w}-{i}" for i in range(25)]
+    assert leftovers(model) == []
+
+
+def test_a_base_save_racing_overlay_saves_loses_neither(small_detector, model):
+    from clickbait.detector import ClickbaitDetector
+    from clickbait.overlay import UserOverlay
+
+    det = ClickbaitDetector.load(model)
+    proc = _overlay_writer(model, "carol", 0, 20)
+    for i in range(3):  # base writes while the overlay writer runs
+        det.retain_and_save([f"shared {i}"], [i % 2])
+    assert proc.wait(120) == 0
+    assert len(UserOverlay.load(model, "carol")) == 20
+    assert len(ClickbaitDetector.load(model).cases_) == len(small_detector.cases_) + 3
+
+
+def test_readers_never_fail_or_see_half_a_version_during_writes(model):
+    from clickbait.overlay import UserOverlay
+
+    with UserOverlay.update(model, "dan", 16):
+        pass  # an empty overlay exists before the writer starts
+    proc = _overlay_writer(model, "dan", 0, 60)
+    sizes = []
+    while proc.poll() is None:
+        sizes.append(len(UserOverlay.load(model, "dan")))  # raises on a half version
+    assert proc.wait() == 0 and len(sizes) > 5
+    assert sizes == sorted(sizes) and sizes[-1] <= 60  # whole versions, in order
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM, signal.SIGHUP])
+def test_a_killed_adapt_leaves_a_whole_overlay_and_no_leftovers_after_the_next_write(model, sig):
+    from clickbait.overlay import UserOverlay
+
+    rng = random.Random(sig)
+    proc = _overlay_writer(model, "erin", 0, 100_000)
+    done = [proc.stdout.readline() for _ in range(rng.randint(3, 12))]  # a random point
+    proc.send_signal(sig)
+    code = proc.wait(60)
+    # Caught during a write (exit 128 + signal, cleaned up on the way out); between writes the
+    # default action ends the process, with nothing open to leave behind.
+    assert code in ((-sig,) if sig == signal.SIGKILL else (128 + sig, -sig))
+    if sig != signal.SIGKILL:
+        assert leftovers(model) == []
+    ov = UserOverlay.load(model, "erin")  # never empty, never half
+    n = len(ov)
+    assert len(done) <= n and ov.cases.meta["text"].tolist() == [f"w0-{i}" for i in range(n)]
+    with UserOverlay.update(model, "erin", 16) as again:  # the next write cleans up
+        assert len(again) == n
+    assert leftovers(model) == []
+
+
+BASE_WRITER = """
+import sys
+from clickbait.detector import ClickbaitDetector
+det = ClickbaitDetector.load(sys.argv[1])
+print("ready", flush=True)
+for i in range(100_000):
+    det.retain_and_save([f"base {i}"], [i % 2])
+    print(i, flush=True)
+"""
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL])  # SIGTERM: the overlay and file tests (TF start-up is slow)
+def test_a_killed_model_save_leaves_the_previous_or_the_new_version(small_detector, model, sig):
+    from clickbait.detector import ClickbaitDetector
+
+    proc = subprocess.Popen([sys.executable, "-c", BASE_WRITER, str(model)], env=ENV,
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "ready"
+    done = [proc.stdout.readline() for _ in range(random.Random(sig).randint(1, 4))]
+    proc.send_signal(sig)
+    proc.wait(60)
+    det = ClickbaitDetector.load(model)
+    added = len(det.cases_) - len(small_detector.cases_)
+    assert len(done) <= added <= len(done) + 1
+    assert det.cases_.meta["text"].tolist()[-added:] == [f"base {i}" for i in range(added)]
+    if sig == signal.SIGTERM:
+        assert leftovers(model) == []
+    det.retain_and_save(["one more"], [0])
+    assert leftovers(model) == []
+
+
+def test_a_stranded_or_damaged_overlay_is_refused_never_silently_empty(model):
+    from clickbait.detector import ClickbaitDetector
+    from clickbait.files import ArtifactError
+
+    # What the old two-rename save left when killed between its renames.
+    stranded = model / "users" / ".frank.old4242"
+    stranded.mkdir(parents=True)
+    (stranded / "overlay.json").write_text("{}")
+    for create in (False, True):
+        with pytest.raises(ArtifactError, match=r"\.frank\.old4242"):
+            ClickbaitDetector.load(model, user="frank", new_user=create)
+    # A pointer to a version that is gone.
+    det = ClickbaitDetector.load(model, user="gina", new_user=True)
+    det.retain_and_save(NEW[:1], [1])
+    gone = files.VersionedFolder(model / "users" / "gina", "overlay").current()
+    shutil.rmtree(gone)
+    with pytest.raises(ArtifactError, match="missing"):
+        ClickbaitDetector.load(model, user="gina")
+    # An older layout in the user's folder.
+    (model / "users" / "hal").mkdir()
+    (model / "users" / "hal" / "overlay.json").write_text("{}")
+    with pytest.raises(ArtifactError, match=r"overlay\.json"):
+        ClickbaitDetector.load(model, user="hal", new_user=True)
+
+
+# -- corrupt, truncated or hand-edited artifacts ---------------------------------------------
+def _damage(path: Path, how: str) -> None:
+    data = path.read_bytes()
+    if how == "truncated":
+        path.write_bytes(data[: len(data) // 2])
+    elif how == "flipped":
+        path.write_bytes(data[:100] + bytes(b ^ 0xFF for b in data[100:110]) + data[110:])
+    elif how == "empty":
+        path.write_bytes(b"")
+    elif how == "deleted":
+        path.unlink()
+
+
+@pytest.mark.parametrize("how", ["truncated", "flipped", "empty", "deleted"])
+@pytest.mark.parametrize("name", ["model.keras", "cases.npz", "cases.parquet", "config.json",
+                                  "manifest.json"])
+def test_every_damaged_model_file_is_refused_by_name(model, tmp_path, name, how):
+    from clickbait.detector import ClickbaitDetector
+    from clickbait.files import ArtifactError
+
+    bad = copy_model(model, tmp_path / "bad")
+    _damage(version_of(bad) / name, how)
+    with pytest.raises(ArtifactError, match=re.escape(name)):
+        ClickbaitDetector.load(bad)
+
+
+@pytest.mark.parametrize("how", ["truncated", "flipped", "empty", "deleted"])
+@pytest.mark.parametrize("name", ["cases.npz", "cases.parquet", "overlay.json", "manifest.json"])
+def test_every_damaged_overlay_file_is_refused_by_name(model, name, how):
+    from clickbait.files import ArtifactError
+    from clickbait.overlay import UserOverlay
+
+    with UserOverlay.update(model, "ivy", 16) as ov:
+        ov.cases.add(np.eye(16, dtype="float32")[:2], [0, 1], ["a", "b"])
+    _damage(files.VersionedFolder(model / "users" / "ivy", "overlay").current() / name, how)
+    with pytest.raises(ArtifactError, match=re.escape(name)):
+        UserOverlay.load(model, "ivy")
+
+
+def _rewrite(version: Path, name: str, data: bytes) -> None:
+    """Change a file AND its checksum: what a hand edit or a hostile folder can do."""
+    (version / name).write_bytes(data)
+    manifest = json.loads((version / "manifest.json").read_text())
+    manifest["files"][name] = files.sha256_file(version / name)
+    (version / "manifest.json").write_text(json.dumps(manifest))
+
+
+def test_config_json_is_checksummed_and_a_missing_checksum_is_an_error(model, tmp_path):
+    from clickbait.detector import ClickbaitDetector
+    from clickbait.files import ArtifactError
+
+    bad = copy_model(model, tmp_path / "edited")
+    config = json.loads((version_of(bad) / "config.json").read_text())
+    config["threshold"] = 0.01  # an edit that would silently flip most answers
+    (version_of(bad) / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ArtifactError, match=r"config\.json does not match"):
+        ClickbaitDetector.load(bad)
+    for files_entry in ({}, "x", None):  # what `"sha256": {}` did to overlay.json
+        bad = copy_model(model, tmp_path / f"empty{files_entry!s}")
+        manifest = json.loads((version_of(bad) / "manifest.json").read_text())
+        manifest["files"] = files_entry
+        (version_of(bad) / "manifest.json").write_text(json.dumps(manifest))
+        with pytest.raises(ArtifactError, match="lists no files"):
+            ClickbaitDetector.load(bad)
+    bad = copy_model(model, tmp_path / "one-less")
+    manifest = json.loads((version_of(bad) / "manifest.json").read_text())
+    del manifest["files"]["config.json"]
+    (version_of(bad) / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ArtifactError, match=r"no checksum for config\.json"):
+        ClickbaitDetector.load(bad)
+    bad = copy_model(model, tmp_path / "extra")
+    (version_of(bad) / "extra.py").write_text("import os")
+    with pytest.raises(ArtifactError, match=r"extra\.py has no checksum"):
+        ClickbaitDetector.load(bad)
+
+
+@pytest.mark.parametrize("labels", [[2, 0], [np.nan, 1.0], [0.5, 1.0], [-1, 1]])
+def test_case_labels_other_than_0_and_1_are_refused_even_with_valid_checksums(model, tmp_path, labels):
+    from clickbait.detector import ClickbaitDetector
+    from clickbait.files import ArtifactError
+
+    bad = copy_model(model, tmp_path / "labels")
+    version = version_of(bad)
+    with np.load(version / "cases.npz") as z:
+        arrays = dict(z)
+    arrays["labels"] = np.concatenate([np.asarray(labels), arrays["labels"][2:]])
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    _rewrite(version, "cases.npz", buf.getvalue())
+    with pytest.raises(ArtifactError, match="labels must be 0 or 1"):
+        ClickbaitDetector.load(bad)
+
+
+def test_a_strangers_model_folder_cannot_point_outside_itself(model, tmp_path):
+    from clickbait.detector import ClickbaitDetector
+    from clickbait.files import ArtifactError
+
+    for target in ("/etc", "../../elsewhere", "versions/../../x"):
+        bad = copy_model(model, tmp_path / f"s{len(target)}")
+        (bad / "current").unlink()
+        (bad / "current").symlink_to(target)
+        with pytest.raises(ArtifactError, match="refusing to follow"):
+            ClickbaitDetector.load(bad)
+    bad = copy_model(model, tmp_path / "inner-link")
+    secret = tmp_path / "secret.parquet"
+    shutil.copy(version_of(bad) / "cases.parquet", secret)
+    (version_of(bad) / "cases.parquet").unlink()
+    (version_of(bad) / "cases.parquet").symlink_to(secret)
+    with pytest.raises(ArtifactError, match="not a regular file"):
+        ClickbaitDetector.load(bad)
+    bad = copy_model(model, tmp_path / "bad-params")
+    config = json.loads((version_of(bad) / "config.json").read_text())
+    config["params"]["temperature"] = 0
+    _rewrite(version_of(bad), "config.json", json.dumps(config).encode())
+    with pytest.raises(ArtifactError, match="temperature"):
+        ClickbaitDetector.load(bad)
+
+
+def test_a_model_saved_by_the_older_flat_layout_gets_a_clear_error(tmp_path):
+    from clickbait.detector import ClickbaitDetector
+    from clickbait.files import ArtifactError
+
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "config.json").write_text('{"format": 1}')
+    with pytest.raises(ArtifactError, match="older clickbait"):
+        ClickbaitDetector.load(tmp_path / "old")
+
+
+# -- bad input at every door -----------------------------------------------------------------
+def _vectors(path: Path, lines: list[str]) -> Path:
+    path.write_text("".join(line + "\n" for line in lines))
+    return path
+
+
+GOOD = [f"w{i} " + " ".join(f"{(i * 7 + j) % 11 / 10:.1f}" for j in range(5)) for i in range(150)]
+
+
+def test_a_bad_first_line_does_not_decide_the_dimension(tmp_path):
+    from clickbait.vectors import read_vectors
+
+    vec = read_vectors(_vectors(tmp_path / "v.txt", ["the 0.1 0.2", *GOOD]))
+    assert vec.dim == 5 and len(vec) == 150 and vec.stats.skipped_bad == 1
+
+
+def test_vectors_without_numbers_or_with_non_finite_values_are_refused(tmp_path):
+    from clickbait.vectors import VectorFormatError, read_vectors
+
+    words = [f"w{i} a b c d e" for i in range(150)]
+    with pytest.raises(VectorFormatError, match="line 1"):
+        read_vectors(_vectors(tmp_path / "words.txt", words))
+    with pytest.raises(VectorFormatError):
+        read_vectors(_vectors(tmp_path / "nan.txt", [f"w{i} nan 1 2 3 inf" for i in range(150)]))
+    bad = [*GOOD[:120], "x nan 0.1 0.2 0.3 0.4", "y 0.1 inf 0.2 0.3 0.4", "z -inf 0 0 0 0", *GOOD[120:]]
+    vec = read_vectors(_vectors(tmp_path / "some.txt", bad))
+    assert len(vec) == 150 and np.isfinite(vec.matrix).all() and vec.stats.skipped_bad == 3
+    assert not {"x", "y", "z"} & set(vec.words)
+
+
+def test_training_stops_when_the_vectors_cover_too_little_of_the_text(corpus, tmp_path):
+    from conftest import subset
+
+    from clickbait.detector import ClickbaitDetector
+    from clickbait.vectors import VectorFormatError
+
+    path = _vectors(tmp_path / "foreign.txt", [w.replace("w", "zz", 1) for w in GOOD])
+    det = ClickbaitDetector(str(path), epochs=1, dim=8, filters=8, hidden=8, pretrained_top_n=0)
+    with pytest.raises(VectorFormatError, match=r"min_coverage=50%.*training stopped"):
+        det.fit(*subset(corpus["train"], 300), validation=subset(corpus["valid"], 100))
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated"])
+def test_a_damaged_vectors_cache_is_rebuilt_not_a_crash(tmp_path, damage):
+    from clickbait.vectors import read_vectors
+
+    src = _vectors(tmp_path / "v.txt", GOOD)
+    first = read_vectors(src, ["w1", "w2"], cache_dir=tmp_path / "cache")
+    (cache,) = (tmp_path / "cache").glob("*.npz")
+    data = cache.read_bytes()
+    cache.write_bytes(os.urandom(300) if damage == "garbage" else data[: len(data) // 2])
+    again = read_vectors(src, ["w1", "w2"], cache_dir=tmp_path / "cache")
+    assert again.words == first.words and not again.stats.cached
+    assert read_vectors(src, ["w1", "w2"], cache_dir=tmp_path / "cache").stats.cached  # rewritten
+
+
+@pytest.mark.parametrize("param, value", [("temperature", 0), ("temperature", float("nan")),
+                                          ("k", 0), ("dropout", 1.0), ("encoder", "lstm"),
+                                          ("epochs", -1), ("learning_rate", 0.0),
+                                          ("min_coverage", 1.5), ("trainable", "yes")])
+def test_constructor_parameters_are_checked_scikit_learn_style(param, value):
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    from clickbait.detector import ClickbaitDetector
+
+    with pytest.raises(InvalidParameterError, match=rf"'{param}' parameter .* Got {re.escape(repr(value))}"):
+        ClickbaitDetector(**{param: value}).fit(["a", "b"], [0, 1])
+
+
+def test_temperature_zero_after_fitting_is_refused_not_nan(small_detector):
+    det = copy.copy(small_detector)
+    det.temperature = 0.0
+    with pytest.raises(ValueError, match="temperature"):
+        det.predict_proba(HEADLINES)
+
+
+@pytest.mark.parametrize("missing", [None, float("nan"), pd.NA])
+def test_a_missing_headline_is_an_error_not_a_confident_zero(small_detector, missing):
+    with pytest.raises(ValueError, match=r"headline 1 is missing"):
+        small_detector.predict_proba([HEADLINES[0], missing])
+    with pytest.raises(TypeError, match="None"):
+        small_detector.predict_proba(None)
+
+
+@pytest.mark.parametrize("threshold", [1.5, -0.1, float("nan"), float("inf")])
+def test_a_threshold_outside_0_1_is_refused_everywhere(small_detector, model, headlines_csv,
+                                                       tmp_path, threshold, capsys):
+    from clickbait import cli
+
+    with pytest.raises(ValueError, match="threshold must be a number between 0 and 1"):
+        small_detector.predict(HEADLINES, threshold=threshold)
+    with pytest.raises(ValueError, match="threshold"):
+        score_csv(small_detector, headlines_csv, tmp_path / "o.csv", threshold=threshold)
+    with pytest.raises(ValueError, match="threshold"):
+        score_frame(small_detector, pd.DataFrame({"headline": HEADLINES}), threshold=threshold)
+    assert cli.main(["score", str(model), str(headlines_csv), "-o", str(tmp_path / "o.csv"),
+                     "--threshold", str(threshold)]) == cli.EXIT_FAILURE
+    assert "threshold" in capsys.readouterr().err and not (tmp_path / "o.csv").exists()
+
+
+@pytest.mark.parametrize("weight", [-1.0, 0.0, float("nan"), float("inf")])
+def test_a_user_weight_that_is_not_positive_and_finite_is_refused(small_detector, model, weight):
+    from clickbait.files import ArtifactError
+    from clickbait.overlay import UserOverlay
+
+    det = copy.copy(small_detector)
+    with pytest.raises(ValueError, match="user_weight"):
+        det.attach_user("kim", model, user_weight=weight)
+    with pytest.raises(ValueError, match="user_weight"):
+        UserOverlay.new("kim", 16, user_weight=weight)
+    with UserOverlay.update(model, "kim", 16):
+        pass
+    version = files.VersionedFolder(model / "users" / "kim", "overlay").current()
+    info = json.loads((version / "overlay.json").read_text())
+    info["user_weight"] = weight
+    _rewrite(version, "overlay.json", json.dumps(info).encode())
+    with pytest.raises(ArtifactError, match="user_weight"):
+        UserOverlay.load(model, "kim")
+
+
+@pytest.mark.parametrize("labels", [[2], [np.nan], [0.5], ["1"], [True, 1]])
+def test_labels_other_than_0_and_1_are_refused_when_retained(small_detector, labels):
+    det = copy.copy(small_detector)
+    det.cases_ = copy.deepcopy(small_detector.cases_)
+    det.overlay_ = None
+    texts = (HEADLINES * 2)[: len(labels)]
+    if labels == [True, 1]:
+        det.retain(texts, labels)  # booleans are 0/1
+        return
+    with pytest.raises(ValueError, match="labels must be 0"):
+        det.retain(texts, labels)
+    assert len(det.cases_) == len(small_detector.cases_)
+
+
+def test_revise_with_mismatched_lengths_is_refused_not_broadcast(small_detector):
+    det = copy.copy(small_detector)
+    det.cases_ = copy.deepcopy(small_detector.cases_)
+    before = det.cases_.labels.copy()
+    with pytest.raises(ValueError, match="one label per case id"):
+        det.revise([0, 1, 2], [1])
+    with pytest.raises(ValueError, match="one label per case id"):
+        det.cases_.revise([0, 1, 2], [1])
+    np.testing.assert_array_equal(det.cases_.labels, before)
+
+
+def test_a_misspelled_user_is_an_error_naming_the_known_users(model, headlines_csv, tmp_path, capsys):
+    from clickbait import cli
+    from clickbait.detector import ClickbaitDetector
+
+    ClickbaitDetector.load(model, user="alice", new_user=True).retain_and_save(NEW[:1], [1])
+    with pytest.raises(FileNotFoundError, match=r"no overlay for user 'alcie'.*users: alice"):
+        ClickbaitDetector.load(model, user="alcie")
+    assert cli.main(["score", str(model), str(headlines_csv), "-o", str(tmp_path / "o.csv"),
+                     "--user", "alcie"]) == cli.EXIT_FAILURE
+    assert "alcie" in capsys.readouterr().err and not (tmp_path / "o.csv").exists()
+    assert cli.main(["explain", str(model), NEW[0], "--user", "alcie"]) == cli.EXIT_FAILURE
+
+
+def test_adapt_without_user_needs_force_to_change_the_shared_cases(small_detector, model, tmp_path, capsys):
+    from clickbait import cli
+    from clickbait.detector import ClickbaitDetector
+
+    cases = tmp_path / "cases.csv"
+    pd.DataFrame({"headline": NEW, "label": [0, 1]}).to_csv(cases, index=False)
+    before = os.readlink(model / "current")
+    assert cli.main(["adapt", str(model), "--cases", str(cases)]) == cli.EXIT_FAILURE
+    assert "--force" in capsys.readouterr().err and os.readlink(model / "current") == before
+    assert cli.main(["adapt", str(model), "--cases", str(cases), "--force"]) == 0
+    assert len(ClickbaitDetector.load(model).cases_) == len(small_detector.cases_) + 2
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated"])
+def test_a_damaged_gzip_input_is_a_clear_error_not_a_traceback(model, tmp_path, damage, capsys):
+    from clickbait import cli
+    from clickbait.scoring import InputError
+
+    good = gzip.compress(("headline\n" + "\n".join(HEADLINES * 2000) + "\n").encode())
+    data = good[:10] + os.urandom(200) if damage == "garbage" else good[: len(good) // 2]
+    path = tmp_path / "in.csv.gz"
+    path.write_bytes(data)
+    assert cli.main(["score", str(model), str(path), "-o", str(tmp_path / "o.csv")]) == cli.EXIT_FAILURE
+    err = capsys.readouterr().err
+    assert "in.csv.gz" in err and "Traceback" not in err and not (tmp_path / "o.csv").exists()
+    from clickbait.detector import ClickbaitDetector
+    with pytest.raises(InputError, match=r"in\.csv\.gz: cannot be read"):
+        score_csv(ClickbaitDetector.load(model), path, tmp_path / "o.csv")
+    assert listing(tmp_path) == sorted(["in.csv.gz", "model"])
+
+
+def test_user_list_survives_a_bad_folder_name_and_a_damaged_overlay(model, capsys, caplog):
+    from clickbait import cli
+    from clickbait.detector import ClickbaitDetector
+
+    ClickbaitDetector.load(model, user="alice", new_user=True).retain_and_save(NEW[:1], [1])
+    ClickbaitDetector.load(model, user="bob", new_user=True).retain_and_save(NEW[1:], [0])
+    (model / "users" / "not a name").mkdir()
+    (model / "users" / "x.y").mkdir()
+    bob = files.VersionedFolder(model / "users" / "bob", "overlay").current()
+    _damage(bob / "cases.npz", "flipped")
+    assert cli.main(["user", "list", str(model)]) == 0
+    out = capsys.readouterr().out
+    assert "alice" in out and "bob" not in out
+    assert "not a name" in caplog.text and "x.y" in caplog.text and "bob" in caplog.text
+
+
+def test_score_frame_never_overwrites_the_callers_columns(small_detector):
+    from clickbait.scoring import InputError
+
+    frame = pd.DataFrame({"headline": HEADLINES, "clickbait": ["mine", "also mine"]})
+    with pytest.raises(InputError, match="clickbait"):
+        score_frame(small_detector, frame)
+    assert frame["clickbait"].tolist() == ["mine", "also mine"]

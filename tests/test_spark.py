@@ -1,0 +1,83 @@
+"""Scoring on Apache Spark (local[2]): every row comes back once, in order, with the
+single-process scorer's probabilities (float32 results differ by batch grouping: 1e-5)."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytest.importorskip("pyspark")
+if shutil.which("java") is None:  # .ci/run installs one
+    pytest.skip("Spark needs a Java runtime (apt-get install openjdk-17-jre-headless)",
+                allow_module_level=True)
+
+from clickbait import scoring, spark
+
+pytestmark = pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning")
+
+
+@pytest.fixture(scope="module")
+def session():
+    s = spark.session("local[2]", app="clickbait-tests")
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="module")
+def model(small_detector, tmp_path_factory):
+    return small_detector.save(tmp_path_factory.mktemp("spark") / "model")
+
+
+def frame(corpus, n=3000) -> pd.DataFrame:
+    heads = list(corpus["test"][0]) + list(corpus["valid"][0])
+    texts = [f"{heads[i % len(heads)]} {heads[(7 * i) % len(heads)].split()[0]}" for i in range(n)]
+    # quoting traps: an escaped quote, a backslash before a quote, a newline, a comma, blanks
+    texts[:6] = ['He said "no" twice', 'C:\\ "path\\" test', "line one\nline two", "a, b, c", "", "  "]
+    return pd.DataFrame({"id": [str(i) for i in range(n)], "headline": texts})
+
+
+def expected(model, texts) -> np.ndarray:
+    from clickbait.detector import ClickbaitDetector
+
+    det = ClickbaitDetector.load(model)
+    mask = scoring._text_mask(pd.Series(texts, dtype=object))
+    out = np.full(len(texts), np.nan)
+    out[mask] = scoring.Scorer(det).proba(np.asarray(texts, object)[mask])
+    return out
+
+
+def test_score_files_csv_to_parquet(session, model, corpus, tmp_path):
+    data = frame(corpus)
+    data.to_csv(tmp_path / "in.csv", index=False, quoting=csv.QUOTE_MINIMAL)
+    r = spark.score_files(model, str(tmp_path / "in.csv"), str(tmp_path / "out.parquet"))
+    assert r["rows"] == len(data) and r["partitions"] >= 2
+    out = pd.read_parquet(tmp_path / "out.parquet")
+    assert out["id"].tolist() == data["id"].tolist()  # every row once, in input order
+    assert out["headline"].fillna("").tolist()[6:] == data["headline"].tolist()[6:]
+    assert out["headline"].tolist()[:4] == data["headline"].tolist()[:4]  # quotes survive
+    np.testing.assert_allclose(out[scoring.PROBA].to_numpy(float), expected(model, data["headline"]),
+                               atol=1e-5)
+    assert out[scoring.PROBA].isna().sum() == 2 and out[scoring.LABEL].isna().sum() == 2
+    with pytest.raises(FileExistsError):
+        spark.score_files(model, str(tmp_path / "in.csv"), str(tmp_path / "out.parquet"))
+
+
+def test_dataframe_api_and_batch_scorer(session, model, corpus):
+    data = frame(corpus, 1000)
+    scored = spark.score(session.createDataFrame(data).repartition(3), model).toPandas()
+    scored = scored.set_index("id").loc[data["id"]]
+    np.testing.assert_allclose(scored[scoring.PROBA].to_numpy(float),
+                               expected(model, data["headline"]), atol=1e-5)
+    scorer = spark.BatchScorer(model)
+    import pickle
+
+    clone = pickle.loads(pickle.dumps(scorer))  # what Spark ships to the workers: no model inside
+    assert len(pickle.dumps(scorer)) < 1000
+    np.testing.assert_allclose(clone.predict_batch(data["headline"].tolist()),
+                               expected(model, data["headline"]), atol=1e-5)
+    with pytest.raises(ValueError, match="clickbait_probability"):
+        spark.score(session.createDataFrame(scored.reset_index()), model)
