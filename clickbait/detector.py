@@ -638,7 +638,7 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
 
         import keras
 
-        from . import losses, text  # noqa: F401  (register `standardize` and the losses for Keras)
+        from . import losses, text  # noqa: F401 (they register the model's custom objects)
         from .model import vectorizer_layer
 
         with tempfile.TemporaryDirectory(prefix="clickbait-") as tmp:

@@ -51,6 +51,11 @@ def test_loaded_detector_scores_without_tensorflow(saved, small_detector, corpus
             "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'imported'; print(p)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-2000:]
+    # In a fresh process, the Keras model still loads on first use (its custom objects found).
+    code = ("from clickbait.detector import ClickbaitDetector; "
+            f"d = ClickbaitDetector.load({str(path)!r}); print(d.transform(['a b']).shape)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
 
 
 def test_unsupported_layers_fall_back_to_tensorflow(corpus, glove_path, tmp_path):

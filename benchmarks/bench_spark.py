@@ -1,0 +1,110 @@
+"""Spark local[N] against the single-process `clickbait score`, on the same distinct headlines.
+
+    .venv/bin/python benchmarks/bench_spark.py --rows 200000 --master 'local[2]'
+
+Both read the same CSV and write every row back with its probability. The Spark run is split
+into what a job pays once and what it pays per row:
+  session      SparkSession start (JVM, context)
+  model load   a two-partition job of two rows: each Python worker starts and loads the model
+               (it stays loaded: workers are reused, the model is cached in clickbait.spark)
+  steady       `clickbait.spark.score_files` on the file: read, order-keeping repartition,
+               scoring, write Parquet (rows/s here is what more rows would get)
+The single-process figures are bench_score's: the whole `clickbait score` command, and the same
+on a one-row file (its start-up). Results: benchmarks/results/spark.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from bench_score import DATA, distinct_headlines, measured, ours, write_csv  # noqa: E402
+
+
+def spark_job(args) -> None:
+    """Run as a subprocess (`--job`): prints the Spark timings as JSON."""
+    import pandas as pd
+
+    from clickbait import spark
+
+    t = time.perf_counter()
+    session = spark.session(args.master, app="clickbait-bench")
+    session.range(1).count()
+    started = time.perf_counter() - t
+    t = time.perf_counter()
+    tiny = session.createDataFrame(pd.DataFrame({"headline": ["a headline", "another one"]})).repartition(2)
+    spark.score(tiny, args.model).collect()
+    load = time.perf_counter() - t
+    r = spark.score_files(args.model, str(args.input), str(args.output), force=True)
+    print(json.dumps({"session_seconds": started, "model_load_seconds": load, "steady_seconds": r["seconds"],
+                      "rows": r["rows"], "partitions": r["partitions"],
+                      "steady_rows_per_second": r["rows"] / r["seconds"]}))
+    session.stop()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=200_000)
+    parser.add_argument("--master", default="local[2]")
+    parser.add_argument("--model", type=Path, default=ROOT / "models" / "default")
+    parser.add_argument("--data-dir", type=Path, default=DATA)
+    parser.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results" / "spark.json")
+    parser.add_argument("--job", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--input", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--output", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.job:
+        spark_job(args)
+        return 0
+
+    results = {"command": shlex.join([Path(sys.executable).name, *sys.argv]),
+               "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+               "load_average": os.getloadavg(), "rows": args.rows, "master": args.master,
+               "cpus": os.cpu_count()}
+    with tempfile.TemporaryDirectory(prefix="bench_spark_") as tmp:
+        tmp = Path(tmp)
+        source = write_csv(tmp / "distinct.csv", distinct_headlines(args.rows, args.data_dir))
+        one = write_csv(tmp / "one.csv", distinct_headlines(1, args.data_dir))
+        print("single process ...", flush=True)
+        results["cli"] = measured(ours(args, source, tmp / "out.csv"), args.rows)
+        results["cli_start_up"] = measured(ours(args, one, tmp / "one_out.csv"), 1)
+        print(f"spark {args.master} ...", flush=True)
+        started = time.perf_counter()
+        proc = subprocess.run([sys.executable, __file__, "--job", "--master", args.master, "--model",
+                               str(args.model), "--input", str(source), "--output", str(tmp / "out.parquet")],
+                              capture_output=True, text=True, check=False)
+        if proc.returncode:
+            sys.exit(f"spark job failed:\n{proc.stderr[-3000:]}")
+        results["spark"] = json.loads(proc.stdout.strip().splitlines()[-1])
+        results["spark"]["process_seconds"] = time.perf_counter() - started
+    cli, sp = results["cli"], results["spark"]
+    cli_steady = args.rows / (cli["seconds"] - results["cli_start_up"]["seconds"])
+    results["cli_rows_per_second_after_start_up"] = cli_steady
+    results["steady_ratio_spark_to_cli"] = sp["steady_rows_per_second"] / cli_steady
+    print(f"\nsingle process: {cli['seconds']:.1f} s whole ({cli['rows_per_second']:,.0f} rows/s; "
+          f"start-up {results['cli_start_up']['seconds']:.1f} s, {cli_steady:,.0f} rows/s after it)")
+    print(f"spark {args.master}: session {sp['session_seconds']:.1f} s, model load (workers) "
+          f"{sp['model_load_seconds']:.1f} s, steady {sp['steady_seconds']:.1f} s "
+          f"({sp['steady_rows_per_second']:,.0f} rows/s, {sp['partitions']} partitions); whole process "
+          f"{sp['process_seconds']:.1f} s")
+    print(f"steady-state spark / single process: {results['steady_ratio_spark_to_cli']:.2f}x")
+    args.results.parent.mkdir(parents=True, exist_ok=True)
+    args.results.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    print(f"wrote {args.results}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
