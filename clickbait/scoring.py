@@ -513,7 +513,7 @@ def evaluate(detector: ClickbaitDetector, texts, labels, *, threshold: float | N
 
 
 def evaluate_csv(detector: ClickbaitDetector, input: str | os.PathLike, *, label_column: str | None = None,
-                 text_column: str | None = None, reports: str | os.PathLike = "reports/evaluation",
+                 text_column: str | None = None, reports: str | os.PathLike = "build/evaluation",
                  threshold: float | None = None, batch_size: int = BATCH_SIZE, encoding: str = "utf-8",
                  encoding_errors: str = "strict", retrieval: str = "exact", nprobe: int = 8,
                  input_format: str | None = None, stdin: TextIO | None = None) -> dict:
