@@ -777,7 +777,7 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
 
         with tempfile.TemporaryDirectory(prefix="clickbait-") as tmp:
             path = Path(tmp) / "model.keras"
-            path.write_bytes(self._keras_bytes)
+            path.write_bytes(self._keras_bytes)  # inside a private temporary folder
             model = keras.saving.load_model(path, safe_mode=True)
         self.model_ = model
         self.network_ = model.get_layer(index=-1)
