@@ -136,10 +136,18 @@ def cmd_explain(a: argparse.Namespace) -> int:
 
     det = ClickbaitDetector.load(a.model_dir, user=a.user)
     frame = det.explain(a.headlines, k=a.k)
-    proba = det.predict_proba(a.headlines)[:, 1]
+    why = det.evidence(a.headlines)
     for q, headline in enumerate(a.headlines):
-        print(f"{headline!r}: {_label_name(proba[q] >= det.threshold_)} "
-              f"(P(clickbait) {proba[q]:.3f}, threshold {det.threshold_:.3f})")
+        e = why.iloc[q]
+        label = e.clickbait_probability >= det.threshold_ and e.headline >= 0.5
+        print(f"{headline!r}: {_label_name(label)} (P(clickbait) {e.clickbait_probability:.3f}, "
+              f"threshold {det.threshold_:.3f}; support {e.support:.3f}"
+              f"{', LOW' if e.low_support else ''}; P(headline) {e.headline:.2f})")
+        terms = ", ".join(f"{name} {e[name]:+.3f} ({e[name + '_contribution']:+.2f})"
+                          for name in det.combiner_.to_dict()["features"])
+        print(f"  evidence (value, logit contribution): {terms}; intercept {e.intercept:+.2f} "
+              f"-> the cases say {e.cases_probability:.3f}, pulled toward the prior {e.prior:.2f} "
+              f"by P(headline)")
         print(f"  {'rank':>4} {'sim':>6} {'label':<13} {'source':<14} {'added':<16} {'case':>10}  headline")
         for r in frame[frame["query"] == q].itertuples():
             weight = f" x{r.weight:g}" if r.weight != 1 else ""

@@ -172,6 +172,7 @@ def test_cli_adapt_explain_and_user_commands(small_detector, tmp_path, capsys):
     assert cli.main(["explain", str(path), NEW[0], "-k", "3", "--user", "erin"]) == 0
     out = capsys.readouterr().out
     assert "user:erin" in out and "P(clickbait)" in out and NEW[0][:30] in out
+    assert "support " in out and "share25 " in out and "the cases say" in out
     assert cli.main(["user", "list", str(path)]) == 0
     assert "erin" in capsys.readouterr().out
     assert cli.main(["user", "export", str(path), "erin", "-o", str(tmp_path / "e.csv")]) == 0
