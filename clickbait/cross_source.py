@@ -18,6 +18,7 @@ import pandas as pd
 
 from .baseline import tfidf_baseline
 from .data import DEFAULT_DATA_DIR, load_split, read_labelled
+from .files import write_file
 from .reports import classification_metrics, expected_calibration_error, plot_reliability, write_json
 
 DOWNS = "downs2014.csv"
@@ -195,7 +196,7 @@ def evaluate_sources(
     results["seconds"] = round(time.perf_counter() - started, 1)
     results["when"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     write_json(results, reports / "cross_source.json")
-    (reports / "cross_source.md").write_text(markdown(results))
+    write_file(reports / "cross_source.md", markdown(results))
     return results
 
 

@@ -16,13 +16,13 @@ import datetime as dt
 import json
 import os
 import re
-import shutil
 import statistics
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
+from .files import write_file
 
 METRICS = ("accuracy", "roc_auc", "f1", "precision", "recall")
 FIGURES = ("roc.png", "confusion.png", "projection.png")
@@ -96,7 +96,7 @@ def update_readme(readme: Path, block: str) -> bool:
     pattern = re.compile(re.escape(README_BEGIN) + ".*?" + re.escape(README_END), re.S)
     if not pattern.search(text):
         return False
-    readme.write_text(pattern.sub(lambda _: block, text))
+    write_file(readme, pattern.sub(lambda _: block, text))
     return True
 
 
@@ -215,14 +215,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     multi = None
     if a.runs:
         multi = gather_runs(a.runs)
-        (reports / "metrics.json").write_text(json.dumps(multi, indent=2) + "\n")
+        write_file(reports / "metrics.json", json.dumps(multi, indent=2) + "\n")
         for name in FIGURES:
             if (Path(a.runs[0]) / name).is_file():
-                shutil.copyfile(Path(a.runs[0]) / name, reports / name)
+                write_file(reports / name, (Path(a.runs[0]) / name).read_bytes())
         if Path(a.readme).is_file() and not update_readme(Path(a.readme), results_block(multi)):
             print(f"{a.readme}: no {README_BEGIN} ... {README_END} block; left as it is",
                   file=sys.stderr)
-    Path(a.card).write_text(model_card(reports, multi))
+    write_file(a.card, model_card(reports, multi))
     print(f"wrote {a.card}" + (f", {reports}/metrics.json and the README's results" if multi else ""))
     return 0
 

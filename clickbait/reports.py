@@ -25,6 +25,8 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
+from .files import write_file
+
 
 def classification_metrics(labels: np.ndarray, proba: np.ndarray, threshold: float) -> dict:
     """Accuracy, precision, recall, F1 at `threshold`, ROC-AUC, and the confusion matrix."""
@@ -82,22 +84,14 @@ def plot_projection(embeddings: np.ndarray, labels: np.ndarray, path: str | os.P
 
 
 def write_json(data: dict, path: str | os.PathLike) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n")
-    os.replace(tmp, path)
-    return path
+    return write_file(path, json.dumps(data, indent=2, default=str) + "\n")
 
 
 def _save(fig: Figure, path: str | os.PathLike) -> Path:
     """Draw `fig` into the PNG `path` with the Agg canvas (no pyplot, no backend change)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     FigureCanvasAgg(fig)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    return path
+    return write_file(path, lambda f: fig.savefig(f, dpi=110, format="png"))
 
 
 def expected_calibration_error(labels: np.ndarray, proba: np.ndarray, bins: int = 15) -> float:

@@ -16,6 +16,7 @@ import pandas as pd
 from .baseline import tfidf_baseline
 from .data import load_labelled, load_split, split_by_source
 from .detector import ClickbaitDetector, best_threshold, check_model_target
+from .files import write_file
 from .reports import classification_metrics, plot_confusion, plot_projection, plot_roc, write_json
 from .seeding import seeded
 
@@ -157,13 +158,6 @@ def compare(*, data_dir=None, reports: str | os.PathLike = "build/reports", **pa
         rows[name] = {**classification_metrics(test_y, proba, det.threshold_),
                       "seconds": round(time.perf_counter() - t0, 1)}
         frozen = frozen or det
-        if extra == {"trainable": True}:
-            # The same network and cases, voting over more neighbours (no refit).
-            emb = (det.transform(valid_x), det.transform(test_x))
-            for k in (50, 100):
-                val_p, test_p = (det.cases_.predict_proba(e, k, det.temperature) for e in emb)
-                rows[f"{name}, k={k}"] = {**classification_metrics(
-                    test_y, test_p, best_threshold(val_p, valid_y)), "seconds": 0.0}
     for trainable in (False, True):
         name = f"softmax head, {'trainable' if trainable else 'frozen'} vectors"
         _step(f"variant: {name}")
@@ -197,7 +191,7 @@ def compare(*, data_dir=None, reports: str | os.PathLike = "build/reports", **pa
         **_tfidf_baseline(ours[0], train_y, ours[1], valid_y, ours[2], test_y), "seconds": 0.0}
     result = {"params": ClickbaitDetector(**params).get_params(), "test": rows}
     write_json(result, Path(reports) / "comparison.json")
-    (Path(reports) / "comparison.md").write_text(comparison_table(result) + "\n")
+    write_file(Path(reports) / "comparison.md", comparison_table(result) + "\n")
     return result
 
 

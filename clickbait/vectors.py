@@ -21,7 +21,6 @@ import json
 import os
 import re
 import sys
-import tempfile
 import time
 import zipfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -354,14 +353,6 @@ def _raise_format(name: str, first_bad: tuple[int, int] | None, dim: int | None)
     )
 
 
-def _publish(tmp: str, dest: Path) -> None:
-    """Give a mkstemp file (mode 0600) the usual permissions, then atomically rename it."""
-    mask = os.umask(0)
-    os.umask(mask)
-    os.chmod(tmp, 0o666 & ~mask)
-    os.replace(tmp, dest)
-
-
 def _cache_file(
     path: Path,
     cache_dir: Path,
@@ -403,22 +394,16 @@ def _load_cache(cache: Path, t0: float) -> Vectors | None:
 
 
 def _save_cache(cache: Path, vectors: Vectors) -> None:
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=cache.parent, prefix=cache.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(
-                f,
-                words=np.array(vectors.words, dtype=np.str_),
-                matrix=vectors.matrix,
-                dim=np.array(vectors.dim),
-                path=np.array(vectors.path),
-                stats=np.array(json.dumps(dataclasses.asdict(vectors.stats))),
-            )
-        _publish(tmp, cache)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    from .files import write_file
+
+    write_file(cache, lambda f: np.savez(
+        f,
+        words=np.array(vectors.words, dtype=np.str_),
+        matrix=vectors.matrix,
+        dim=np.array(vectors.dim),
+        path=np.array(vectors.path),
+        stats=np.array(json.dumps(dataclasses.asdict(vectors.stats))),
+    ))
 
 
 def read_vectors(
@@ -626,9 +611,11 @@ def write_glove_text(
             bar = tqdm(total=len(words), unit="word", desc=f"writing {path.name}")
         except ImportError:  # pragma: no cover - tqdm is a dependency
             bar = None
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    from .files import OutputFile
+
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n", buffering=1 << 20) as f:
+        with OutputFile(path, force=True, newline="\n") as out:
+            f = out.handle
             for start in range(0, len(words), chunk_rows):
                 chunk = matrix[start : start + chunk_rows]
                 lines = _format_rows(chunk, 6)
@@ -643,10 +630,6 @@ def write_glove_text(
                 f.write("".join(f"{w} {v}\n" for w, v in zip(cw, lines, strict=True)))
                 if bar is not None:
                     bar.update(len(cw))
-        _publish(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     finally:
         if bar is not None:
             bar.close()

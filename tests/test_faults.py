@@ -20,6 +20,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 from clickbait import files
 from clickbait.files import OutputFile, TargetInTheWay, write_file
@@ -109,7 +111,7 @@ def test_a_fifo_output_is_written_in_place_not_replaced(small_detector, headline
     t.join(10)
     assert fifo.is_fifo()
     lines = got[0].decode().splitlines()
-    assert lines[0] == "headline,clickbait_probability,clickbait" and len(lines) == 3
+    assert lines[0] == "headline,clickbait_probability,clickbait,support,low_support" and len(lines) == 3
     # Without --force too: a stream holds nothing to overwrite. And a link to a FIFO is written
     # through (that is what /dev/stdout is).
     link = tmp_path / "stdout-like"
@@ -482,9 +484,9 @@ def test_a_strangers_model_folder_cannot_point_outside_itself(model, tmp_path):
         ClickbaitDetector.load(bad)
     bad = copy_model(model, tmp_path / "bad-params")
     config = json.loads((version_of(bad) / "config.json").read_text())
-    config["params"]["temperature"] = 0
+    config["params"]["k"] = 0
     _rewrite(version_of(bad), "config.json", json.dumps(config).encode())
-    with pytest.raises(ArtifactError, match="temperature"):
+    with pytest.raises(ArtifactError, match="'k'"):
         ClickbaitDetector.load(bad)
 
 
@@ -554,7 +556,7 @@ def test_a_damaged_vectors_cache_is_rebuilt_not_a_crash(tmp_path, damage):
     assert read_vectors(src, ["w1", "w2"], cache_dir=tmp_path / "cache").stats.cached  # rewritten
 
 
-@pytest.mark.parametrize("param, value", [("temperature", 0), ("temperature", float("nan")),
+@pytest.mark.parametrize("param, value", [("k", 2.5), ("k", float("nan")),
                                           ("k", 0), ("dropout", 1.0), ("encoder", "lstm"),
                                           ("epochs", -1), ("learning_rate", 0.0),
                                           ("min_coverage", 1.5), ("trainable", "yes")])
@@ -567,10 +569,10 @@ def test_constructor_parameters_are_checked_scikit_learn_style(param, value):
         ClickbaitDetector(**{param: value}).fit(["a", "b"], [0, 1])
 
 
-def test_temperature_zero_after_fitting_is_refused_not_nan(small_detector):
+def test_k_zero_after_fitting_is_refused(small_detector):
     det = copy.copy(small_detector)
-    det.temperature = 0.0
-    with pytest.raises(ValueError, match="temperature"):
+    det.k = 0
+    with pytest.raises(ValueError, match="'k'"):
         det.predict_proba(HEADLINES)
 
 
@@ -710,3 +712,73 @@ def test_score_frame_never_overwrites_the_callers_columns(small_detector):
     with pytest.raises(InputError, match="clickbait"):
         score_frame(small_detector, frame)
     assert frame["clickbait"].tolist() == ["mine", "also mine"]
+
+
+# -- hostile tables: generated CSV/TSV, every row kept, in order, values unchanged ----------
+_TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=40)
+_FIELD = st.one_of(_TEXT, st.just(""), st.sampled_from(['"', '""', ",", "\t", "\n", "\r\n", " ", "NA",
+                                                         "null", "\ufeff", "=1+1", "#x"]),
+                   st.text("ab \t,\"\n", min_size=2000, max_size=5000))  # huge fields too
+
+
+@st.composite
+def tables(draw):
+    sep = draw(st.sampled_from([",", "\t"]))
+    ncol = draw(st.integers(1, 3))
+    header = ["headline", *(f"c{i}" for i in range(1, ncol))]
+    rows = draw(st.lists(st.lists(_FIELD, min_size=ncol, max_size=ncol), max_size=12))
+    encoding = draw(st.sampled_from(["utf-8", "utf-8-sig", "latin-1", "utf-16"]))
+    return sep, header, rows, encoding
+
+
+def _encodable(rows, encoding):
+    try:
+        "".join(v for r in rows for v in r).encode(encoding)
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
+@settings(max_examples=30, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                   HealthCheck.function_scoped_fixture])
+@given(table=tables())
+def test_generated_csv_and_tsv_are_scored_with_every_row_kept_in_order(small_detector, table):
+    import csv
+    import tempfile
+
+    sep, header, rows, encoding = table
+    assume(_encodable(rows, encoding))
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / ("in.tsv" if sep == "\t" else "in.csv")
+        with open(src, "w", encoding=encoding, newline="") as f:
+            csv.writer(f, delimiter=sep, lineterminator="\r\n").writerows([header, *rows])
+        out = Path(tmp) / ("out.tsv" if sep == "\t" else "out.csv")
+        summary = score_csv(small_detector, src, out, encoding=encoding.replace("-sig", ""))
+        csv.field_size_limit(1 << 24)
+        with open(out, encoding="utf-8", newline="") as f:
+            back = list(csv.reader(f, delimiter=sep))
+    got_header, got = back[0], back[1:]
+    assert got_header == [*header, "clickbait_probability", "clickbait"]
+    assert len(got) == len(rows) == summary.rows
+    for want, row in zip(rows, got, strict=True):
+        assert row[: len(header)] == want  # every value exactly as it was
+        blank = not want[0].strip()  # missing or blank text: kept, with empty outputs
+        assert (row[len(header)] == "") == blank and (row[-1] == "") == blank
+        if not blank:
+            assert 0 <= float(row[len(header)]) <= 1 and row[-1] in ("0", "1")
+
+
+def test_every_write_of_the_package_goes_through_files_py():
+    """One way to write a file or a folder: no module but files.py renames, makes temporaries or
+    writes a path directly (formats.py writes through files.OutputFile)."""
+    direct = re.compile(r"os\.replace\(|os\.rename\(|mkstemp\(|mkdtemp\(|\.write_text\(|\.write_bytes\("
+                        r"|shutil\.copy|savefig\((?!f,)|\bopen\([^)]*['\"][wax]b?['\"]")
+    offenders = []
+    for path in sorted((ROOT / "clickbait").glob("*.py")):
+        if path.name == "files.py":
+            continue
+        for n, line in enumerate(path.read_text().splitlines(), 1):
+            if direct.search(line) and not line.lstrip().startswith("#") \
+                    and "# inside a private temporary folder" not in line:
+                offenders.append(f"{path.name}:{n}: {line.strip()}")
+    assert offenders == []
