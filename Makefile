@@ -22,7 +22,7 @@ TRAIN_FLAGS = --encoder $(ENCODER) --loss $(LOSS) --dim $(DIM) --epochs $(EPOCHS
 PYTEST_FLAGS ?=
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: install pretrained train compare test test-slow lint bench clean notebooks score bench-score bench-adapt condense evaluate-sources bench-adapt-source report
+.PHONY: install pretrained train compare test test-slow lint bench clean notebooks score bench-score bench-spark bench-adapt condense evaluate-sources bench-adapt-source report
 
 install: $(VENV)/.installed
 $(VENV)/.installed: setup.cfg pyproject.toml
@@ -84,8 +84,15 @@ score: install $(MODEL)/current/config.json
 # repeated headlines, start-up, peak RSS at two sizes -> benchmarks/results/score.json
 BENCH_ROWS ?= 300000
 BENCH_RSS_ROWS ?= 100000 1000000
-bench-score: install pretrained $(MODEL)/current/config.json
+bench-score: install pretrained $(MODEL)/current/config.json condense
 	nice $(BIN)/python benchmarks/bench_score.py --rows $(BENCH_ROWS) --rss-rows $(BENCH_RSS_ROWS) --model $(MODEL)
+	nice $(BIN)/python benchmarks/bench_score.py --rows $(BENCH_ROWS) --parts distinct start-up stages \
+		--model $(CONDENSED) --results benchmarks/results/score_condensed.json
+	nice $(BIN)/python benchmarks/bench_retrieval.py --rows 50000 --k 100 300 --nprobe 8 32 64 128 --model $(MODEL)
+
+# Spark local[2] vs the single-process command on 200k distinct headlines -> benchmarks/results/spark.json
+bench-spark: install pretrained $(MODEL)/current/config.json
+	nice $(BIN)/python benchmarks/bench_spark.py --rows 200000 --master 'local[2]' --model $(MODEL)
 
 # Cross-source report: corpus test, downs2014 (and EXTRA="a.csv b.csv") against the TF-IDF
 # baseline fitted in the same run -> reports/cross_source.{md,json}, cross_source_reliability.png;

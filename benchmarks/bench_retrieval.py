@@ -2,11 +2,12 @@
 
     .venv/bin/python benchmarks/bench_retrieval.py --rows 50000
 
-The headlines are bench_score.py's distinct ones; their embeddings come from the scorer. For each
-k (the vote's, and the larger ones a learned combiner asks for) and nprobe, IVF's neighbours are
-compared with the exact ones: recall@k, and through the detector's own `_vote` (the only place
-neighbours become a probability) the labels that flip at the model's threshold and the largest
-and mean change of P(clickbait); CPU microseconds per query for each (faiss on one thread).
+The headlines are bench_score.py's distinct ones; their embeddings come from the scorer. The vote
+reads the k nearest cases of each class; for each k (per class) and nprobe, the scorer's IVF
+indexes (one per class) are compared with the exact scan: recall@k (both classes), and through
+the detector's own vote (`_decide`, the only place neighbours become a probability) the labels
+that flip at the model's threshold and the largest and mean change of P(clickbait); CPU
+microseconds per query of each search (both classes; faiss on one thread).
 Results: benchmarks/results/retrieval.json.
 """
 
@@ -15,7 +16,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import math
 import os
 import shlex
 import sys
@@ -40,51 +40,47 @@ def main() -> int:
     parser.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results" / "retrieval.json")
     args = parser.parse_args()
 
-    import faiss
 
     from clickbait.detector import ClickbaitDetector
     from clickbait.scoring import Scorer, single_threaded
 
     det = ClickbaitDetector.load(args.model)
     texts = np.asarray(distinct_headlines(args.rows, args.data_dir), object)
-    scorer = Scorer(det)
-    emb = np.ascontiguousarray(scorer.embed(scorer.ids(texts)))
+    exact = Scorer(det)
+    ids = exact.ids(texts)
+    emb = np.ascontiguousarray(exact.embed(ids))
     cases = det.cases_
-    nlist = max(1, min(len(cases) // 39, round(2 * math.sqrt(len(cases)))))  # the scorer's
     results = {"command": shlex.join([Path(sys.executable).name, *sys.argv]),
                "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                "load_average": os.getloadavg(), "rows": len(texts), "cases": len(cases),
-               "nlist": nlist, "threshold": det.threshold_, "runs": []}
+               "cases_per_class": np.bincount(cases.labels, minlength=2).tolist(),
+               "threshold": det.threshold_, "runs": []}
 
-    def timed(search):
+    def both(search, k):
         cpu = time.process_time()
-        out = search()
-        return out, (time.process_time() - cpu) / len(emb) * 1e6
+        found = [search(emb, k, label) for label in (0, 1)]
+        return found, (time.process_time() - cpu) / len(emb) * 1e6
 
+    original_k = det.k
     with single_threaded():
-        quantizer = faiss.IndexFlatIP(cases.dim)
-        ivf = faiss.IndexIVFFlat(quantizer, cases.dim, nlist, faiss.METRIC_INNER_PRODUCT)
-        ivf.train(cases.embeddings)
-        ivf.add(cases.embeddings)
-        original_k = det.k
         try:
             for k in args.k:
-                det.k = k  # the vote over k neighbours (a learned combiner asks for more)
-                (sims, pos), exact_us = timed(lambda k=k: cases.kneighbors(emb, k))
-                p_exact = det._vote(emb, search=lambda q, kk, s=sims, p=pos: (s[:, :kk], p[:, :kk]))
-                print(f"k={k}: exact {exact_us:.1f} us/query", flush=True)
+                det.k = k  # neighbours per class the vote reads
+                truth, exact_us = both(cases.class_search, k)
+                p_exact = exact.vote(ids, emb)[:, 0]
+                print(f"k={k} per class: exact {exact_us:.1f} us/query", flush=True)
                 for nprobe in args.nprobe:
-                    ivf.nprobe = nprobe
-                    (s2, p2), us = timed(lambda k=k: ivf.search(emb, k))
-                    short = (p2 < 0).any(axis=1)
-                    if short.any():  # as the scorer does: too few found -> exact for those rows
-                        s2[short], p2[short] = cases.kneighbors(emb[short], k)
-                    p_ivf = det._vote(emb, search=lambda q, kk, s=s2, p=p2: (s[:, :kk], p[:, :kk]))
-                    recall = np.mean([len(np.intersect1d(a, b, assume_unique=True)) / k
-                                      for a, b in zip(p2[:5000], pos[:5000], strict=True)])
+                    ivf = Scorer(det, retrieval="ivf", nprobe=nprobe)
+                    found, us = both(ivf.class_search, k)
+                    p_ivf = ivf.vote(ids, emb)[:, 0]
+                    recall = np.mean([len(np.intersect1d(a[a >= 0], b[b >= 0])) / max(1, (b >= 0).sum())
+                                      for (_, fp), (_, tp) in zip(found, truth, strict=True)
+                                      for a, b in zip(fp[:5000], tp[:5000], strict=True)])
                     dp = np.abs(p_ivf - p_exact)
                     flips = int(((p_ivf >= det.threshold_) != (p_exact >= det.threshold_)).sum())
-                    run = {"k": k, "nprobe": nprobe, "recall_at_k": float(recall), "label_flips": flips,
+                    run = {"k_per_class": k, "nprobe": nprobe, "nlist": {str(c): ivf._ivf[c][1].nlist
+                                                                         for c in ivf._ivf},
+                           "recall_at_k": float(recall), "label_flips": flips,
                            "label_flip_share": flips / len(emb), "max_abs_dp": float(dp.max()),
                            "mean_abs_dp": float(dp.mean()), "ivf_cpu_us_per_query": us,
                            "exact_cpu_us_per_query": exact_us}

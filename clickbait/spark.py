@@ -54,14 +54,29 @@ class BatchScorer:
         self.threshold, self.retrieval, self.nprobe = threshold, retrieval, nprobe
 
     @property
+    def path(self) -> str:
+        """The model folder here: as given, else under Spark's files root (where a relative
+        `--archives model.zip#model` is unpacked for the workers)."""
+        if not os.path.exists(self.model_dir) and not os.path.isabs(self.model_dir):
+            try:
+                from pyspark import SparkFiles
+
+                shipped = os.path.join(SparkFiles.getRootDirectory(), self.model_dir)
+                if os.path.exists(shipped):
+                    return shipped
+            except Exception:
+                pass
+        return self.model_dir
+
+    @property
     def scorer(self) -> Scorer:
-        key = (os.path.abspath(self.model_dir), self.retrieval, self.nprobe)
+        key = (os.path.abspath(self.path), self.retrieval, self.nprobe)
         scorer = _SCORERS.get(key)
         if scorer is None:
             from .detector import ClickbaitDetector
             from .scoring import Scorer
 
-            detector = ClickbaitDetector.load(self.model_dir)
+            detector = ClickbaitDetector.load(self.path)
             scorer = _SCORERS[key] = Scorer(detector, retrieval=self.retrieval, nprobe=self.nprobe,
                                             dedup=True)
         return scorer
@@ -154,10 +169,8 @@ def score_files(model_dir: str | os.PathLike, input: str, output: str, *, text_c
     out_format = _format(output, output_format)
     if Path(output).exists() and not force:
         raise FileExistsError(f"{output} exists; pass --force to overwrite it")
-    if not Path(model_dir).exists():
-        raise FileNotFoundError(f"{model_dir}: no such model folder")
     started = time.perf_counter()
-    spark = session(master)
+    spark = session(master)  # the model folder is the workers' to find (see BatchScorer.path)
     from pyspark.sql import functions as F
 
     df = read(spark, input, input_format)
@@ -176,3 +189,4 @@ def score_files(model_dir: str | os.PathLike, input: str, output: str, *, text_c
     else:
         writer.parquet(output)
     return {"rows": rows, "partitions": n, "seconds": time.perf_counter() - started}
+
