@@ -106,13 +106,13 @@ def measure_condensing(det: ClickbaitDetector, test_x: list[str], test_y: np.nda
 
     reduced, report = condense_detector(det)
     rows = test_x * 32
-    emb = det.transform(test_x)
+    emb, ids = det.transform(test_x), det._ids(test_x)
     out = {"maintenance": report}
     for name, d in (("before", det), ("after", reduced)):
-        acc = float(((d._vote(emb) >= d.threshold_) == test_y).mean())
+        acc = float(((d._decide(ids, emb).proba >= d.threshold_) == test_y).mean())
         big = np.tile(emb, (32, 1))
         t0 = time.perf_counter()
-        d._vote(big)
+        d._decide(np.tile(ids, (32, 1)), big)
         vote_rate = len(big) / (time.perf_counter() - t0)
         t0 = time.perf_counter()
         d.predict_proba(rows)
@@ -328,10 +328,11 @@ def main() -> int:
         _write(results, [path, Path(a.reports) / "adaptation.json"])
         return 0
     test_emb = det.transform(test_x)  # retaining cases never changes a query's embedding
+    test_ids = det._ids(test_x)
     det.transform(train_x[:1000])  # warm-up, so retain timings are steady-state
 
     def predict_cbr() -> np.ndarray:
-        return (det._vote(test_emb) >= det.threshold_).astype(int)
+        return (det._decide(test_ids, test_emb).proba >= det.threshold_).astype(int)
 
     # Diagnosis: how spread out is the neighbourhood the vote sees?
     sims, base_pos = base_cases.kneighbors(test_emb, det.k)
@@ -363,7 +364,7 @@ def main() -> int:
             det.cases_ = copy.deepcopy(base_cases)
             t0 = time.perf_counter()
             det.retain(texts, labels, source=f"user:{user}")
-            det._vote(test_emb[:1])  # the next predict: includes the lazy index rebuild
+            det._decide(test_ids[:1], test_emb[:1])  # the next predict: includes the lazy index rebuild
             row["retain_seconds"][n] = round(time.perf_counter() - t0, 4)
             row["retain_base"][n] = agreement(predict_cbr(), user_test_y, test_hit)
             det.cases_ = base_cases
@@ -400,7 +401,7 @@ def main() -> int:
     texts = train_x[:1000]
     t0 = time.perf_counter()
     det.retain(texts, train_y[:1000], source="timing")
-    det._vote(test_emb[:1])
+    det._decide(test_ids[:1], test_emb[:1])
     results["retain_1000_seconds"] = round(time.perf_counter() - t0, 4)
     det.cases_ = base_cases
     results.update({

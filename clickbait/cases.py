@@ -26,6 +26,7 @@ except ImportError:  # pragma: no cover
     faiss = None
 
 CHUNK_SIZE = 8192
+MISSING = -1.0  # similarity of a missing neighbour (a class with fewer than k cases)
 USER_ID_OFFSET = 1_000_000_000  # user-overlay case ids start here, so ids never clash with the base
 _META_COLUMNS = ("case_id", "text", "source", "added")
 
@@ -46,6 +47,8 @@ class CaseBase:
     labels: np.ndarray
     meta: pd.DataFrame
     _index: object = field(default=None, repr=False, compare=False)
+    _class_index: dict = field(default_factory=dict, repr=False, compare=False)
+    version: int = field(default=0, repr=False, compare=False)  # bumped by every change
     first_id: int = field(default=0, repr=False, compare=False)  # the first id an empty base hands out
 
     @classmethod
@@ -87,8 +90,14 @@ class CaseBase:
         self.embeddings = np.concatenate([self.embeddings, embeddings])
         self.labels = np.concatenate([self.labels, labels])
         self.meta = pd.concat([self.meta, new], ignore_index=True) if len(self.meta) else new
-        self._index = None
+        self._changed()
         return ids
+
+    def _changed(self) -> None:
+        """Drop the search indexes after a change; caches keyed on `version` see it."""
+        self._index = None
+        self._class_index = {}
+        self.version += 1
 
     def positions(self, case_ids: Iterable[int]) -> np.ndarray:
         """Row positions of `case_ids`; an unknown id is an error that names it."""
@@ -106,6 +115,7 @@ class CaseBase:
             raise ValueError(f"revise() needs one label per case id; got {len(pos)} ids and "
                              f"{len(labels)} labels")
         self.labels[pos] = labels
+        self._changed()  # the per-class indexes depend on the labels
 
     def forget(self, case_ids: Iterable[int] | None = None, source: str | None = None) -> int:
         """Remove cases by id and/or by source; returns how many were removed."""
@@ -117,7 +127,7 @@ class CaseBase:
         keep = ~drop
         self.embeddings, self.labels = self.embeddings[keep], self.labels[keep]
         self.meta = self.meta[keep].reset_index(drop=True)
-        self._index = None
+        self._changed()
         return int(drop.sum())
 
     # -- retrieval ------------------------------------------------------------------------------
@@ -129,6 +139,27 @@ class CaseBase:
             index.add(self.embeddings)
             self._index = index
         return self._index.search(queries, k)
+
+    def class_search(self, queries: np.ndarray, k: int, label: int) -> tuple[np.ndarray, np.ndarray]:
+        """The k nearest cases of class `label` (exact): (similarities, positions in this base),
+        n x k, nearest first; padded with MISSING / -1 where the class has fewer than k cases."""
+        queries = np.ascontiguousarray(queries, dtype="float32")
+        if label not in self._class_index:
+            members = np.flatnonzero(self.labels == label)
+            if faiss is not None:
+                index = faiss.IndexFlatIP(self.dim)
+                index.add(np.ascontiguousarray(self.embeddings[members]))
+            else:  # pragma: no cover
+                index = np.ascontiguousarray(self.embeddings[members])
+            self._class_index[label] = (members, index)
+        members, index = self._class_index[label]
+        sims = np.full((len(queries), k), MISSING, "float32")
+        pos = np.full((len(queries), k), -1, "int64")
+        m = min(k, len(members))
+        if m and len(queries):
+            s, p = index.search(queries, m) if faiss is not None else _numpy_search(index, queries, m)
+            sims[:, :m], pos[:, :m] = s, members[p]
+        return sims, pos
 
     def iter_kneighbors(self, queries: np.ndarray, k: int, chunk_size: int = CHUNK_SIZE
                         ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
@@ -246,6 +277,64 @@ def weighted_vote(sims: np.ndarray, labels: np.ndarray, temperature: float,
     return (w * labels).sum(axis=1) / w.sum(axis=1)
 
 
+@dataclass
+class Neighbours:
+    """The k nearest cases of each class for n queries, nearest first: `sims[c]` (n x k, MISSING
+    where a class has fewer cases), `weights[c]` (vote weight: 1, or a user's `user_weight`; 0 for
+    a missing neighbour), and where each came from: `layer[c]` (which case base) and `pos[c]`
+    (position in it; -1 if missing)."""
+
+    sims: list[np.ndarray]
+    weights: list[np.ndarray]
+    layer: list[np.ndarray]
+    pos: list[np.ndarray]
+
+    @property
+    def support(self) -> np.ndarray:
+        """Similarity of the nearest case of either class."""
+        return np.maximum(self.sims[0][:, 0], self.sims[1][:, 0])
+
+
+def class_neighbours(layers: Sequence[CaseBase], weights: Sequence[float], queries: np.ndarray, k: int,
+                     exclude: np.ndarray | None = None, search=None) -> Neighbours:
+    """The k nearest cases of each class over several case bases (the shared base and a user's
+    overlay), merged by similarity. `exclude` (n, one position in layer 0 per query, -1 for none)
+    leaves a query's own case out of its evidence (out-of-fold fitting). `search(queries, k,
+    label)` may stand in for the exact per-class scan of layer 0 (a faster index)."""
+    queries = np.ascontiguousarray(queries, dtype="float32")
+    n = len(queries)
+    extra = 0 if exclude is None else 1
+    out = Neighbours([], [], [], [])
+    for label in (0, 1):
+        sims, which, pos = [], [], []
+        for i, layer in enumerate(layers):
+            if not len(layer):
+                continue
+            find = search if (i == 0 and search is not None) else layer.class_search
+            s, p = find(queries, k + extra, label)
+            if i == 0 and exclude is not None:
+                hit = (p == np.asarray(exclude)[:, None]) & (p >= 0)
+                hit[~hit.any(axis=1), -1] = True  # no self-match: drop the farthest instead
+                hit &= np.cumsum(hit, axis=1) == 1
+                s, p = s[~hit].reshape(n, -1), p[~hit].reshape(n, -1)
+            sims.append(s[:, :k])
+            pos.append(p[:, :k])
+            which.append(np.full((n, min(k, s.shape[1])), i, "int64"))
+        if not sims:
+            sims, pos = [np.full((n, k), MISSING, "float32")], [np.full((n, k), -1)]
+            which = [np.zeros((n, k), "int64")]
+        s, p, w = (np.concatenate(a, axis=1) for a in (sims, pos, which))
+        if len(sims) > 1:
+            order = np.argsort(-s, axis=1, kind="stable")[:, :k]
+            s, p, w = (np.take_along_axis(a, order, axis=1) for a in (s, p, w))
+        weight = np.where(p >= 0, np.asarray(weights, "float64")[w], 0.0)
+        out.sims.append(s)
+        out.weights.append(weight)
+        out.layer.append(w)
+        out.pos.append(p)
+    return out
+
+
 def layered_kneighbors(layers: Sequence[CaseBase], queries: np.ndarray, k: int,
                        chunk_size: int = CHUNK_SIZE, keep_all: bool = False,
                        ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
@@ -273,25 +362,6 @@ def layered_kneighbors(layers: Sequence[CaseBase], queries: np.ndarray, k: int,
             order = order if keep_all else order[:, :k]
             sims, which, pos = (np.take_along_axis(a, order, axis=1) for a in (sims, which, pos))
         yield sims, which, pos
-
-
-def layered_predict_proba(layers: Sequence[CaseBase], weights: Sequence[float], queries: np.ndarray,
-                          k: int, temperature: float, chunk_size: int = CHUNK_SIZE) -> np.ndarray:
-    """P(clickbait) from the k nearest cases of each layer together (2k neighbours with a user
-    overlay), a neighbour from layer i counting `weights[i]` times as much as its similarity alone
-    would give."""
-    out = np.empty(len(queries), dtype="float64")
-    weights = np.asarray(weights, dtype="float64")
-    start = 0
-    for sims, which, pos in layered_kneighbors(layers, queries, k, chunk_size, keep_all=True):
-        labels = np.zeros(pos.shape, dtype="float64")
-        for i, layer in enumerate(layers):
-            m = which == i
-            if m.any():
-                labels[m] = layer.labels[pos[m]]
-        out[start:start + len(sims)] = weighted_vote(sims, labels, temperature, weights[which])
-        start += len(sims)
-    return out
 
 
 def _numpy_search(cases: np.ndarray, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -58,16 +58,15 @@ def _model_options(p: argparse.ArgumentParser) -> None:
                    help="let the word vectors change in training")
     g.add_argument("--fine-tune-epochs", type=int, default=0,
                    help="second phase with unfrozen vectors at a low learning rate")
-    g.add_argument("-k", "--k", type=int, default=25, help="nearest cases per vote")
-    g.add_argument("--temperature", type=float, default=0.01,
-                   help="vote weight exp(similarity / T): smaller trusts the nearest cases more")
+    g.add_argument("-k", "--k", type=int, default=100,
+                   help="nearest cases of each class whose evidence the vote weighs")
     g.add_argument("--seed", type=int, default=0, help="seed of the weights, shuffling and splits")
 
 
 def _params(a: argparse.Namespace) -> dict:
     return {"vectors": a.vectors, "encoder": a.encoder, "loss": a.loss, "dim": a.dim,
             "positive_margin": a.positive_margin,
-            "length": a.length, "epochs": a.epochs, "temperature": a.temperature,
+            "length": a.length, "epochs": a.epochs,
             "trainable": a.trainable,
             "fine_tune_epochs": a.fine_tune_epochs, "k": a.k, "seed": a.seed,
             "cache_dir": a.cache_dir, "verbose": 0}  # progress goes through the `clickbait` logger
@@ -137,10 +136,18 @@ def cmd_explain(a: argparse.Namespace) -> int:
 
     det = ClickbaitDetector.load(a.model_dir, user=a.user)
     frame = det.explain(a.headlines, k=a.k)
-    proba = det.predict_proba(a.headlines)[:, 1]
+    why = det.evidence(a.headlines)
     for q, headline in enumerate(a.headlines):
-        print(f"{headline!r}: {_label_name(proba[q] >= det.threshold_)} "
-              f"(P(clickbait) {proba[q]:.3f}, threshold {det.threshold_:.3f})")
+        e = why.iloc[q]
+        label = e.clickbait_probability >= det.threshold_ and e.headline >= 0.5
+        print(f"{headline!r}: {_label_name(label)} (P(clickbait) {e.clickbait_probability:.3f}, "
+              f"threshold {det.threshold_:.3f}; support {e.support:.3f}"
+              f"{', LOW' if e.low_support else ''}; P(headline) {e.headline:.2f})")
+        terms = ", ".join(f"{name} {e[name]:+.3f} ({e[name + '_contribution']:+.2f})"
+                          for name in det.combiner_.to_dict()["features"])
+        print(f"  evidence (value, logit contribution): {terms}; intercept {e.intercept:+.2f} "
+              f"-> the cases say {e.cases_probability:.3f}, pulled toward the prior {e.prior:.2f} "
+              f"by P(headline)")
         print(f"  {'rank':>4} {'sim':>6} {'label':<13} {'source':<14} {'added':<16} {'case':>10}  headline")
         for r in frame[frame["query"] == q].itertuples():
             weight = f" x{r.weight:g}" if r.weight != 1 else ""
@@ -218,9 +225,8 @@ def cmd_condense(a: argparse.Namespace) -> int:
     except FileNotFoundError:
         x = None
     if x is not None:
-        emb = det.transform(x)
-        before = float(((det._vote(emb) >= det.threshold_) == y).mean())
-        after = float(((reduced._vote(emb) >= reduced.threshold_) == y).mean())
+        before = float((det.predict(x) == y).mean())
+        after = float((reduced.predict(x) == y).mean())
         report["test_accuracy_before"], report["test_accuracy_after"] = before, after
         _say(a, f"test accuracy {before:.4f} -> {after:.4f} ({(after - before) * 100:+.2f} points)")
     reduced.metrics_ = {**getattr(det, "metrics_", {}), "condensed": report}

@@ -28,17 +28,18 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from . import __version__
-from .cases import USER_ID_OFFSET, CaseBase, _check_labels, layered_kneighbors, layered_predict_proba
+from .cases import USER_ID_OFFSET, CaseBase, _check_labels, class_neighbours, layered_kneighbors
 from .errors import VectorFormatError
 from .files import ArtifactError, VersionedFolder, read_retrying, sha256_file
 from .seeding import seeded
 from .validation import check_probability
+from .vote import Combiner, Decision, HeadlineCheck, decide, evidence, non_headlines, row_keys
 
 DEFAULT_VECTORS = "pretrained/glove.6B.50d.txt"
 LOSS_NAMES = ("contrastive", "triplet", "triplet-all", "triplet-soft")  # losses.LOSSES (tested)
 log = logging.getLogger("clickbait")
-FORMAT_VERSION = 2  # 2: versioned folder, manifest.json checksums every file (config.json too)
-_REQUIRED = ("model.keras", "cases.npz", "cases.parquet", "config.json")
+FORMAT_VERSION = 3  # 2: versioned folder with a manifest; 3: the learned vote (vote.npz)
+_REQUIRED = ("model.keras", "cases.npz", "cases.parquet", "config.json", "vote.npz")
 
 
 def _texts(texts) -> list[str]:
@@ -119,13 +120,14 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
     Parameters are stored as given (scikit-learn convention); fitted state ends in `_`.
     `vectors` is any GloVe-format file (plain, .gz, .zip, word2vec header). `trainable` lets the
     word vectors change during the first phase; `fine_tune_epochs` > 0 adds a second phase that
-    unfreezes them at `fine_tune_learning_rate`. `k` and `temperature` set the vote. Training
-    stops when a smaller share than `min_coverage` of the training text's tokens has a
-    pretrained vector (the wrong vectors file, or a damaged one).
+    unfreezes them at `fine_tune_learning_rate`. `k` is how many nearest cases of each class
+    the vote weighs (see clickbait.vote). Training stops when a smaller share than
+    `min_coverage` of the training text's tokens has a pretrained vector (the wrong vectors file,
+    or a damaged one).
     """
 
     # Checked at fit, at load and before predicting (scikit-learn's own validation): a bad value
-    # is refused with its name and the value received, e.g. temperature=0 (NaN votes).
+    # is refused with its name and the value received, e.g. k=0.
     _parameter_constraints: ClassVar[dict] = {
         "vectors": [str, os.PathLike],
         "encoder": [StrOptions({"cnn", "gru"})],
@@ -145,7 +147,6 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
         "fine_tune_learning_rate": [Interval(Real, 0, None, closed="neither")],
         "patience": [Interval(Integral, 0, None, closed="left")],
         "k": [Interval(Integral, 1, None, closed="left")],
-        "temperature": [Interval(Real, 0, None, closed="neither")],
         "pretrained_top_n": [Interval(Integral, 0, None, closed="left")],
         "min_coverage": [Interval(Real, 0, 1, closed="both")],
         "retain_validation": ["boolean"],
@@ -174,8 +175,7 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
         fine_tune_epochs: int = 0,
         fine_tune_learning_rate: float = 1e-4,
         patience: int = 2,
-        k: int = 25,
-        temperature: float = 0.01,
+        k: int = 100,
         pretrained_top_n: int = 20000,
         min_coverage: float = 0.5,
         retain_validation: bool = True,
@@ -201,7 +201,6 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
         self.fine_tune_learning_rate = fine_tune_learning_rate
         self.patience = patience
         self.k = k
-        self.temperature = temperature
         self.pretrained_top_n = pretrained_top_n
         self.min_coverage = min_coverage
         self.retain_validation = retain_validation
@@ -238,7 +237,7 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
              started: float) -> ClickbaitDetector:
         """`fit`'s work, run inside `seeded(self.seed)`."""
         from .losses import check_collapse
-        from .model import build_encoder, build_text_model
+        from .model import build_encoder, build_text_model, embedding_layer
         from .text import PAD, UNK, build_vocabulary, encode, make_vectorizer
         from .vectors import embedding_matrix, read_vectors
 
@@ -272,11 +271,18 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
         self.spread_ = check_collapse(train_embeddings, self.loss)
         self.cases_ = CaseBase.empty(self.dim)
         self.cases_.add(train_embeddings, labels, texts, source=sources)
-        val_proba = self._vote(self._embed_ids(x_val))
-        self.threshold_ = best_threshold(val_proba, val_labels)
-        self.validation_accuracy_ = float(((val_proba >= self.threshold_) == val_labels).mean())
+        val_embeddings = self._embed_ids(x_val)
+        own = np.full(len(val_texts), -1)
+        self.validation_from_id_ = len(self.cases_)  # held-out cases: ids from here to retained_from_id_
         if self.retain_validation:
-            self.cases_.add(self._embed_ids(x_val), val_labels, val_texts, source=val_sources)
+            own = len(self.cases_) + np.arange(len(val_texts))
+            self.cases_.add(val_embeddings, val_labels, val_texts, source=val_sources)
+        # Cases up to here are training data; a case retained later has a larger id, and its
+        # label wins when that very headline is scored (a correction is not outvoted).
+        self.retained_from_id_ = int(self.cases_.ids.max()) + 1
+        self.headline_check_ = HeadlineCheck.from_training(
+            x_train, tokens, len(train_words), embedding_layer(self.network_).get_weights()[0])
+        self._fit_vote(x_val, val_embeddings, val_labels, own)
         self.classes_ = np.array([0, 1])
         self.data_hash_ = data_hash(texts + val_texts, np.concatenate([labels, val_labels]))
         self.fit_seconds_ = time.perf_counter() - started
@@ -317,19 +323,98 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
     def _embed_ids(self, ids: np.ndarray) -> np.ndarray:
         return self.network_.predict(ids, batch_size=2048, verbose=0)
 
-    def _vote(self, embeddings: np.ndarray, search=None) -> np.ndarray:
-        """P(clickbait) of metric embeddings: the one place where neighbours become a probability.
-        `search(queries, k) -> (similarities, positions)` over the base cases may stand in for the
-        exact scan (the batch scorer passes its IVF index); a user overlay is always searched
-        exactly."""
+    def _fit_vote(self, ids: np.ndarray, embeddings: np.ndarray, labels: np.ndarray,
+                  own: np.ndarray) -> None:
+        """Fit the vote on held-out headlines (token ids, embeddings, labels) queried against the
+        case base without themselves (`own`: each one's own position in it, or -1): the
+        combiner, the headline check (against generated non-headlines), the prior, the support
+        cut and the decision threshold."""
+        nb = class_neighbours([self.cases_], [1.0], embeddings, self.k, exclude=own)
+        self.combiner_ = Combiner.fit(evidence(nb), labels)
+        others = non_headlines(self.vocabulary_[:self.headline_check_.n_train_words],
+                               max(len(ids), 1000), self.seed)
+        self.headline_check_ = self.headline_check_.fit(ids, self._ids(others))
+        self.prior_ = float(self.cases_.labels.mean())
+        self.support_cut_ = float(np.quantile(nb.support, 0.01))
+        d = decide(nb, self.combiner_, self.headline_check_.proba(ids), self.prior_, self.support_cut_)
+        self.threshold_ = best_threshold(d.proba, labels)
+        self.validation_accuracy_ = float(((d.proba >= self.threshold_) == labels).mean())
+
+    def refit_vote(self, texts, labels) -> ClickbaitDetector:
+        """Refit the vote (combiner, headline check, threshold) on labelled held-out headlines,
+        each queried against the present case base without itself: after the case base changed
+        in bulk (condensing, a new source). The network is untouched."""
+        self._check_fitted()
+        texts, labels = _texts(texts), _check_labels(labels)
+        if len(texts) != len(labels):
+            raise ValueError(f"got {len(texts)} texts but {len(labels)} labels")
+        ids = self._ids(texts)
+        where = pd.Series(np.arange(len(self.cases_)), index=self.cases_.meta["text"].to_numpy())
+        where = where[~where.index.duplicated()]
+        own = where.reindex(texts).fillna(-1).to_numpy("int64")
+        self._fit_vote(ids, self._embed_ids(ids), labels.astype("int64"), own)
+        return self
+
+    def _ids(self, texts: Sequence[str]) -> np.ndarray:
+        """Token ids (n x length) as the model's own vectorizer makes them."""
+        if "model_" in self.__dict__:  # fitted, or a loaded model in use: its own vectorizer
+            from .model import vectorizer_layer
+            from .text import encode
+
+            return encode(vectorizer_layer(self.model_), texts)
+        return self._numpy().ids(texts)  # a loaded model: no TensorFlow needed
+
+    def _numpy(self):
+        """The saved text model in numpy (clickbait.inference), read once from the verified bytes."""
+        from .inference import NumpyTextModel
+
+        cached = self.__dict__.get("_numpy_model")
+        if cached is None:
+            cached = self.__dict__["_numpy_model"] = NumpyTextModel.from_bytes(self._keras_bytes)
+        return cached
+
+    def _layers(self) -> tuple[list[CaseBase], list[float]]:
         overlay = getattr(self, "overlay_", None)
         if overlay is not None and len(overlay.cases):  # a user's cases join the vote
-            return layered_predict_proba([self.cases_, overlay.cases], [1.0, overlay.user_weight],
-                                         embeddings, self.k, self.temperature)
-        if search is not None:
-            sims, pos = search(embeddings, min(self.k, len(self.cases_)))
-            return self.cases_.vote(sims, pos, self.temperature)
-        return self.cases_.predict_proba(embeddings, self.k, self.temperature)
+            return [self.cases_, overlay.cases], [1.0, overlay.user_weight]
+        return [self.cases_], [1.0]
+
+    def _retained_labels(self) -> dict:
+        """token-sequence key -> label of every case retained after training (a user's overlay
+        last, so it wins), cached until a case base changes."""
+        layers, _ = self._layers()
+        stamp = tuple((id(layer), layer.version) for layer in layers)
+        cached = getattr(self, "_retained_cache", None)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        table: dict = {}
+        for i, layer in enumerate(layers):
+            mask = np.ones(len(layer), bool) if i else layer.ids >= self.retained_from_id_
+            if mask.any():
+                texts = layer.meta["text"].to_numpy()[mask].tolist()
+                table.update(zip(row_keys(self._ids(texts)).tolist(),
+                                 layer.labels[mask].tolist(), strict=True))
+        self._retained_cache = (stamp, table)
+        return table
+
+    def _decide(self, ids: np.ndarray, embeddings: np.ndarray, search=None) -> Decision:
+        """The vote for headlines given as token ids and their embeddings: the one place where
+        neighbours become a probability. `search(queries, k, label) -> (similarities,
+        positions)` over the base cases may stand in for the exact scan (a faster index)."""
+        layers, weights = self._layers()
+        nb = class_neighbours(layers, weights, embeddings, self.k, search=search)
+        d = decide(nb, self.combiner_, self.headline_check_.proba(ids), self.prior_, self.support_cut_)
+        table = self._retained_labels()
+        if table and len(ids):
+            found = pd.Series(row_keys(ids)).map(table).to_numpy(dtype="float64", na_value=np.nan)
+            hit = ~np.isnan(found)
+            d.proba[hit] = d.cases_proba[hit] = found[hit]
+        return d
+
+    def _decide_texts(self, texts) -> Decision:
+        self._check_fitted()
+        ids = self._ids(_texts(texts))
+        return self._decide(ids, self._embed_ids(ids) if len(ids) else np.zeros((0, self.dim), "float32"))
 
     def transform(self, texts) -> np.ndarray:
         """Metric embeddings (n x dim, unit length) of the headlines."""
@@ -340,14 +425,42 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
         return self.model_.predict(np.asarray(texts, dtype=object), batch_size=2048, verbose=0)
 
     def predict_proba(self, texts) -> np.ndarray:
-        """n x 2 probabilities; column 1 is P(clickbait), from the k nearest cases."""
-        p = self._vote(self.transform(texts))
+        """n x 2 probabilities; column 1 is P(clickbait), from the evidence of the nearest cases
+        of each class (clickbait.vote)."""
+        p = self._decide_texts(texts).proba
         return np.column_stack([1.0 - p, p])
 
     def predict(self, texts, threshold: float | None = None) -> np.ndarray:
-        """1 for clickbait, 0 otherwise, at `threshold` (default: the one chosen in `fit`)."""
-        p = self.predict_proba(texts)[:, 1]
-        return (p >= (self.threshold_ if threshold is None else check_probability(threshold))).astype("int64")
+        """1 for clickbait, 0 otherwise: P(clickbait) >= `threshold` (default: the one chosen
+        in `fit`), for text that reads as a headline (see clickbait.vote)."""
+        return self._decide_texts(texts).label(
+            self.threshold_ if threshold is None else check_probability(threshold))
+
+    def assess(self, texts, threshold: float | None = None) -> pd.DataFrame:
+        """One row per headline: `clickbait_probability`, `clickbait` (the label `predict`
+        gives), `support` (similarity of the nearest case), `headline` (P(the text is a
+        headline at all)) and `low_support` (too far from the cases, or not a headline)."""
+        texts = _texts(texts)
+        d = self._decide_texts(texts)
+        threshold = self.threshold_ if threshold is None else check_probability(threshold)
+        return pd.DataFrame({
+            "headline_text": texts, "clickbait_probability": d.proba,
+            "clickbait": d.label(threshold),
+            "support": d.support, "headline": d.headline, "low_support": d.low_support})
+
+    def evidence(self, texts) -> pd.DataFrame:
+        """The evidence behind each probability, one row per headline: each feature of the
+        nearest cases (clickbait.vote.FEATURES), its contribution to the logit (weight x value),
+        the intercept, what the cases alone say, P(headline), the prior, support and the
+        final P(clickbait)."""
+        d = self._decide_texts(texts)
+        frame = pd.DataFrame(d.features, columns=[f"{f}" for f in self.combiner_.to_dict()["features"]])
+        contrib = pd.DataFrame(d.features * self.combiner_.coef,
+                               columns=[f"{c}_contribution" for c in frame.columns])
+        return pd.concat([frame, contrib], axis=1).assign(
+            intercept=self.combiner_.intercept, cases_probability=d.cases_proba,
+            headline=d.headline, prior=self.prior_, support=d.support,
+            low_support=d.low_support, clickbait_probability=d.proba)
 
     def explain(self, texts, k: int | None = None) -> pd.DataFrame:
         """The nearest cases behind each prediction, one row per (query, neighbour): query index
@@ -463,7 +576,7 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
         if base_sha and overlay.base_model_sha256 not in (None, base_sha) and len(overlay):
             texts = overlay.cases.meta["text"].tolist()
             overlay.cases.embeddings = np.ascontiguousarray(self.transform(texts), "float32")
-            overlay.cases._index = None
+            overlay.cases._changed()
             overlay.base_model_sha256 = base_sha
         return overlay
 
@@ -548,10 +661,18 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
             import keras
             import tensorflow as tf
 
+            with version.open("vote.npz") as f:
+                np.savez(f, pairs=self.headline_check_.pairs, numeric=self.headline_check_.numeric,
+                         vectors=self.headline_check_.vectors.astype("float16"))
             config = {
                 "format": FORMAT_VERSION,
                 "params": self.get_params(),
                 "threshold": self.threshold_,
+                "vote": {"combiner": self.combiner_.to_dict(),
+                         "headline_check": self.headline_check_.to_dict(),
+                         "prior": self.prior_, "support_cut": self.support_cut_,
+                         "validation_from_id": self.validation_from_id_,
+                         "retained_from_id": self.retained_from_id_},
                 "validation_accuracy": self.validation_accuracy_,
                 "vocabulary_size": len(self.vocabulary_) + 2,
                 "coverage": str(self.coverage_),
@@ -603,13 +724,26 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
             if hashlib.sha256(model).hexdigest() != manifest["files"]["model.keras"]:
                 raise ArtifactError(f"{version / 'model.keras'} changed while it was read")
             _refuse_code(model, version / "model.keras")
-            return self, config, manifest, model, CaseBase.load(version)
+            with np.load(version / "vote.npz", allow_pickle=False) as z:
+                arrays = {name: z[name] for name in ("pairs", "numeric", "vectors")}
+            return self, config, manifest, model, CaseBase.load(version), arrays
 
-        self, config, manifest, model, cases = read_retrying(read, folder)
+        self, config, manifest, model, cases, arrays = read_retrying(read, folder)
         self._keras_bytes = model
         self.cases_ = cases
         if cases.dim != self.dim:
             raise ArtifactError(f"{directory}: cases of dimension {cases.dim}, network of {self.dim}")
+        try:
+            vote = config["vote"]
+            self.combiner_ = Combiner.from_dict(vote["combiner"])
+            self.headline_check_ = HeadlineCheck.from_parts(
+                vote["headline_check"], arrays["pairs"], arrays["numeric"], arrays["vectors"])
+            self.prior_ = check_probability(vote["prior"])
+            self.support_cut_ = float(vote["support_cut"])
+            self.validation_from_id_ = int(vote["validation_from_id"])
+            self.retained_from_id_ = int(vote["retained_from_id"])
+        except (KeyError, TypeError, ValueError) as e:
+            raise ArtifactError(f"{directory}: the vote in config.json is incomplete ({e})") from None
         self.validation_accuracy_ = config.get("validation_accuracy")
         self.data_hash_ = config.get("training_data_sha256")
         self.metrics_ = config.get("metrics", {})

@@ -96,13 +96,19 @@ def maintain(cases: CaseBase, k: int = 10, temperature: float = 0.05, threshold:
 
 
 def condense_detector(detector, edit: bool = True, batch: int = 256, seed: int = 0,
-                      margin: float = 0.5):
+                      margin: float = 0.5, k: int = 10, temperature: float = 0.05):
     """A shallow copy of a fitted detector (sharing its network) whose case base is edited and
-    condensed with the detector's own k, temperature and threshold; returns (copy, report)."""
-    reduced, report = maintain(detector.cases_, detector.k, detector.temperature,
-                               detector.threshold_, edit=edit, batch=batch, seed=seed,
-                               margin=margin)
+    condensed (with a k-nearest temperature vote, the selection rule above); its vote is then
+    refitted on the base's validation cases against the condensed base, since the evidence of a
+    sparse case base reads differently. Returns (copy, report)."""
+    reduced, report = maintain(detector.cases_, k, temperature, 0.5, edit=edit, batch=batch,
+                               seed=seed, margin=margin)
     out = copy.copy(detector)
     out.cases_ = reduced
     out.overlay_ = None
+    ids = detector.cases_.ids
+    held = (ids >= detector.validation_from_id_) & (ids < detector.retained_from_id_)
+    if held.any():
+        out.refit_vote(detector.cases_.meta["text"][held].tolist(), detector.cases_.labels[held])
+        report["vote_refitted_on"] = int(held.sum())
     return out, report

@@ -8,13 +8,12 @@ holding `cases.npz` + `cases.parquet` (the same no-pickle format as the base), `
 (`MODEL_DIR/.lock`), so a user's read-modify-write (`update`) never loses a concurrent writer's
 cases, and swap the pointer in one rename. The base model's files are never touched.
 
-Retrieval with an overlay: the vote runs over the k nearest base cases and the k nearest user
-cases together (`cases.layered_predict_proba`; not the k best of both, or the base's many
-near-duplicates of a headline crowd out the user's one judgement of it); a user case's weight
-exp((similarity - best) / T) is multiplied by `user_weight` (default 3.0), so a user's own
-judgement outweighs shared cases about as near as it, while user cases further away fade
-quickly (T = 0.01: a similarity 0.01 lower weighs e times less). `explain` shows the k nearest
-of both layers merged. User case ids start at `cases.USER_ID_OFFSET`, so ids never clash with the base.
+Retrieval with an overlay: the vote's evidence (clickbait.vote) is read from the nearest cases of
+each class in the base and the overlay merged by similarity (`cases.class_neighbours`); in the
+shares of clickbait among the nearest cases a user case counts `user_weight` times (default 3.0),
+so a user's own judgement outweighs shared cases about as near as it. A headline the user
+labelled is scored with the user's label. `explain` shows the k nearest of both layers merged.
+User case ids start at `cases.USER_ID_OFFSET`, so ids never clash with the base.
 """
 
 from __future__ import annotations

@@ -43,6 +43,7 @@ if TYPE_CHECKING:  # pragma: no cover
 TEXT_COLUMNS = ("headline", "title", "text")
 LABEL_COLUMNS = ("label", "clickbait", "is_clickbait")
 PROBA, LABEL, NEIGHBOURS = "clickbait_probability", "clickbait", "clickbait_neighbours"
+SUPPORT, LOW_SUPPORT = "support", "low_support"
 BATCH_SIZE = 8192
 IVF_MIN_CASES = 20000  # below this an exact scan is fast enough and stays exact
 RETRIEVALS = ("exact", "ivf", "auto")
@@ -98,10 +99,10 @@ class Scorer:
     retrieval: "exact" (every case: `predict_proba`'s answers) is the default, because IVF only
     saves time by changing answers (benchmarks/results/retrieval.json, distinct headlines, k=25:
     probing 8 of 339 lists finds 75% of the true neighbours and flips 0.4% of labels; probing 64
-    of them, no cheaper than the exact scan, still moves one probability by 0.24).
-    "ivf" opts in to faiss IndexIVFFlat probing `nprobe` of about 2 sqrt(n) lists; "auto" is
-    ivf from IVF_MIN_CASES cases on. Whatever the retrieval, the probability is the detector's
-    own `_vote` over it."""
+    of them, no cheaper than the exact scan, still moves one probability by 0.24). "ivf" opts in
+    to a faiss IndexIVFFlat per class (the vote reads each class's nearest cases) probing
+    `nprobe` of about 2 sqrt(n) lists; "auto" is exact. Whatever the retrieval, the probability
+    is the detector's own vote (`_decide`) over it."""
 
     def __init__(self, detector: ClickbaitDetector, *, retrieval: str = "exact", nprobe: int = 8,
                  dedup: bool = True, encoder: str = "auto"):
@@ -136,23 +137,26 @@ class Scorer:
         cases = detector.cases_
         overlay = getattr(detector, "overlay_", None)
         self._overlay = overlay is not None and len(overlay.cases) > 0
-        if retrieval == "auto":
-            retrieval = "ivf" if len(cases) >= IVF_MIN_CASES and not self._overlay else "exact"
-        if self._overlay:  # the detector's layered retrieval over the base and the overlay
+        if retrieval == "auto":  # the vote reads ~k cases of each class: exact is the default
             retrieval = "exact"
         self.retrieval = retrieval
-        self._index = None
+        self._ivf: dict = {}
         if retrieval == "ivf":
             import faiss
 
-            # ~2 sqrt(n) lists; nprobe of them searched (see the class docstring for what it costs).
-            nlist = max(1, min(len(cases) // 39, round(2 * math.sqrt(len(cases)))))
-            quantizer = faiss.IndexFlatIP(cases.dim)
-            index = faiss.IndexIVFFlat(quantizer, cases.dim, nlist, faiss.METRIC_INNER_PRODUCT)
-            index.train(cases.embeddings)  # faiss k-means: fixed seed, so the index is reproducible
-            index.add(cases.embeddings)
-            index.nprobe = min(nprobe, nlist)
-            self._index, self._quantizer, self.nlist = index, quantizer, nlist
+            # Per class (the vote retrieves each class's nearest cases): ~2 sqrt(n) lists.
+            for label in (0, 1):
+                members = np.flatnonzero(cases.labels == label)
+                if not len(members):
+                    continue
+                emb = np.ascontiguousarray(cases.embeddings[members])
+                nlist = max(1, min(len(members) // 39, round(2 * math.sqrt(len(members)))))
+                quantizer = faiss.IndexFlatIP(cases.dim)
+                index = faiss.IndexIVFFlat(quantizer, cases.dim, nlist, faiss.METRIC_INNER_PRODUCT)
+                index.train(emb)  # faiss k-means: fixed seed, so the index is reproducible
+                index.add(emb)
+                index.nprobe = min(nprobe, nlist)
+                self._ivf[label] = (members, index, quantizer)
 
     # stages
     def ids(self, texts: np.ndarray) -> np.ndarray:
@@ -185,29 +189,31 @@ class Scorer:
         self.times.encode += time.perf_counter() - t
         return out
 
-    def kneighbors(self, emb: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        t = time.perf_counter()
+    def class_search(self, emb: np.ndarray, k: int, label: int) -> tuple[np.ndarray, np.ndarray]:
+        """The IVF stand-in for `CaseBase.class_search` (same contract); rows the probe leaves
+        short of k cases are filled by the exact scan."""
         cases = self.det.cases_
-        k = min(int(k), len(cases))
-        if self._index is None:
-            sims, pos = cases.kneighbors(emb, k)
-        else:
-            sims, pos = self._index.search(np.ascontiguousarray(emb, "float32"), k)
-            # An IVF probe may find fewer than k cases: fill from an exact scan for those rows.
-            short = (pos < 0).any(axis=1)
-            if short.any():
-                sims[short], pos[short] = cases.kneighbors(emb[short], k)
-        self.times.retrieve += time.perf_counter() - t
+        if label not in self._ivf:
+            return cases.class_search(emb, k, label)
+        members, index, _ = self._ivf[label]
+        m = min(k, len(members))
+        sims, pos = index.search(np.ascontiguousarray(emb, "float32"), m)
+        short = (pos < 0).any(axis=1)
+        pos = np.where(pos >= 0, members[np.maximum(pos, 0)], -1)
+        if m < k:  # the exact scan pads the missing neighbours
+            sims = np.pad(sims, ((0, 0), (0, k - m)), constant_values=-1.0)
+            pos = np.pad(pos, ((0, 0), (0, k - m)), constant_values=-1)
+        if short.any():
+            sims[short], pos[short] = cases.class_search(emb[short], k, label)
         return sims, pos
 
-    def vote(self, emb: np.ndarray) -> np.ndarray:
-        """P(clickbait): the detector's own vote, over this scorer's retrieval (IVF or exact)."""
-        if self._overlay:  # a user's cases join the vote: the detector's own layered retrieval
-            t = time.perf_counter()
-            p = self.det._vote(emb)
-            self.times.retrieve += time.perf_counter() - t
-            return p
-        return self.det._vote(emb, search=self.kneighbors)
+    def vote(self, ids: np.ndarray, emb: np.ndarray) -> np.ndarray:
+        """(n x 4): P(clickbait), support, low_support and P(headline), from the detector's own
+        vote."""
+        t = time.perf_counter()
+        d = self.det._decide(ids, emb, search=self.class_search if self._ivf else None)
+        self.times.retrieve += time.perf_counter() - t
+        return np.column_stack([d.proba, d.support, d.low_support, d.headline])
 
     def tokenize(self, texts: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
         """(row -> distinct-headline codes, or None; token ids): with `dedup`, each distinct
@@ -218,15 +224,16 @@ class Scorer:
         return None, self.ids(texts)
 
     def score_ids(self, codes: np.ndarray | None, ids: np.ndarray) -> np.ndarray:
-        """P(clickbait) per row from `tokenize`'s output."""
-        p = self.vote(self.embed(ids))
+        """(n x 4) P(clickbait), support, low_support, P(headline) per row from `tokenize`'s
+        output."""
+        p = self.vote(ids, self.embed(ids))
         return p if codes is None else p[codes]
 
     def proba(self, texts: np.ndarray) -> np.ndarray:
         """P(clickbait) of non-empty headlines (duplicates within the batch scored once)."""
         if len(texts) == 0:
             return np.zeros(0)
-        return self.score_ids(*self.tokenize(texts))
+        return self.score_ids(*self.tokenize(texts))[:, 0]
 
     def explain(self, texts: np.ndarray, k: int) -> list[str]:
         """The k nearest cases of each headline (exact, from `detector.explain`, so a user's
@@ -297,6 +304,15 @@ class _Scored:
     proba: np.ndarray  # float64, NaN where the text is missing
     explain: list[str | None] | None
     missing: int
+    support: np.ndarray | None = None  # NaN where the text is missing
+    low_support: np.ndarray | None = None  # bool
+    headline: np.ndarray | None = None  # P(headline); below 0.5 never labelled clickbait
+
+    def flags(self, threshold: float) -> np.ndarray:
+        """Clickbait labels (False where the text is missing)."""
+        p = np.nan_to_num(self.proba, nan=-1.0)
+        ok = np.ones(len(p), bool) if self.headline is None else np.nan_to_num(self.headline) >= 0.5
+        return (p >= threshold) & ok
 
 
 @dataclass
@@ -315,15 +331,15 @@ def _tokenize_chunk(scorer: Scorer, texts: pd.Series) -> _Tokenized:
 
 def _finish_chunk(scorer: Scorer, tok: _Tokenized, explain: int) -> _Scored:
     """Second stage: encode, vote, and explain when asked."""
-    proba = np.full(len(tok.valid), np.nan)
+    out = np.full((len(tok.valid), 4), np.nan)
     if tok.tokens is not None:
-        proba[tok.valid] = scorer.score_ids(*tok.tokens)
+        out[tok.valid] = scorer.score_ids(*tok.tokens)
     notes = None
     if explain:
         notes = [None] * len(tok.valid)
         for i, note in zip(np.flatnonzero(tok.valid), scorer.explain(tok.values, explain), strict=True):
             notes[i] = note
-    return _Scored(proba, notes, int((~tok.valid).sum()))
+    return _Scored(out[:, 0], notes, int((~tok.valid).sum()), out[:, 1], out[:, 2] == 1, out[:, 3])
 
 
 def _score_chunk(scorer: Scorer, texts: pd.Series, explain: int) -> _Scored:
@@ -331,11 +347,16 @@ def _score_chunk(scorer: Scorer, texts: pd.Series, explain: int) -> _Scored:
 
 
 def _outputs(scored: _Scored, threshold: float) -> dict[str, object]:
-    """The added columns; missing values are written as empty fields."""
-    p = scored.proba
-    flag = pd.array(np.where(np.isnan(p), 0, p >= threshold).astype("int64"), dtype="Int64")
-    flag[np.isnan(p)] = pd.NA
-    cols = {PROBA: p, LABEL: flag}
+    """The added columns; missing values are written as empty fields. A low-support row is
+    not called clickbait, whatever its probability."""
+    p, missing = scored.proba, np.isnan(scored.proba)
+    low = scored.low_support if scored.low_support is not None else np.zeros(len(p), bool)
+    flag = pd.array(scored.flags(threshold).astype("int64"), dtype="Int64")
+    flag[missing] = pd.NA
+    low_col = pd.array(low.astype("int64"), dtype="Int64")
+    low_col[missing] = pd.NA
+    support = scored.support if scored.support is not None else np.full(len(p), np.nan)
+    cols = {PROBA: p, LABEL: flag, SUPPORT: support, LOW_SUPPORT: low_col}
     if scored.explain is not None:
         cols[NEIGHBOURS] = np.array(["" if e is None else e for e in scored.explain], dtype=object)
     return cols
@@ -352,12 +373,16 @@ def score_frame(detector: ClickbaitDetector, frame: pd.DataFrame, text_column: s
         raise InputError(f"the frame already has column(s) {clash}; rename them first")
     scorer = Scorer(detector, retrieval=retrieval, nprobe=nprobe)
     threshold = detector.threshold_ if threshold is None else check_probability(threshold)
-    proba, notes = np.full(len(frame), np.nan), []
+    parts, notes = [], []
     for s in range(0, len(frame), batch_size):
         scored = _score_chunk(scorer, frame[col].iloc[s:s + batch_size], explain)
-        proba[s:s + batch_size] = scored.proba
+        parts.append(scored)
         notes += scored.explain or []
-    out = frame.assign(**_outputs(_Scored(proba, None, 0), threshold))
+    joined = _Scored(*(np.concatenate([getattr(p, f) for p in parts]) if parts else np.zeros(0)
+                       for f in ("proba",)), None, 0,
+                     *(np.concatenate([getattr(p, f) for p in parts]) if parts else np.zeros(0)
+                       for f in ("support", "low_support", "headline")))
+    out = frame.assign(**_outputs(joined, threshold))
     if explain:
         out[NEIGHBOURS] = notes
     return out
@@ -456,7 +481,7 @@ def score_csv(detector: ClickbaitDetector, input: str | os.PathLike, output: str
                         encoding_errors=encoding_errors, stdin=stdin)
     try:
         col = find_column(source.header, text_column)
-        added = [PROBA, LABEL] + ([NEIGHBOURS] if explain else [])
+        added = [PROBA, LABEL, SUPPORT, LOW_SUPPORT] + ([NEIGHBOURS] if explain else [])
         clash = [c for c in added if c in source.header]
         if clash:
             raise InputError(f"{source.name} already has column(s) {clash}; rename them first")
@@ -475,7 +500,7 @@ def score_csv(detector: ClickbaitDetector, input: str | os.PathLike, output: str
                     summary.rows += len(chunk)
                     valid = ~np.isnan(scored.proba)
                     summary.scored += int(valid.sum())
-                    summary.flagged += int((scored.proba[valid] >= threshold).sum())
+                    summary.flagged += int(scored.flags(threshold).sum())
                     summary.missing_text += scored.missing
                     scorer.times.write += time.perf_counter() - t
                     bar.update(len(chunk))

@@ -158,13 +158,6 @@ def compare(*, data_dir=None, reports: str | os.PathLike = "build/reports", **pa
         rows[name] = {**classification_metrics(test_y, proba, det.threshold_),
                       "seconds": round(time.perf_counter() - t0, 1)}
         frozen = frozen or det
-        if extra == {"trainable": True}:
-            # The same network and cases, voting over more neighbours (no refit).
-            emb = (det.transform(valid_x), det.transform(test_x))
-            for k in (50, 100):
-                val_p, test_p = (det.cases_.predict_proba(e, k, det.temperature) for e in emb)
-                rows[f"{name}, k={k}"] = {**classification_metrics(
-                    test_y, test_p, best_threshold(val_p, valid_y)), "seconds": 0.0}
     for trainable in (False, True):
         name = f"softmax head, {'trainable' if trainable else 'frozen'} vectors"
         _step(f"variant: {name}")

@@ -9,9 +9,10 @@ import pandas as pd
 import pytest
 
 from clickbait import cli, overlay
-from clickbait.cases import USER_ID_OFFSET, CaseBase, layered_predict_proba
+from clickbait.cases import USER_ID_OFFSET, CaseBase, class_neighbours
 from clickbait.detector import ClickbaitDetector
 from clickbait.files import sha256_file
+from clickbait.vote import FEATURES, evidence
 
 NEW = ["Senate committee delays vote on farm subsidies", "You Won't Believe What This Cat Did Next"]
 
@@ -112,12 +113,15 @@ def test_user_weight_decides_against_equally_near_shared_cases():
     mine = CaseBase.empty(2, first_id=USER_ID_OFFSET)
     mine.add(np.array([[1.0, 0.0]], "float32"), [0], ["mine"])
     q = np.array([[1.0, 0.0]], "float32")
-    assert layered_predict_proba([base, mine], [1, 1], q, 10, 0.05)[0] == pytest.approx(0.9)
-    assert layered_predict_proba([base, mine], [1, 9], q, 10, 0.05)[0] == pytest.approx(0.5)
-    # Merged by similarity: a far user case is not among the k nearest, whatever its weight.
+    share25 = FEATURES.index("share25")
+    assert evidence(class_neighbours([base, mine], [1, 1], q, 10))[0, share25] == pytest.approx(0.9)
+    assert evidence(class_neighbours([base, mine], [1, 9], q, 10))[0, share25] == pytest.approx(0.5)
+    # Merged by similarity: a far user case is not among the 5 nearest, whatever its weight.
     far = CaseBase.empty(2, first_id=USER_ID_OFFSET)
     far.add(np.array([[0.0, 1.0]], "float32"), [0], ["far"])
-    assert layered_predict_proba([base, far], [1, 100], q, 9, 0.05)[0] == pytest.approx(1.0)
+    nb = class_neighbours([base, far], [1, 100], q, 10)
+    assert evidence(nb)[0, FEATURES.index("share5")] == pytest.approx(1.0)
+    assert nb.layer[0][0, 0] == 1 and nb.weights[0][0, 0] == 100 and nb.pos[0][0, 1] == -1
 
 
 def test_overlay_save_survives_a_crash(det, model_dir, monkeypatch):
@@ -168,6 +172,7 @@ def test_cli_adapt_explain_and_user_commands(small_detector, tmp_path, capsys):
     assert cli.main(["explain", str(path), NEW[0], "-k", "3", "--user", "erin"]) == 0
     out = capsys.readouterr().out
     assert "user:erin" in out and "P(clickbait)" in out and NEW[0][:30] in out
+    assert "support " in out and "share25 " in out and "the cases say" in out
     assert cli.main(["user", "list", str(path)]) == 0
     assert "erin" in capsys.readouterr().out
     assert cli.main(["user", "export", str(path), "erin", "-o", str(tmp_path / "e.csv")]) == 0

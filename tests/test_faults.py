@@ -111,7 +111,7 @@ def test_a_fifo_output_is_written_in_place_not_replaced(small_detector, headline
     t.join(10)
     assert fifo.is_fifo()
     lines = got[0].decode().splitlines()
-    assert lines[0] == "headline,clickbait_probability,clickbait" and len(lines) == 3
+    assert lines[0] == "headline,clickbait_probability,clickbait,support,low_support" and len(lines) == 3
     # Without --force too: a stream holds nothing to overwrite. And a link to a FIFO is written
     # through (that is what /dev/stdout is).
     link = tmp_path / "stdout-like"
@@ -484,9 +484,9 @@ def test_a_strangers_model_folder_cannot_point_outside_itself(model, tmp_path):
         ClickbaitDetector.load(bad)
     bad = copy_model(model, tmp_path / "bad-params")
     config = json.loads((version_of(bad) / "config.json").read_text())
-    config["params"]["temperature"] = 0
+    config["params"]["k"] = 0
     _rewrite(version_of(bad), "config.json", json.dumps(config).encode())
-    with pytest.raises(ArtifactError, match="temperature"):
+    with pytest.raises(ArtifactError, match="'k'"):
         ClickbaitDetector.load(bad)
 
 
@@ -556,7 +556,7 @@ def test_a_damaged_vectors_cache_is_rebuilt_not_a_crash(tmp_path, damage):
     assert read_vectors(src, ["w1", "w2"], cache_dir=tmp_path / "cache").stats.cached  # rewritten
 
 
-@pytest.mark.parametrize("param, value", [("temperature", 0), ("temperature", float("nan")),
+@pytest.mark.parametrize("param, value", [("k", 2.5), ("k", float("nan")),
                                           ("k", 0), ("dropout", 1.0), ("encoder", "lstm"),
                                           ("epochs", -1), ("learning_rate", 0.0),
                                           ("min_coverage", 1.5), ("trainable", "yes")])
@@ -569,10 +569,10 @@ def test_constructor_parameters_are_checked_scikit_learn_style(param, value):
         ClickbaitDetector(**{param: value}).fit(["a", "b"], [0, 1])
 
 
-def test_temperature_zero_after_fitting_is_refused_not_nan(small_detector):
+def test_k_zero_after_fitting_is_refused(small_detector):
     det = copy.copy(small_detector)
-    det.temperature = 0.0
-    with pytest.raises(ValueError, match="temperature"):
+    det.k = 0
+    with pytest.raises(ValueError, match="'k'"):
         det.predict_proba(HEADLINES)
 
 

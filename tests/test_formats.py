@@ -56,7 +56,8 @@ def test_round_trip_through_each_format(small_detector, tmp_path, name):
     summary = score_csv(small_detector, src, out, batch_size=5)  # several chunks
     got = _read(out, fmt)
     assert summary.rows == ROWS and len(got) == ROWS
-    assert list(got.columns) == [*frame.columns, "clickbait_probability", "clickbait"]
+    assert list(got.columns) == [*frame.columns, "clickbait_probability", "clickbait", "support",
+                                 "low_support"]
     pd.testing.assert_frame_equal(got[frame.columns].astype(object), frame.astype(object))
     texts = [h for h in frame["headline"] if h.strip()]
     proba = got["clickbait_probability"][frame["headline"].str.strip() != ""].astype(float)
@@ -92,13 +93,13 @@ def test_stdin_and_stdout_default_to_csv_and_follow_format(small_detector):
     text = "headline\nSenate votes\n10 Cats\n"
     out = io.StringIO()
     score_csv(small_detector, "-", "-", stdin=io.StringIO(text), stdout=out)
-    assert out.getvalue().splitlines()[0] == "headline,clickbait_probability,clickbait"
+    assert out.getvalue().splitlines()[0] == "headline,clickbait_probability,clickbait,support,low_support"
     out = io.StringIO()
     score_csv(small_detector, "-", "-", stdin=io.StringIO(text.replace("\n", "\t\n")),
               stdout=out, input_format="tsv", output_format="jsonl")
     rows = [json.loads(x) for x in out.getvalue().splitlines()]
     assert [r["headline"] for r in rows] == ["Senate votes", "10 Cats"] and set(rows[0]) == \
-        {"headline", "", "clickbait_probability", "clickbait"}
+        {"headline", "", "clickbait_probability", "clickbait", "support", "low_support"}
     gz = io.BytesIO(gzip.compress(text.encode()))  # gzip on stdin is recognised by its magic
     source = open_input("-", stdin=gz)
     assert source.header == ["headline"] and len(next(source.chunks)) == 2

@@ -65,13 +65,16 @@ def test_every_row_in_order_values_unchanged(small_detector, tmp_path):
     out = tmp_path / "out.csv"
     summary = score_csv(small_detector, src, out, batch_size=3)  # many small chunks
     got = read_back(out)
-    assert got[0] == ["id", "headline", "note", "empty", "clickbait_probability", "clickbait"]
+    assert got[0] == ["id", "headline", "note", "empty", "clickbait_probability", "clickbait",
+                      "support", "low_support"]
     assert [r[:4] for r in got[1:]] == rows  # "NA", "null", quotes, commas, newlines intact
-    expected = small_detector.predict_proba(HEADLINES * 5)[:, 1]
-    np.testing.assert_allclose([float(r[4]) for r in got[1:]], expected, atol=2e-6)
-    assert [int(r[5]) for r in got[1:]] == (expected >= small_detector.threshold_).astype(int).tolist()
+    expected = small_detector.assess(HEADLINES * 5)
+    np.testing.assert_allclose([float(r[4]) for r in got[1:]], expected["clickbait_probability"], atol=2e-6)
+    assert [int(r[5]) for r in got[1:]] == expected["clickbait"].tolist()
+    np.testing.assert_allclose([float(r[6]) for r in got[1:]], expected["support"], atol=2e-6)
+    assert [int(r[7]) for r in got[1:]] == expected["low_support"].astype(int).tolist()
     assert summary.rows == summary.scored == len(rows) and summary.missing_text == 0
-    assert summary.flagged == int((expected >= small_detector.threshold_).sum())
+    assert summary.flagged == int(expected["clickbait"].sum())
     assert not list(tmp_path.glob(".*tmp"))
 
 
@@ -94,13 +97,14 @@ def test_blank_lines_are_rows_with_no_text(small_detector, tmp_path):
     summary = score_csv(small_detector, tmp_path / "in.csv", tmp_path / "out.csv")
     got = read_back(tmp_path / "out.csv")
     assert [r[0] for r in got[1:]] == ["Senate passes budget", "", "10 Cats Who Rule"]
-    assert got[2][1:] == ["", ""] and summary.missing_text == 1
+    assert got[2][1:] == ["", "", "", ""] and summary.missing_text == 1
 
 
 def test_score_frame_equals_predict_proba(small_detector):
     frame = pd.DataFrame({"id": range(len(HEADLINES) + 1), "Headline": [*HEADLINES, None]})
     out = scoring.score_frame(small_detector, frame)
-    assert list(out.columns) == ["id", "Headline", "clickbait_probability", "clickbait"]
+    assert list(out.columns) == ["id", "Headline", "clickbait_probability", "clickbait", "support",
+                                 "low_support"]
     pd.testing.assert_frame_equal(out[["id", "Headline"]], frame)
     np.testing.assert_allclose(out["clickbait_probability"][:-1],
                                small_detector.predict_proba(HEADLINES)[:, 1], atol=2e-6)
@@ -112,7 +116,7 @@ def test_ivf_retrieval_probing_every_list_is_exact(small_detector, corpus):
     texts = corpus["test"][0][:300]
     exact = scoring.Scorer(small_detector, retrieval="exact").proba(np.asarray(texts, object))
     ivf = scoring.Scorer(small_detector, retrieval="ivf", nprobe=10_000)
-    assert ivf.retrieval == "ivf" and ivf.nlist > 1
+    assert ivf.retrieval == "ivf" and all(index.nlist > 1 for _, index, _ in ivf._ivf.values())
     np.testing.assert_allclose(ivf.proba(np.asarray(texts, object)), exact, atol=1e-6)
     fast = scoring.Scorer(small_detector, retrieval="ivf", nprobe=4).proba(np.asarray(texts, object))
     assert ((fast >= 0.5) == (exact >= 0.5)).mean() > 0.95
@@ -143,7 +147,8 @@ def test_header_only_and_empty_files(small_detector, tmp_path):
     (tmp_path / "h.csv").write_text("id,headline\n")
     summary = score_csv(small_detector, tmp_path / "h.csv", tmp_path / "h_out.csv")
     assert summary.rows == 0
-    assert read_back(tmp_path / "h_out.csv") == [["id", "headline", "clickbait_probability", "clickbait"]]
+    assert read_back(tmp_path / "h_out.csv") == [["id", "headline", "clickbait_probability", "clickbait",
+                                                         "support", "low_support"]]
     (tmp_path / "e.csv").write_text("")
     with pytest.raises(InputError, match=r"e\.csv is empty"):
         score_csv(small_detector, tmp_path / "e.csv", tmp_path / "e_out.csv")
@@ -197,11 +202,11 @@ def test_crash_mid_run_leaves_no_output(small_detector, tmp_path, monkeypatch):
     calls = {"n": 0}
     vote = scoring.Scorer.vote
 
-    def flaky(self, emb):
+    def flaky(self, ids, emb):
         calls["n"] += 1
         if calls["n"] == 2:
             raise RuntimeError("simulated crash")
-        return vote(self, emb)
+        return vote(self, ids, emb)
 
     monkeypatch.setattr(scoring.Scorer, "vote", flaky)
     with pytest.raises(RuntimeError, match="simulated crash"):
@@ -219,7 +224,7 @@ def test_gz_and_tsv_round_trip(small_detector, tmp_path):
         csv.writer(f, lineterminator="\n").writerows([["id", "text"], *rows])
     score_csv(small_detector, tmp_path / "in.csv.gz", tmp_path / "out.tsv")
     again = read_back(tmp_path / "out.tsv", sep="\t")
-    assert again[0] == ["id", "text", "clickbait_probability", "clickbait"]
+    assert again[0] == ["id", "text", "clickbait_probability", "clickbait", "support", "low_support"]
     assert [r[:2] for r in again[1:]] == rows and [r[2] for r in again] == [r[2] for r in got]
 
 
@@ -235,8 +240,8 @@ def test_cli_stdin_stdout_explain(model_dir, monkeypatch, capsys):
     assert main(["score", str(model_dir), "-", "-o", "-", "--explain", "3"]) == 0
     out, err = capsys.readouterr()
     frame = pd.read_csv(io.StringIO(out), keep_default_na=False)
-    assert list(frame.columns) == ["id", "headline", "clickbait_probability", "clickbait",
-                                   "clickbait_neighbours"]
+    assert list(frame.columns) == ["id", "headline", "clickbait_probability", "clickbait", "support",
+                                   "low_support", "clickbait_neighbours"]
     assert frame["id"].tolist() == [0, 1]
     for cell in frame["clickbait_neighbours"]:
         cases = json.loads(cell)

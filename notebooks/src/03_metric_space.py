@@ -24,7 +24,7 @@ FILTERS = 128
 HIDDEN = 128
 LENGTH = 32
 TOP_N = 20000  # most frequent GloVe words added to the vocabulary
-K = 25  # neighbours in the vote (the default)
+K = 100  # nearest cases of each class the vote weighs (the default)
 SEED = 0
 VECTORS = "pretrained/glove.6B.50d.txt"  # relative to the repository root
 
