@@ -14,7 +14,7 @@ DIM ?= 32
 EPOCHS ?= 10
 TRAINABLE ?= 1
 FINE_TUNE ?= 0
-K ?= 25
+K ?= 100
 SEED ?= 0
 TRAIN_FLAGS = --encoder $(ENCODER) --loss $(LOSS) --dim $(DIM) --epochs $(EPOCHS) \
 	--fine-tune-epochs $(FINE_TUNE) -k $(K) --seed $(SEED) --vectors $(GLOVE) --data-dir $(DATA) \
