@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from clickbait import files
@@ -742,6 +742,8 @@ def _encodable(rows, encoding):
 @settings(max_examples=30, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow,
                                                                    HealthCheck.function_scoped_fixture])
 @given(table=tables())
+@example(table=(",", ["headline"], [["\r"], ["a\rb"]], "utf-8"))  # found by hypothesis: a row split
+@example(table=("\t", ["headline", "c\r1"], [["x", "\r\n"]], "utf-8"))
 def test_generated_csv_and_tsv_are_scored_with_every_row_kept_in_order(small_detector, table):
     import csv
     import tempfile
