@@ -324,7 +324,7 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
         return self.network_.predict(ids, batch_size=2048, verbose=0)
 
     def _fit_vote(self, ids: np.ndarray, embeddings: np.ndarray, labels: np.ndarray,
-                  own: np.ndarray) -> None:
+                  own: np.ndarray, headline_cut: float = 0.01) -> None:
         """Fit the vote on held-out headlines (token ids, embeddings, labels) queried against the
         case base without themselves (`own`: each one's own position in it, or -1): the
         combiner, the headline check (against generated non-headlines), the prior, the support
@@ -333,7 +333,7 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
         self.combiner_ = Combiner.fit(evidence(nb), labels)
         others = non_headlines(self.vocabulary_[:self.headline_check_.n_train_words],
                                max(len(ids), 1000), self.seed)
-        self.headline_check_ = self.headline_check_.fit(ids, self._ids(others))
+        self.headline_check_ = self.headline_check_.fit(ids, self._ids(others), headline_cut)
         self.prior_ = float(self.cases_.labels.mean())
         self.support_cut_ = float(np.quantile(nb.support, 0.01))
         d = decide(nb, self.combiner_, self.headline_check_.proba(ids), self.prior_, self.support_cut_)

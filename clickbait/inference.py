@@ -339,3 +339,58 @@ class NumpyTextModel:
                     inv = np.minimum(1 / np.sqrt((x * x).sum(axis=1, keepdims=True)), 1e12)
                 outputs.append((x * inv).astype("float32"))
         return outputs[-1]
+
+
+# -- a tokenizer process (scoring.Scorer.start_tokenizer_process) -------------------------------
+class TokenizerProcess:
+    """`tokens.ids` in a child Python process (`python -m clickbait.inference`), fed through
+    its stdin/stdout with pickle: a plain child process, so that a caller's script is never
+    re-imported (as multiprocessing's spawn would) and no threads are forked."""
+
+    def __init__(self, vocabulary: dict[str, int], length: int):
+        import subprocess
+        import sys
+
+        self._proc = subprocess.Popen([sys.executable, "-m", "clickbait.inference"],
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self._send((vocabulary, length))
+
+    def _send(self, obj) -> None:
+        import pickle
+
+        pickle.dump(obj, self._proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+        self._proc.stdin.flush()
+
+    def ids(self, texts: list[str]) -> np.ndarray:
+        import pickle
+
+        self._send(texts)
+        try:
+            return pickle.load(self._proc.stdout)
+        except EOFError:
+            raise RuntimeError(f"the tokenizer process ended (exit code {self._proc.wait()})") from None
+
+    def close(self) -> None:
+        if self._proc.poll() is None:
+            self._proc.stdin.close()
+            self._proc.wait()
+
+
+def _serve() -> None:
+    """The tokenizer process: (vocabulary, length) first, then lists of texts -> id arrays."""
+    import pickle
+    import sys
+
+    inp, out = sys.stdin.buffer, sys.stdout.buffer
+    vocabulary, length = pickle.load(inp)
+    while True:
+        try:
+            texts = pickle.load(inp)
+        except EOFError:
+            return
+        pickle.dump(tokens.ids(texts, vocabulary, length), out, protocol=pickle.HIGHEST_PROTOCOL)
+        out.flush()
+
+
+if __name__ == "__main__":
+    _serve()

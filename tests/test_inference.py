@@ -81,3 +81,18 @@ def test_loss_names_are_the_losses():
     from clickbait.losses import LOSSES
 
     assert set(LOSS_NAMES) == set(LOSSES)
+
+
+def test_tokenizer_process_gives_the_same_ids(saved, corpus):
+    _, loaded = saved
+    scorer = scoring.Scorer(loaded)
+    texts = np.asarray(list(corpus["test"][0][:300]) + HEADLINES, object)
+    expected = scorer.ids(texts)
+    scorer.start_tokenizer_process()
+    try:
+        assert scorer._tokenizer_process is not None
+        np.testing.assert_array_equal(scorer.ids(texts), expected)
+        np.testing.assert_array_equal(scorer.ids(texts[:3]), expected[:3])
+    finally:
+        scorer.close()
+    assert scorer._tokenizer_process is None
