@@ -23,15 +23,6 @@ BAIT = ["You Won't Believe What This Cat Did Next", "17 Things Only '90s Kids Wi
         "This Is What Happens When You Eat Pizza Every Day"]
 
 
-@pytest.fixture
-def det(small_detector):
-    """A copy that shares the fitted network but owns its case base (the fixture stays intact)."""
-    d = copy.copy(small_detector)
-    d.cases_ = copy.deepcopy(small_detector.cases_)
-    d.overlay_ = None
-    return d
-
-
 def _unit(x):
     x = np.asarray(x, "float32")
     return x / np.linalg.norm(x, axis=1, keepdims=True)
