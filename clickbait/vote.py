@@ -14,8 +14,10 @@ in the cases.
 A headline's *support* is the similarity of its nearest case. Text that is not a headline at all
 (random words, digit strings, letter salad) can still land near cases in the metric space, so a
 second, text-level check (`HeadlineCheck`: how many of its tokens and word pairs training ever
-saw) estimates P(headline); the probability is pulled toward the prior by it:
-`p = prior + P(headline) * (P_cases - prior)`. A headline is marked `low_support` when
+saw) estimates P(headline). Clickbait is a kind of headline, so
+`P(clickbait) = P(headline) * P(clickbait | headline, the cases)`: text that is not a headline
+gets a low probability, which any threshold reads the same way (pulling it to a prior of 0.5
+instead left it on the threshold's edge). A headline is marked `low_support` when
 P(headline) < 0.5 or its support is below the 1st percentile of held-out headlines' support;
 text with P(headline) < 0.5 is never labelled clickbait, whatever its probability.
 """
@@ -260,12 +262,11 @@ class Decision:
         return ((self.proba >= threshold) & (self.headline >= 0.5)).astype("int64")
 
 
-def decide(nb: Neighbours, combiner: Combiner, headline: np.ndarray, prior: float,
-           support_cut: float) -> Decision:
+def decide(nb: Neighbours, combiner: Combiner, headline: np.ndarray, support_cut: float) -> Decision:
     """Evidence -> Decision (see the module docstring for the rule)."""
     feats = evidence(nb)
     cases_p = combiner.proba(feats)
-    proba = prior + headline * (cases_p - prior)
+    proba = headline * cases_p
     support = nb.support
     low = (headline < 0.5) | (support < support_cut)
     return Decision(proba, cases_p, headline, support, low, feats)
