@@ -785,3 +785,40 @@ def test_every_write_of_the_package_goes_through_files_py():
                     and "# inside a private temporary folder" not in line:
                 offenders.append(f"{path.name}:{n}: {line.strip()}")
     assert offenders == []
+
+
+def test_adapt_cases_with_bad_labels_or_blank_headlines_name_the_rows(model, tmp_path, capsys):
+    from clickbait import cli
+
+    cases = tmp_path / "cases.csv"
+    cases.write_text("headline,label\nfine,1\nnot a label,2\n,0\n")
+    before = os.readlink(model / "current")
+    assert cli.main(["adapt", str(model), "--cases", str(cases), "--user", "lee"]) == cli.EXIT_FAILURE
+    err = capsys.readouterr().err
+    assert "cases.csv" in err and "row 2" in err and "'2'" in err
+    assert os.readlink(model / "current") == before and not (model / "users" / "lee").exists()
+
+
+def test_user_export_needs_force_to_overwrite(model, tmp_path, capsys):
+    from clickbait import cli
+    from clickbait.detector import ClickbaitDetector
+
+    ClickbaitDetector.load(model, user="mo", new_user=True).retain_and_save(NEW[:1], [1])
+    out = tmp_path / "mo.csv"
+    out.write_text("my own file")
+    assert cli.main(["user", "export", str(model), "mo", "-o", str(out)]) == cli.EXIT_FAILURE
+    assert "--force" in capsys.readouterr().err and out.read_text() == "my own file"
+    assert cli.main(["user", "export", str(model), "mo", "-o", str(out), "--force"]) == 0
+    assert pd.read_csv(out)["headline"].tolist() == NEW[:1]
+
+
+@pytest.mark.parametrize("args, word", [(["explain", "{m}", "x", "-k", "0"], "k must be"),
+                                        (["score", "{m}", "{i}", "-o", "{o}", "--nprobe", "0"], "nprobe"),
+                                        (["score", "{m}", "{i}", "-o", "{o}", "--explain", "-1"], "explain"),
+                                        (["score", "{m}", "{i}", "-o", "{o}", "--batch-size", "0"], "batch")])
+def test_cli_numbers_out_of_range_are_refused_by_name(model, headlines_csv, tmp_path, capsys, args, word):
+    from clickbait import cli
+
+    argv = [a.format(m=model, i=headlines_csv, o=tmp_path / "o.csv") for a in args]
+    assert cli.main(argv) in (cli.EXIT_FAILURE, cli.EXIT_USAGE)
+    assert word in capsys.readouterr().err and not (tmp_path / "o.csv").exists()
