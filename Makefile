@@ -14,7 +14,7 @@ DIM ?= 32
 EPOCHS ?= 10
 TRAINABLE ?= 1
 FINE_TUNE ?= 0
-K ?= 25
+K ?= 100
 SEED ?= 0
 TRAIN_FLAGS = --encoder $(ENCODER) --loss $(LOSS) --dim $(DIM) --epochs $(EPOCHS) \
 	--fine-tune-epochs $(FINE_TUNE) -k $(K) --seed $(SEED) --vectors $(GLOVE) --data-dir $(DATA) \
@@ -22,7 +22,7 @@ TRAIN_FLAGS = --encoder $(ENCODER) --loss $(LOSS) --dim $(DIM) --epochs $(EPOCHS
 PYTEST_FLAGS ?=
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: install pretrained train compare test test-slow lint bench clean notebooks score bench-score bench-spark bench-adapt condense evaluate-sources bench-adapt-source report
+.PHONY: install pretrained train compare test test-slow lint bench clean notebooks score bench-score bench-spark bench-adapt condense evaluate-sources bench-adapt-source report bench-vote bench-subword
 
 install: $(VENV)/.installed
 $(VENV)/.installed: setup.cfg pyproject.toml
@@ -108,8 +108,20 @@ bench-adapt: install pretrained $(MODEL)/current/config.json
 
 # Adapting to a new source only: retain 0/100/300/1,000 downs2014 rows vs the baseline refitted on
 # corpus + the same rows -> reports/adapt_source.{json,png}, benchmarks/results/adapt_source.json
+# How the vote's k and headline-check cut were chosen (validation out of fold, downs2014, generated
+# nonsense; never the test split), on the models `make report` trained -> benchmarks/results/vote_settings.json
+bench-vote: install pretrained
+	nice $(BIN)/python benchmarks/bench_vote.py --models $(foreach s,$(SEEDS),build/models/seed$(s))
+
 bench-adapt-source: install pretrained $(MODEL)/current/config.json
 	nice $(BIN)/python benchmarks/bench_adapt.py --model $(MODEL) --source-only
+
+# Subword evidence (issue 9): the product's words-only encoder vs the same + hashed character
+# n-grams, SEEDS each, both through the product's vote, next to the TF-IDF baseline (~20 min)
+# -> benchmarks/results/subword.json (intermediates in build/subword)
+bench-subword: install pretrained
+	nice $(BIN)/python benchmarks/bench_subword.py --seeds $(SEEDS) --out benchmarks/results/subword.json \
+		--work build/subword --data-dir $(DATA) --vectors $(GLOVE)
 
 # Wilson editing + condensing of the case base into a new model directory.
 CONDENSED ?= models/condensed

@@ -32,7 +32,7 @@ from .cases import USER_ID_OFFSET, CaseBase, _check_labels, class_neighbours, la
 from .errors import VectorFormatError
 from .files import ArtifactError, VersionedFolder, read_retrying, sha256_file
 from .seeding import seeded
-from .validation import check_probability
+from .validation import check_count, check_probability
 from .vote import Combiner, Decision, HeadlineCheck, decide, evidence, non_headlines, row_keys
 
 DEFAULT_VECTORS = "pretrained/glove.6B.50d.txt"
@@ -324,19 +324,18 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
         return self.network_.predict(ids, batch_size=2048, verbose=0)
 
     def _fit_vote(self, ids: np.ndarray, embeddings: np.ndarray, labels: np.ndarray,
-                  own: np.ndarray) -> None:
+                  own: np.ndarray, headline_cut: float = 0.01) -> None:
         """Fit the vote on held-out headlines (token ids, embeddings, labels) queried against the
         case base without themselves (`own`: each one's own position in it, or -1): the
-        combiner, the headline check (against generated non-headlines), the prior, the support
+        combiner, the headline check (against generated non-headlines), the support
         cut and the decision threshold."""
         nb = class_neighbours([self.cases_], [1.0], embeddings, self.k, exclude=own)
         self.combiner_ = Combiner.fit(evidence(nb), labels)
         others = non_headlines(self.vocabulary_[:self.headline_check_.n_train_words],
                                max(len(ids), 1000), self.seed)
-        self.headline_check_ = self.headline_check_.fit(ids, self._ids(others))
-        self.prior_ = float(self.cases_.labels.mean())
+        self.headline_check_ = self.headline_check_.fit(ids, self._ids(others), headline_cut)
         self.support_cut_ = float(np.quantile(nb.support, 0.01))
-        d = decide(nb, self.combiner_, self.headline_check_.proba(ids), self.prior_, self.support_cut_)
+        d = decide(nb, self.combiner_, self.headline_check_.proba(ids), self.support_cut_)
         self.threshold_ = best_threshold(d.proba, labels)
         self.validation_accuracy_ = float(((d.proba >= self.threshold_) == labels).mean())
 
@@ -403,7 +402,7 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
         positions)` over the base cases may stand in for the exact scan (a faster index)."""
         layers, weights = self._layers()
         nb = class_neighbours(layers, weights, embeddings, self.k, search=search)
-        d = decide(nb, self.combiner_, self.headline_check_.proba(ids), self.prior_, self.support_cut_)
+        d = decide(nb, self.combiner_, self.headline_check_.proba(ids), self.support_cut_)
         table = self._retained_labels()
         if table and len(ids):
             found = pd.Series(row_keys(ids)).map(table).to_numpy(dtype="float64", na_value=np.nan)
@@ -451,7 +450,7 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
     def evidence(self, texts) -> pd.DataFrame:
         """The evidence behind each probability, one row per headline: each feature of the
         nearest cases (clickbait.vote.FEATURES), its contribution to the logit (weight x value),
-        the intercept, what the cases alone say, P(headline), the prior, support and the
+        the intercept, what the cases alone say, P(headline), support and the
         final P(clickbait)."""
         d = self._decide_texts(texts)
         frame = pd.DataFrame(d.features, columns=[f"{f}" for f in self.combiner_.to_dict()["features"]])
@@ -459,7 +458,7 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
                                columns=[f"{c}_contribution" for c in frame.columns])
         return pd.concat([frame, contrib], axis=1).assign(
             intercept=self.combiner_.intercept, cases_probability=d.cases_proba,
-            headline=d.headline, prior=self.prior_, support=d.support,
+            headline=d.headline, support=d.support,
             low_support=d.low_support, clickbait_probability=d.proba)
 
     def explain(self, texts, k: int | None = None) -> pd.DataFrame:
@@ -468,7 +467,7 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
         the case's vote weight multiplier (1, or the overlay's user_weight for a user's case)."""
         self._check_fitted()
         texts = _texts(texts)
-        k = self.k if k is None else k
+        k = self.k if k is None else check_count(k, "k")
         overlay = getattr(self, "overlay_", None)
         layers = [self.cases_] + ([overlay.cases] if overlay is not None else [])
         parts = list(layered_kneighbors(layers, self.transform(texts), k))
@@ -670,7 +669,7 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
                 "threshold": self.threshold_,
                 "vote": {"combiner": self.combiner_.to_dict(),
                          "headline_check": self.headline_check_.to_dict(),
-                         "prior": self.prior_, "support_cut": self.support_cut_,
+                         "support_cut": self.support_cut_,
                          "validation_from_id": self.validation_from_id_,
                          "retained_from_id": self.retained_from_id_},
                 "validation_accuracy": self.validation_accuracy_,
@@ -738,7 +737,6 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
             self.combiner_ = Combiner.from_dict(vote["combiner"])
             self.headline_check_ = HeadlineCheck.from_parts(
                 vote["headline_check"], arrays["pairs"], arrays["numeric"], arrays["vectors"])
-            self.prior_ = check_probability(vote["prior"])
             self.support_cut_ = float(vote["support_cut"])
             self.validation_from_id_ = int(vote["validation_from_id"])
             self.retained_from_id_ = int(vote["retained_from_id"])

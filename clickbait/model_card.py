@@ -123,9 +123,10 @@ def model_card(reports: Path, multi: dict | None) -> str:
            f"- A {params.get('encoder', 'cnn').upper()} encoder over GloVe 6B 50d word vectors "
            f"({'trainable' if params.get('trainable', True) else 'frozen'}), projected to a "
            f"{params.get('dim', 32)}-d unit sphere trained with a {params.get('loss', 'contrastive')} "
-           f"metric loss; a headline is labelled by the similarity-weighted vote of its "
-           f"k = {params.get('k', 25)} nearest stored headlines (cases), so each prediction can "
-           "name the cases it rests on, and cases can be added or removed without retraining.",
+           f"metric loss; P(clickbait) comes from a learned, calibrated vote over the evidence of "
+           f"the k = {params.get('k', 100)} nearest stored headlines (cases) of each class, so each "
+           "prediction can name the cases it rests on, and cases can be added or removed without "
+           "retraining.",
            "- Keras 3 / TensorFlow; saved as `model.keras` (safe mode, no pickle) plus the case "
            "files, with checksums. Licence: MIT (code); data and vectors under their own terms.",
            "", "## Intended use", "",
@@ -134,9 +135,9 @@ def model_card(reports: Path, multi: dict | None) -> str:
            "nearest-case decisions), with a person able to inspect the cases behind a flag and "
            "to adapt it through a per-user overlay.",
            "- Not for: judging the truth or quality of an article, moderating people, languages "
-           "other than English, or texts that are not headlines. Scores are similarity-weighted "
-           "shares of neighbours, not calibrated probabilities unless the cross-source report "
-           "below says so.",
+           "other than English, or texts that are not headlines (they are marked `low_support` and "
+           "never labelled clickbait). Probabilities are calibrated on the corpus (see the "
+           "calibration error below); on other sources read the cross-source report.",
            "", "## Training data", "",
            "- Stop Clickbait corpus (Chakraborty, Paranjape, Kakarla and Ganguly, ASONAM 2016; MIT "
            "licence): 32,000 headlines, half clickbait (BuzzFeed, Upworthy, ViralNova, "

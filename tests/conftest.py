@@ -3,6 +3,7 @@ subset of it with the real GloVe vectors, reused by the tests that need a fitted
 
 from __future__ import annotations
 
+import copy
 import os
 from pathlib import Path
 
@@ -45,3 +46,12 @@ def small_detector(corpus, glove_path, tmp_path_factory):
         pretrained_top_n=2000, cache_dir=str(tmp_path_factory.mktemp("vcache")), seed=1,
     )
     return det.fit(*subset(corpus["train"], 4000), validation=subset(corpus["valid"], 800))
+
+
+@pytest.fixture
+def det(small_detector):
+    """A copy that shares the fitted network but owns its case base (the fixture stays intact)."""
+    d = copy.copy(small_detector)
+    d.cases_ = copy.deepcopy(small_detector.cases_)
+    d.overlay_ = None
+    return d

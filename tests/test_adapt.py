@@ -1,6 +1,5 @@
 """Retain, revise, forget, explain provenance, per-user overlays, crash-safe saves and the CLI."""
 
-import copy
 import json
 import time
 
@@ -20,15 +19,6 @@ NEW = ["Senate committee delays vote on farm subsidies", "You Won't Believe What
 @pytest.fixture(scope="module")
 def model_dir(small_detector, tmp_path_factory):
     return small_detector.save(tmp_path_factory.mktemp("adapt") / "model")
-
-
-@pytest.fixture
-def det(small_detector):
-    """A copy that shares the fitted network but owns its case base (the fixture stays intact)."""
-    d = copy.copy(small_detector)
-    d.cases_ = copy.deepcopy(small_detector.cases_)
-    d.overlay_ = None
-    return d
 
 
 def test_retain_is_used_by_the_very_next_predict_then_revise_and_forget(det):

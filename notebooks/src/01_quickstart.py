@@ -107,8 +107,9 @@ plt.show()
 # %% [markdown]
 # ## 3. Score headlines
 #
-# `predict_proba` gives P(clickbait) (column 1) from the similarity-weighted vote of the `k`
-# nearest stored cases; `predict` applies the threshold chosen on the validation split.
+# `predict_proba` gives P(clickbait) (column 1) from a learned vote over the evidence of the `k`
+# nearest stored cases of each class; `predict` applies the threshold chosen on the validation
+# split. `assess` adds `support` (how close the nearest case is) and `low_support`.
 
 # %%
 headlines = [
