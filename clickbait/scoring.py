@@ -6,12 +6,12 @@ through `files.OutputFile` (a private temporary beside OUTPUT, renamed into plac
 crash, Ctrl-C or SIGTERM leaves no partial OUTPUT; a FIFO or device OUTPUT is written in place.
 Rows whose text is missing or blank are kept with empty outputs and counted.
 
-Speed (see benchmarks/bench_score.py): tokenizing (TensorFlow string ops) runs in one thread
-while the encoder and the retrieval of the previous chunk run in another; the encoder sees each
-chunk sorted by length and cut to the longest headline (exact for the CNN, whose padding rows
-are zero); duplicate headlines in a chunk are scored once; and for a large case base the
-nearest cases come from a faiss IVF index (approximate, but see `retrieval`) rather than a
-brute-force scan of every case, which would otherwise take most of the time.
+Speed (see benchmarks/bench_score.py and README): no TensorFlow is imported when the model's
+layers are ones clickbait/inference.py runs in numpy; the tokenizer (clickbait/tokens.py, pure
+Python) runs in a child process from the second chunk on, while the encoder, the retrieval and
+the vote of the previous chunk run in a thread; the encoder sees each chunk sorted by length and
+cut to the longest headline (exact); duplicate headlines in a chunk are scored once; the nearest
+cases come from an exact scan by default (IVF only saves time by changing answers: `Scorer`).
 """
 
 from __future__ import annotations
