@@ -22,7 +22,7 @@ TRAIN_FLAGS = --encoder $(ENCODER) --loss $(LOSS) --dim $(DIM) --epochs $(EPOCHS
 PYTEST_FLAGS ?=
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: install pretrained train compare test test-slow lint bench clean notebooks score bench-score bench-adapt condense evaluate-sources bench-adapt-source report bench-vote
+.PHONY: install pretrained train compare test test-slow lint bench clean notebooks score bench-score bench-adapt condense evaluate-sources bench-adapt-source report bench-vote bench-subword
 
 install: $(VENV)/.installed
 $(VENV)/.installed: setup.cfg pyproject.toml
@@ -108,6 +108,13 @@ bench-vote: install pretrained
 
 bench-adapt-source: install pretrained $(MODEL)/current/config.json
 	nice $(BIN)/python benchmarks/bench_adapt.py --model $(MODEL) --source-only
+
+# Subword evidence (issue 9): the product's words-only encoder vs the same + hashed character
+# n-grams, SEEDS each, both through the product's vote, next to the TF-IDF baseline (~20 min)
+# -> benchmarks/results/subword.json (intermediates in build/subword)
+bench-subword: install pretrained
+	nice $(BIN)/python benchmarks/bench_subword.py --seeds $(SEEDS) --out benchmarks/results/subword.json \
+		--work build/subword --data-dir $(DATA) --vectors $(GLOVE)
 
 # Wilson editing + condensing of the case base into a new model directory.
 CONDENSED ?= models/condensed

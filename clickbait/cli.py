@@ -160,13 +160,10 @@ def cmd_explain(a: argparse.Namespace) -> int:
 def cmd_adapt(a: argparse.Namespace) -> int:
     import time
 
-    import pandas as pd
-
+    from .data import read_labelled
     from .detector import ClickbaitDetector
 
-    frame = pd.read_csv(a.cases, keep_default_na=False, dtype={"headline": str})
-    if not {"headline", "label"} <= set(frame.columns):
-        raise ValueError(f"{a.cases}: expected columns headline,label; got {list(frame.columns)}")
+    frame = read_labelled(a.cases)  # labels 0/1, headlines present: errors name the rows
     if not a.user and not a.force:
         raise ValueError(f"without --user, adapt changes the shared case base of {a.model_dir} for "
                          "every user; pass --force to do that, or --user NAME for one user's overlay")
@@ -196,7 +193,8 @@ def cmd_user(a: argparse.Namespace) -> int:
     if not a.name:
         raise ValueError(f"`clickbait user {a.action}` needs a user NAME")
     if a.action == "export":
-        out = UserOverlay.load(a.model_dir, a.name).export(a.output or f"{a.name}_cases.csv")
+        out = UserOverlay.load(a.model_dir, a.name).export(a.output or f"{a.name}_cases.csv",
+                                                           force=a.force)
         _say(a, f"wrote {out}")
     elif a.action == "drop":
         if not drop_user(a.model_dir, a.name):
@@ -379,6 +377,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model_dir", help="a saved model directory")
     p.add_argument("name", nargs="?", default=None, help="the user (export, drop)")
     p.add_argument("-o", "--output", default=None, help="CSV path for export (default NAME_cases.csv)")
+    p.add_argument("--force", action="store_true", help="export: overwrite an existing file")
 
     p = command("condense", "Wilson-edit and condense the case base into a new model", cmd_condense)
     p.add_argument("model_dir", help="a saved model directory")

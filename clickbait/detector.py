@@ -32,7 +32,7 @@ from .cases import USER_ID_OFFSET, CaseBase, _check_labels, class_neighbours, la
 from .errors import VectorFormatError
 from .files import ArtifactError, VersionedFolder, read_retrying, sha256_file
 from .seeding import seeded
-from .validation import check_probability
+from .validation import check_count, check_probability
 from .vote import Combiner, Decision, HeadlineCheck, decide, evidence, non_headlines, row_keys
 
 DEFAULT_VECTORS = "pretrained/glove.6B.50d.txt"
@@ -468,7 +468,7 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
         the case's vote weight multiplier (1, or the overlay's user_weight for a user's case)."""
         self._check_fitted()
         texts = _texts(texts)
-        k = self.k if k is None else k
+        k = self.k if k is None else check_count(k, "k")
         overlay = getattr(self, "overlay_", None)
         layers = [self.cases_] + ([overlay.cases] if overlay is not None else [])
         parts = list(layered_kneighbors(layers, self.transform(texts), k))

@@ -62,6 +62,20 @@ def _is_stream(path: str | os.PathLike) -> bool:
     return stat.S_ISFIFO(mode) or stat.S_ISCHR(mode)
 
 
+def _quoting(columns: list[pd.Series]) -> int:
+    """csv quoting for a chunk: minimal, unless a text value holds a carriage return, which
+    minimal quoting with a "\\n" line end leaves bare, and which readers take for a line break
+    (a row split in two); then every field is quoted (valid CSV, read back the same)."""
+    for c in columns:
+        if c.dtype == object or pd.api.types.is_string_dtype(c.dtype):
+            try:
+                if c.str.contains("\r", regex=False, na=False).any():
+                    return csv.QUOTE_ALL
+            except AttributeError:  # an object column without strings
+                continue
+    return csv.QUOTE_MINIMAL
+
+
 def detect(path: str | os.PathLike, format: str | None = None) -> tuple[str, bool]:
     """(format, gzipped) of `path`: `format` if given, else from the extension; `-` (or a FIFO or
     device without a known extension) is CSV unless told. An unknown extension is an InputError
@@ -387,8 +401,9 @@ class TableOutput:
         self._text: TextIO | None = None if self.format == "parquet" else self._out.handle
         try:
             if self.format in _SEPARATORS:
-                csv.writer(self._text, delimiter=_SEPARATORS[self.format],
-                           lineterminator="\n").writerow(self.columns)
+                csv.writer(self._text, delimiter=_SEPARATORS[self.format], lineterminator="\n",
+                           quoting=_quoting([pd.Series(self.columns, dtype=object)])
+                           ).writerow(self.columns)
         except BaseException:
             self._out.abort()
             raise
@@ -401,7 +416,7 @@ class TableOutput:
             frame = pd.concat([_text_values(c, self.float_format) if j >= len(self.header) else c
                                for j, c in enumerate(columns)], axis=1, ignore_index=True)
             frame.to_csv(self._text, sep=_SEPARATORS[self.format], header=False, index=False,
-                         lineterminator="\n", na_rep="")
+                         lineterminator="\n", na_rep="", quoting=_quoting(columns[: len(self.header)]))
         elif self.format == "jsonl":
             values = [_python_values(c) for c in columns]
             lines = [json.dumps(dict(zip(self.columns, row, strict=True)), ensure_ascii=False,

@@ -187,7 +187,7 @@ class UserOverlay:
                              "source": m["source"].to_numpy(),
                              "added": pd.to_datetime(m["added"], unit="s", utc=True)})
 
-    def export(self, path: str | os.PathLike, *, force: bool = True) -> Path:
+    def export(self, path: str | os.PathLike, *, force: bool = False) -> Path:
         """Write the user's cases as CSV (header `case_id,headline,label,source,added`); the
         `headline,label` columns are what `clickbait adapt --cases` reads back."""
         return write_file(path, lambda f: self.to_frame().to_csv(f, index=False), binary=False,

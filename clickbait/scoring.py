@@ -35,7 +35,7 @@ from tqdm import tqdm
 from .errors import InputError
 from .files import check_output
 from .formats import TableInput, TableOutput, detect, is_stdio, open_input
-from .validation import check_probability
+from .validation import check_count, check_probability
 
 if TYPE_CHECKING:  # pragma: no cover
     from .detector import ClickbaitDetector
@@ -107,6 +107,7 @@ class Scorer:
     def __init__(self, detector: ClickbaitDetector, *, retrieval: str = "exact", nprobe: int = 8,
                  dedup: bool = True, encoder: str = "auto"):
         detector._check_fitted()
+        nprobe = check_count(nprobe, "nprobe")
         if retrieval not in RETRIEVALS:
             raise ValueError(f"retrieval must be one of {RETRIEVALS}, got {retrieval!r}")
         if encoder not in ENCODERS:
@@ -492,8 +493,9 @@ def score_csv(detector: ClickbaitDetector, input: str | os.PathLike, output: str
 
     OUTPUT is written beside itself and renamed at the end, so it is never partial (stdout
     cannot be: rows there are written as they are scored). An existing OUTPUT needs `force`."""
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be positive, got {batch_size}")
+    check_count(batch_size, "batch_size")
+    check_count(explain, "explain (nearest cases per row)", minimum=0)
+    check_count(nprobe, "nprobe")
     detect(output, output_format)  # an unknown output format fails before any work
     if not is_stdio(output) and not is_stdio(input) and Path(output).exists() \
             and Path(input).resolve() == Path(output).resolve():

@@ -6,7 +6,7 @@ detector.py); labels by `cases._check_labels`."""
 from __future__ import annotations
 
 import math
-from numbers import Real
+from numbers import Integral, Real
 
 
 def check_probability(value, name: str = "threshold") -> float:
@@ -22,3 +22,10 @@ def check_positive(value, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value) or value <= 0:
         raise ValueError(f"{name} must be a finite number > 0; got {value!r}")
     return float(value)
+
+
+def check_count(value, name: str, minimum: int = 1) -> int:
+    """A whole number >= `minimum` (k nearest cases, lists probed, rows per chunk)."""
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
+        raise ValueError(f"{name} must be a whole number >= {minimum}; got {value!r}")
+    return int(value)

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from clickbait import files
@@ -111,7 +111,7 @@ def test_a_fifo_output_is_written_in_place_not_replaced(small_detector, headline
     t.join(10)
     assert fifo.is_fifo()
     lines = got[0].decode().splitlines()
-    assert lines[0] == "headline,clickbait_probability,clickbait,support,low_support" and len(lines) == 3
+    assert lines[0].startswith("headline,clickbait_probability,clickbait") and len(lines) == 3
     # Without --force too: a stream holds nothing to overwrite. And a link to a FIFO is written
     # through (that is what /dev/stdout is).
     link = tmp_path / "stdout-like"
@@ -742,6 +742,8 @@ def _encodable(rows, encoding):
 @settings(max_examples=30, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow,
                                                                    HealthCheck.function_scoped_fixture])
 @given(table=tables())
+@example(table=(",", ["headline"], [["\r"], ["a\rb"]], "utf-8"))  # found by hypothesis: a row split
+@example(table=("\t", ["headline", "c\r1"], [["x", "\r\n"]], "utf-8"))
 def test_generated_csv_and_tsv_are_scored_with_every_row_kept_in_order(small_detector, table):
     import csv
     import tempfile
@@ -758,14 +760,15 @@ def test_generated_csv_and_tsv_are_scored_with_every_row_kept_in_order(small_det
         with open(out, encoding="utf-8", newline="") as f:
             back = list(csv.reader(f, delimiter=sep))
     got_header, got = back[0], back[1:]
-    assert got_header == [*header, "clickbait_probability", "clickbait"]
+    assert got_header[: len(header)] == header  # the input's columns first, then the scores
+    proba, label = got_header.index("clickbait_probability"), got_header.index("clickbait")
     assert len(got) == len(rows) == summary.rows
     for want, row in zip(rows, got, strict=True):
         assert row[: len(header)] == want  # every value exactly as it was
         blank = not want[0].strip()  # missing or blank text: kept, with empty outputs
-        assert (row[len(header)] == "") == blank and (row[-1] == "") == blank
+        assert (row[proba] == "") == blank and (row[label] == "") == blank
         if not blank:
-            assert 0 <= float(row[len(header)]) <= 1 and row[-1] in ("0", "1")
+            assert 0 <= float(row[proba]) <= 1 and row[label] in ("0", "1")
 
 
 def test_every_write_of_the_package_goes_through_files_py():
@@ -782,3 +785,40 @@ def test_every_write_of_the_package_goes_through_files_py():
                     and "# inside a private temporary folder" not in line:
                 offenders.append(f"{path.name}:{n}: {line.strip()}")
     assert offenders == []
+
+
+def test_adapt_cases_with_bad_labels_or_blank_headlines_name_the_rows(model, tmp_path, capsys):
+    from clickbait import cli
+
+    cases = tmp_path / "cases.csv"
+    cases.write_text("headline,label\nfine,1\nnot a label,2\n,0\n")
+    before = os.readlink(model / "current")
+    assert cli.main(["adapt", str(model), "--cases", str(cases), "--user", "lee"]) == cli.EXIT_FAILURE
+    err = capsys.readouterr().err
+    assert "cases.csv" in err and "row 2" in err and "'2'" in err
+    assert os.readlink(model / "current") == before and not (model / "users" / "lee").exists()
+
+
+def test_user_export_needs_force_to_overwrite(model, tmp_path, capsys):
+    from clickbait import cli
+    from clickbait.detector import ClickbaitDetector
+
+    ClickbaitDetector.load(model, user="mo", new_user=True).retain_and_save(NEW[:1], [1])
+    out = tmp_path / "mo.csv"
+    out.write_text("my own file")
+    assert cli.main(["user", "export", str(model), "mo", "-o", str(out)]) == cli.EXIT_FAILURE
+    assert "--force" in capsys.readouterr().err and out.read_text() == "my own file"
+    assert cli.main(["user", "export", str(model), "mo", "-o", str(out), "--force"]) == 0
+    assert pd.read_csv(out)["headline"].tolist() == NEW[:1]
+
+
+@pytest.mark.parametrize("args, word", [(["explain", "{m}", "x", "-k", "0"], "k must be"),
+                                        (["score", "{m}", "{i}", "-o", "{o}", "--nprobe", "0"], "nprobe"),
+                                        (["score", "{m}", "{i}", "-o", "{o}", "--explain", "-1"], "explain"),
+                                        (["score", "{m}", "{i}", "-o", "{o}", "--batch-size", "0"], "batch")])
+def test_cli_numbers_out_of_range_are_refused_by_name(model, headlines_csv, tmp_path, capsys, args, word):
+    from clickbait import cli
+
+    argv = [a.format(m=model, i=headlines_csv, o=tmp_path / "o.csv") for a in args]
+    assert cli.main(argv) in (cli.EXIT_FAILURE, cli.EXIT_USAGE)
+    assert word in capsys.readouterr().err and not (tmp_path / "o.csv").exists()
