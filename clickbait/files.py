@@ -496,6 +496,8 @@ class VersionedFolder:
         ours = self._marker_ok()
         known = {MARKER, LOCK, CURRENT, VERSIONS, *allowed}
         foreign = [e for e in entries if e not in known and not _is_our_tmp(e)]
+        if ours and not foreign and not self.exists():
+            return False  # a first save that never finished: nothing to replace, leftovers go
         if not ours or foreign:
             shown = ", ".join(foreign or entries)
             raise TargetInTheWay(
