@@ -146,7 +146,8 @@ def cmd_explain(a: argparse.Namespace) -> int:
         terms = ", ".join(f"{name} {e[name]:+.3f} ({e[name + '_contribution']:+.2f})"
                           for name in det.combiner_.to_dict()["features"])
         print(f"  evidence (value, logit contribution): {terms}; intercept {e.intercept:+.2f} "
-              f"-> the cases say {e.cases_probability:.3f}; times P(headline) {e.headline:.2f}")
+              f"-> the cases say {e.cases_probability:.3f} (pulled toward the prior {e.prior:.2f} only if "
+              f"P(headline) < 0.5)")
         print(f"  {'rank':>4} {'sim':>6} {'label':<13} {'source':<14} {'added':<16} {'case':>10}  headline")
         for r in frame[frame["query"] == q].itertuples():
             weight = f" x{r.weight:g}" if r.weight != 1 else ""

@@ -70,13 +70,14 @@ def _words(texts: Sequence[str]) -> list[str]:
     return sorted({w for t in texts for w in t.lower().split() if w.isalpha()})
 
 
-def source_metrics(labels: np.ndarray, proba: np.ndarray, threshold: float) -> dict:
+def source_metrics(labels: np.ndarray, proba: np.ndarray, threshold: float,
+                   flagged: np.ndarray | None = None) -> dict:
     """classification_metrics plus ECE, the share of news (label 0) flagged, and the share of
-    probabilities at exactly 0 or 1."""
+    probabilities at exactly 0 or 1. `flagged`: the model's own labels (default: P >= threshold)."""
     labels, proba = np.asarray(labels), np.asarray(proba, dtype="float64")
-    flagged = proba >= threshold
+    flagged = proba >= threshold if flagged is None else np.asarray(flagged, dtype=bool)
     news = labels == 0
-    return {**classification_metrics(labels, proba, threshold),
+    return {**classification_metrics(labels, proba, threshold, flagged.astype(int)),
             "ece": expected_calibration_error(labels, proba, ECE_BINS),
             "news_rows": int(news.sum()),
             "news_flagged": float(flagged[news].mean()) if news.any() else None,
@@ -148,9 +149,15 @@ def evaluate_sources(
     thresholds = {label: float(det.threshold_) for label, det in detectors.items()}
     thresholds[BASELINE] = best_threshold(baseline.predict_proba(valid_x)[:, 1], valid_y)
 
-    def probas(texts: list[str]) -> dict[str, np.ndarray]:
-        out = {label: det.predict_proba(texts)[:, 1] for label, det in detectors.items()}
-        return {**out, BASELINE: baseline.predict_proba(texts)[:, 1]}
+    def probas(texts: list[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """(P(clickbait), label) per model: a detector's labels are its own `predict` (text that
+        is not a headline is never clickbait), the baseline's are P >= its threshold."""
+        out = {}
+        for label, det in detectors.items():
+            a = det.assess(texts)
+            out[label] = (a["clickbait_probability"].to_numpy(), a["clickbait"].to_numpy() == 1)
+        p = baseline.predict_proba(texts)[:, 1]
+        return {**out, BASELINE: (p, p >= thresholds[BASELINE])}
 
     median = f"median of {len(dirs)}" if len(dirs) > 1 else None
     results: dict = {"models": [str(d) for d in dirs], "user": user, "thresholds": thresholds,
@@ -159,11 +166,10 @@ def evaluate_sources(
     for name, frame in sets.items():
         texts, labels = frame["headline"].tolist(), frame["label"].to_numpy()
         out = {}
-        for model, proba in probas(texts).items():
-            m = source_metrics(labels, proba, thresholds[model])
+        for model, (proba, flags) in probas(texts).items():
+            m = source_metrics(labels, proba, thresholds[model], flags)
             if "site" in frame.columns:
-                m["flagged_by_site"] = {site: float((proba[(frame["site"] == site).to_numpy()]
-                                                     >= thresholds[model]).mean())
+                m["flagged_by_site"] = {site: float(flags[(frame["site"] == site).to_numpy()].mean())
                                         for site in sorted(frame["site"].unique())}
             out[model] = m
             curves.setdefault(name, {})[model] = (labels, proba)
@@ -173,8 +179,7 @@ def evaluate_sources(
         results["sets"][name] = out
 
     flagged_by: dict = {}
-    for model, proba in probas(gen["headline"].tolist()).items():
-        flagged = proba >= thresholds[model]
+    for model, (proba, flagged) in probas(gen["headline"].tolist()).items():
         flagged_by[model] = {
             "flagged": float(flagged.mean()),
             "by_kind": {k: float(flagged[(gen["kind"] == k).to_numpy()].mean())

@@ -335,7 +335,8 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
                                max(len(ids), 1000), self.seed)
         self.headline_check_ = self.headline_check_.fit(ids, self._ids(others), headline_cut)
         self.support_cut_ = float(np.quantile(nb.support, 0.01))
-        d = decide(nb, self.combiner_, self.headline_check_.proba(ids), self.support_cut_)
+        self.prior_ = float(self.cases_.labels.mean())
+        d = decide(nb, self.combiner_, self.headline_check_.proba(ids), self.prior_, self.support_cut_)
         self.threshold_ = best_threshold(d.proba, labels)
         self.validation_accuracy_ = float(((d.proba >= self.threshold_) == labels).mean())
 
@@ -402,7 +403,7 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
         positions)` over the base cases may stand in for the exact scan (a faster index)."""
         layers, weights = self._layers()
         nb = class_neighbours(layers, weights, embeddings, self.k, search=search)
-        d = decide(nb, self.combiner_, self.headline_check_.proba(ids), self.support_cut_)
+        d = decide(nb, self.combiner_, self.headline_check_.proba(ids), self.prior_, self.support_cut_)
         table = self._retained_labels()
         if table and len(ids):
             found = pd.Series(row_keys(ids)).map(table).to_numpy(dtype="float64", na_value=np.nan)
@@ -458,7 +459,7 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
                                columns=[f"{c}_contribution" for c in frame.columns])
         return pd.concat([frame, contrib], axis=1).assign(
             intercept=self.combiner_.intercept, cases_probability=d.cases_proba,
-            headline=d.headline, support=d.support,
+            headline=d.headline, prior=self.prior_, support=d.support,
             low_support=d.low_support, clickbait_probability=d.proba)
 
     def explain(self, texts, k: int | None = None) -> pd.DataFrame:
@@ -669,7 +670,7 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
                 "threshold": self.threshold_,
                 "vote": {"combiner": self.combiner_.to_dict(),
                          "headline_check": self.headline_check_.to_dict(),
-                         "support_cut": self.support_cut_,
+                         "prior": self.prior_, "support_cut": self.support_cut_,
                          "validation_from_id": self.validation_from_id_,
                          "retained_from_id": self.retained_from_id_},
                 "validation_accuracy": self.validation_accuracy_,
@@ -737,6 +738,7 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
             self.combiner_ = Combiner.from_dict(vote["combiner"])
             self.headline_check_ = HeadlineCheck.from_parts(
                 vote["headline_check"], arrays["pairs"], arrays["numeric"], arrays["vectors"])
+            self.prior_ = check_probability(vote["prior"])
             self.support_cut_ = float(vote["support_cut"])
             self.validation_from_id_ = int(vote["validation_from_id"])
             self.retained_from_id_ = int(vote["retained_from_id"])

@@ -28,10 +28,12 @@ from sklearn.metrics import (
 from .files import write_file
 
 
-def classification_metrics(labels: np.ndarray, proba: np.ndarray, threshold: float) -> dict:
-    """Accuracy, precision, recall, F1 at `threshold`, ROC-AUC, and the confusion matrix."""
+def classification_metrics(labels: np.ndarray, proba: np.ndarray, threshold: float,
+                           predicted: np.ndarray | None = None) -> dict:
+    """Accuracy, precision, recall, F1 at `threshold` (or of the `predicted` labels, when the
+    model's decision is more than a cut on the probability), ROC-AUC, and the confusion matrix."""
     labels = np.asarray(labels)
-    pred = (np.asarray(proba) >= threshold).astype(int)
+    pred = (np.asarray(proba) >= threshold).astype(int) if predicted is None else np.asarray(predicted)
     both = len(np.unique(labels)) == 2
     return {
         "rows": len(labels),

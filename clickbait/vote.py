@@ -14,10 +14,13 @@ in the cases.
 A headline's *support* is the similarity of its nearest case. Text that is not a headline at all
 (random words, digit strings, letter salad) can still land near cases in the metric space, so a
 second, text-level check (`HeadlineCheck`: how many of its tokens and word pairs training ever
-saw) estimates P(headline). Clickbait is a kind of headline, so
-`P(clickbait) = P(headline) * P(clickbait | headline, the cases)`: text that is not a headline
-gets a low probability, which any threshold reads the same way (pulling it to a prior of 0.5
-instead left it on the threshold's edge). A headline is marked `low_support` when
+saw) estimates P(headline). For text the check rejects, what the cases say is pulled toward the
+prior (we do not know): `p = prior + s * (P_cases - prior)`, `s = clip((P(headline) - 0.25) /
+0.25, 0, 1)`. Text judged a headline (P(headline) >= 0.5, 99% of held-out headlines) keeps the
+cases' calibrated probability untouched; text below 0.25 gets the prior. Text below
+P(headline) = 0.5 is never *labelled* clickbait (`predict`, the `clickbait` column): use the
+label, not the probability against your own cut, to leave such text out. A headline is
+marked `low_support` when
 P(headline) < 0.5 or its support is below the 1st percentile of held-out headlines' support;
 text with P(headline) < 0.5 is never labelled clickbait, whatever its probability.
 """
@@ -262,11 +265,12 @@ class Decision:
         return ((self.proba >= threshold) & (self.headline >= 0.5)).astype("int64")
 
 
-def decide(nb: Neighbours, combiner: Combiner, headline: np.ndarray, support_cut: float) -> Decision:
+def decide(nb: Neighbours, combiner: Combiner, headline: np.ndarray, prior: float,
+           support_cut: float) -> Decision:
     """Evidence -> Decision (see the module docstring for the rule)."""
     feats = evidence(nb)
     cases_p = combiner.proba(feats)
-    proba = headline * cases_p
+    proba = prior + np.clip((headline - 0.25) / 0.25, 0.0, 1.0) * (cases_p - prior)
     support = nb.support
     low = (headline < 0.5) | (support < support_cut)
     return Decision(proba, cases_p, headline, support, low, feats)

@@ -849,3 +849,24 @@ def test_a_first_save_killed_before_its_pointer_is_finished_by_the_next_save(sma
     small_detector.save(target)  # no --force needed: nothing was ever committed there
     assert len(ClickbaitDetector.load(target).cases_) == len(small_detector.cases_)
     assert leftovers(target) == [] and len(list((target / "versions").iterdir())) == 1
+
+
+@pytest.mark.slow  # ~20 s (two TensorFlow start-ups); the library-level tests above run by default
+def test_concurrent_adapt_commands_for_one_user_keep_every_case(model, tmp_path):
+    """The CLI path of the defect: 2 `clickbait adapt --user` runs at once (each loads the model,
+    embeds, then adds under the lock) keep both runs' cases, with unique ids."""
+    from clickbait.overlay import UserOverlay
+
+    procs = []
+    for w in range(2):
+        cases = tmp_path / f"cases{w}.csv"
+        pd.DataFrame({"headline": [f"run {w} headline {i}" for i in range(15)],
+                      "label": [i % 2 for i in range(15)]}).to_csv(cases, index=False)
+        procs.append(subprocess.Popen([sys.executable, "-m", "clickbait.cli", "adapt", str(model),
+                                       "--cases", str(cases), "--user", "nia"], env=ENV,
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    results = [p.communicate(timeout=180) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], results
+    ov = UserOverlay.load(model, "nia")
+    assert len(ov) == 30 and len(set(ov.cases.ids)) == 30
+    assert leftovers(model) == []

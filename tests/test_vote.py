@@ -96,9 +96,12 @@ def test_support_falls_for_nonsense(det, corpus):
     assert fake["headline"].median() < 0.5 < real["headline"].median()
     assert fake["low_support"].mean() > 0.6 and real["low_support"].mean() < 0.1
     assert fake["clickbait"].mean() < 0.5 * real["clickbait"].mean()  # full size: see reports
-    # not a headline, so not clickbait: P(clickbait) = P(headline) x what the cases say
-    low = fake["headline"] < 0.5
-    assert (fake["clickbait_probability"][low] < 0.5).all()
+    # not a headline: the prior (we do not know) below P(headline) 0.25, and never labelled clickbait
+    np.testing.assert_allclose(fake["clickbait_probability"][fake["headline"] <= 0.25], det.prior_)
+    assert (fake["clickbait"][fake["headline"] < 0.5] == 0).all()
+    ev = det.evidence(junk + corpus["test"][0][:50])
+    keep = ev["headline"] >= 0.5  # judged headlines keep the cases' probability untouched
+    np.testing.assert_allclose(ev["clickbait_probability"][keep], ev["cases_probability"][keep])
     assert real["support"].median() > fake["support"].median()
 
 
