@@ -170,7 +170,10 @@ class Scorer:
             return
         from .inference import TokenizerProcess
 
-        self._tokenizer_process = TokenizerProcess(self.runtime.vocabulary, self.runtime.length)
+        try:
+            self._tokenizer_process = TokenizerProcess(self.runtime.vocabulary, self.runtime.length)
+        except OSError:  # no interpreter to start (an embedded Python): tokenize in the thread
+            self._tokenizer_process = None
 
     def close(self) -> None:
         """Stop the tokenizer process, if one was started."""
