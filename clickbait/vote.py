@@ -33,6 +33,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 from scipy.optimize import minimize
 
 from .cases import Neighbours
@@ -154,6 +155,15 @@ class HeadlineCheck:
     numeric: np.ndarray  # bool per id: the token is a number
     vectors: np.ndarray  # the model's word vectors (ids x dims), for coherence
 
+    @property
+    def _word_vectors(self) -> np.ndarray:
+        wv = self.__dict__.get("_wv")
+        if wv is None:
+            wv = self.vectors.copy()
+            wv[:2] = 0.0  # PAD and UNK are not words
+            self.__dict__["_wv"] = wv
+        return wv
+
     @staticmethod
     def numeric_flags(tokens: Sequence[str]) -> np.ndarray:
         return np.array([bool(_NUMERIC.fullmatch(t)) for t in tokens], dtype=bool)
@@ -176,11 +186,16 @@ class HeadlineCheck:
         numeric = (self.numeric[ids] & real).sum(axis=1) / safe
         keys = pair_keys(ids, self.vocab_size)
         valid = keys >= 0
-        seen = (valid & np.isin(keys, self.pairs)).sum(axis=1)
-        words = ids > 1
-        v = self.vectors[ids] * words[..., None]
-        mean = unit_rows(v.sum(axis=1))
-        coherence = np.einsum("nld,nd->n", v, mean) / np.maximum(words.sum(axis=1), 1)
+        at = np.minimum(np.searchsorted(self.pairs, keys), max(len(self.pairs) - 1, 0))
+        seen = (valid & (self.pairs[at] == keys)).sum(axis=1) if len(self.pairs) else np.zeros(len(ids))
+        # Coherence: the mean over words of cos(word, mean direction) = |sum of unit word vectors|
+        # / words; the sum is one sparse product (PAD and UNK rows are zero in `_word_vectors`).
+        words = (ids > 1).sum(axis=1)
+        rows = sparse.csr_matrix((np.ones(ids.size, "float32"), ids.ravel(),
+                                  np.arange(0, ids.size + 1, max(ids.shape[1], 1))),
+                                 shape=(len(ids), len(self.vectors)))
+        total = np.asarray(rows @ self._word_vectors)
+        coherence = np.linalg.norm(total, axis=1) / np.maximum(words, 1)
         return np.column_stack([np.log1p(n), unknown, numeric, seen, valid.sum(axis=1) - seen,
                                 coherence]).astype("float64")
 
