@@ -45,7 +45,6 @@ LABEL_COLUMNS = ("label", "clickbait", "is_clickbait")
 PROBA, LABEL, NEIGHBOURS = "clickbait_probability", "clickbait", "clickbait_neighbours"
 SUPPORT, LOW_SUPPORT = "support", "low_support"
 BATCH_SIZE = 8192
-IVF_MIN_CASES = 20000  # below this an exact scan is fast enough and stays exact
 RETRIEVALS = ("exact", "ivf", "auto")
 ENCODERS = ("auto", "numpy", "tensorflow")
 
@@ -138,8 +137,6 @@ class Scorer:
                                         input_signature=[tf.TensorSpec([None, None], tf.int64)])
             self._margin = _padding_margin(network)
         cases = detector.cases_
-        overlay = getattr(detector, "overlay_", None)
-        self._overlay = overlay is not None and len(overlay.cases) > 0
         if retrieval == "auto":  # the vote reads ~k cases of each class: exact is the default
             retrieval = "exact"
         self.retrieval = retrieval
@@ -403,10 +400,10 @@ def score_frame(detector: ClickbaitDetector, frame: pd.DataFrame, text_column: s
         scored = _score_chunk(scorer, frame[col].iloc[s:s + batch_size], explain)
         parts.append(scored)
         notes += scored.explain or []
-    joined = _Scored(*(np.concatenate([getattr(p, f) for p in parts]) if parts else np.zeros(0)
-                       for f in ("proba",)), None, 0,
-                     *(np.concatenate([getattr(p, f) for p in parts]) if parts else np.zeros(0)
-                       for f in ("support", "low_support", "headline")))
+    column = {f: np.concatenate([getattr(p, f) for p in parts]) if parts else np.zeros(0)
+              for f in ("proba", "support", "low_support", "headline")}
+    joined = _Scored(column["proba"], None, 0, column["support"], column["low_support"].astype(bool),
+                     column["headline"])
     out = frame.assign(**_outputs(joined, threshold))
     if explain:
         out[NEIGHBOURS] = notes
