@@ -30,7 +30,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from . import __version__
 from .cases import USER_ID_OFFSET, CaseBase, _check_labels, class_neighbours, layered_kneighbors
 from .errors import VectorFormatError
-from .files import ArtifactError, VersionedFolder, read_retrying, sha256_file
+from .files import ArtifactError, VersionedFolder, read_json_artifact, read_retrying, sha256_file
 from .seeding import seeded
 from .validation import check_count, check_probability
 from .vote import Combiner, Decision, HeadlineCheck, decide, evidence, non_headlines, row_keys
@@ -707,13 +707,7 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
         def read():
             version, manifest = folder.read(required=_REQUIRED)
             path = version / "config.json"
-            try:
-                config = json.loads(path.read_text())
-            except ValueError as e:
-                raise ArtifactError(f"{path} is not valid JSON ({e})") from None
-            if not isinstance(config, dict) or config.get("format") != FORMAT_VERSION:
-                found = config.get("format") if isinstance(config, dict) else None
-                raise ArtifactError(f"{path}: format {found!r}, expected {FORMAT_VERSION}")
+            config = read_json_artifact(path, FORMAT_VERSION)
             try:
                 self = cls(**config["params"])
                 self._validate_params()

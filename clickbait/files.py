@@ -665,3 +665,16 @@ def read_retrying(read: Callable[[], object], folder: VersionedFolder, attempts:
 __all__ = ["ArtifactError", "OutputFile", "TargetInTheWay", "Terminated", "VersionWriter",
            "VersionedFolder", "check_output", "clean_leftovers", "read_retrying", "sha256_file",
            "terminate_cleanly", "verify_manifest", "write_file"]
+
+
+def read_json_artifact(path: Path, format_version: int) -> dict:
+    """A JSON artifact (config.json, overlay.json) of the given `"format"`; anything else is an
+    ArtifactError naming the file."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except ValueError as e:
+        raise ArtifactError(f"{path} is not valid JSON ({e})") from None
+    found = data.get("format") if isinstance(data, dict) else None
+    if found != format_version:
+        raise ArtifactError(f"{path}: format {found!r}, expected {format_version}")
+    return data

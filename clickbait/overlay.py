@@ -31,7 +31,7 @@ from pathlib import Path
 import pandas as pd
 
 from .cases import USER_ID_OFFSET, CaseBase
-from .files import LOCK, ArtifactError, VersionedFolder, read_retrying, write_file
+from .files import LOCK, ArtifactError, VersionedFolder, read_json_artifact, read_retrying, write_file
 from .validation import check_positive
 
 log = logging.getLogger("clickbait")
@@ -146,13 +146,7 @@ class UserOverlay:
         def read() -> UserOverlay:
             version, _ = folder.read(required=_FILES)
             path = version / "overlay.json"
-            try:
-                info = json.loads(path.read_text())
-            except ValueError as e:
-                raise ArtifactError(f"{path} is not valid JSON ({e})") from None
-            found = info.get("format") if isinstance(info, dict) else None
-            if found != OVERLAY_FORMAT:
-                raise ArtifactError(f"{path}: format {found!r}, expected {OVERLAY_FORMAT}")
+            info = read_json_artifact(path, OVERLAY_FORMAT)
             if info.get("name") != name:
                 raise ArtifactError(f"{path} is user {info.get('name')!r}'s overlay, not {name!r}'s")
             try:

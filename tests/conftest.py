@@ -55,3 +55,13 @@ def det(small_detector):
     d.cases_ = copy.deepcopy(small_detector.cases_)
     d.overlay_ = None
     return d
+
+
+def load_benchmark(name: str):
+    """A script of benchmarks/ imported as a module (benchmarks/ is not a package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -1,22 +1,18 @@
 """The new-source adaptation benchmark (benchmarks/bench_adapt.py: adapt_to_source) on the
 session's small detector and a small downs2014 sample."""
 
-import importlib.util
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import ROOT, subset
+from conftest import load_benchmark, subset
 
 from clickbait.data import DEFAULT_DATA_DIR
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_adapt", ROOT / "benchmarks" / "bench_adapt.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("bench_adapt")
 
 
 def test_balanced_order_keeps_class_shares_in_every_prefix(bench):

@@ -1,19 +1,15 @@
 """The subword benchmark's n-gram ids (benchmarks/bench_subword.py): the models it trains are too
 big for the default run, so only the function that feeds the n-gram branch is checked here."""
 
-import importlib.util
 
 import numpy as np
 import pytest
-from conftest import ROOT
+from conftest import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_subword", ROOT / "benchmarks" / "bench_subword.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("bench_subword")
 
 
 def test_ngram_ids_are_deterministic_and_padded_with_zero(bench):
