@@ -62,6 +62,7 @@ sys.path.insert(0, str(ROOT))
 
 from clickbait.data import load_split  # noqa: E402
 from clickbait.detector import ClickbaitDetector  # noqa: E402
+from clickbait.files import write_file  # noqa: E402
 from clickbait.overlay import USER_WEIGHT, UserOverlay  # noqa: E402
 
 NS = (0, 50, 200, 1000)
@@ -255,10 +256,8 @@ def plot_source(results: dict, path: Path) -> Path:
     axes[0].legend(fontsize=8)
     fig.suptitle(f"Adapting {Path(results['model']).name} to a new source "
                  f"({results['judge_rows']:,} judge rows, seed {results['seed']})", fontsize=10)
-    path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    return path
+    return write_file(path, lambda f: fig.savefig(f, dpi=110, format="png"))
 
 
 def run_source(models: list[str], reports: Path, seed: int, also: tuple[Path, ...] = (),
@@ -425,11 +424,10 @@ def main() -> int:
 
 
 def _write(results: dict, paths: list[Path]) -> None:
+    from clickbait.reports import write_json
+
     for path in paths:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(json.dumps(results, indent=2) + "\n")
-        os.replace(tmp, path)
+        write_json(results, path)
 
 
 def plot(results: dict, path: Path) -> None:

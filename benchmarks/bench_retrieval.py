@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import os
 import shlex
 import sys
@@ -90,8 +89,9 @@ def main() -> int:
                           f"{us:.1f} us/query (exact {exact_us:.1f})", flush=True)
         finally:
             det.k = original_k
-    args.results.parent.mkdir(parents=True, exist_ok=True)
-    args.results.write_text(json.dumps(results, indent=2) + "\n")
+    from clickbait.reports import write_json
+
+    write_json(results, args.results)
     print(f"wrote {args.results}")
     return 0
 

@@ -224,8 +224,9 @@ def main() -> int:
             results["stages"] = stages(args, distinct, out)
     results["machine"]["load_average_after"] = os.getloadavg()
     results["verdicts"] = report(results)
-    args.results.parent.mkdir(parents=True, exist_ok=True)
-    args.results.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    from clickbait.reports import write_json
+
+    write_json(results, args.results)
     print(f"wrote {args.results.relative_to(ROOT) if args.results.is_relative_to(ROOT) else args.results}")
     return 0
 

@@ -100,8 +100,9 @@ def main() -> int:
           f"({sp['steady_rows_per_second']:,.0f} rows/s, {sp['partitions']} partitions); whole process "
           f"{sp['process_seconds']:.1f} s")
     print(f"steady-state spark / single process: {results['steady_ratio_spark_to_cli']:.2f}x")
-    args.results.parent.mkdir(parents=True, exist_ok=True)
-    args.results.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    from clickbait.reports import write_json
+
+    write_json(results, args.results)
     print(f"wrote {args.results}")
     return 0
 

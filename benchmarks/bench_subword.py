@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import os
 import shlex
 import sys
@@ -231,8 +230,9 @@ def main() -> int:
     results["markdown"] = markdown
     results["seconds"] = time.perf_counter() - started
     print(markdown)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    from clickbait.reports import write_json
+
+    write_json(results, args.out)
     print(f"wrote {args.out}")
     return 0
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import platform
 import re
 import shlex
@@ -133,8 +132,9 @@ def main() -> int:
         "target_ratio_cold": TARGET,
         "verdict": verdict,
     }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    from clickbait.reports import write_json
+
+    write_json(result, args.output)
     print(f"wrote {args.output}")
     return 0 if verdict == "PASS" else 1
 
