@@ -85,8 +85,8 @@ def _scoring_options(p: argparse.ArgumentParser) -> None:
                    help="strict: stop at the first undecodable byte, naming its offset; "
                         "replace: replace such bytes with U+FFFD and count them")
     p.add_argument("--retrieval", default="exact", choices=["exact", "ivf", "auto"],
-                   help="nearest-case search: exact (predict_proba's answers), or a faiss IVF index, "
-                        "faster but approximate (auto: IVF from 20,000 cases on)")
+                   help="nearest-case search: exact (predict_proba's answers; auto is exact), or a "
+                        "faiss IVF index per class (approximate; see README for its agreement)")
     p.add_argument("--nprobe", type=int, default=8, help="IVF lists searched per headline")
 
 
@@ -260,7 +260,7 @@ def cmd_score(a: argparse.Namespace) -> int:
         threshold=a.threshold, explain=a.explain, encoding=a.encoding,
         encoding_errors=a.encoding_errors, force=a.force, retrieval=a.retrieval,
         nprobe=a.nprobe, dedup=a.dedup, progress=a.progress, input_format=a.input_format,
-        output_format=a.output_format)
+        output_format=a.output_format, workers=a.workers)
     _say(a, summary.line(), file=sys.stderr)  # stdout may be the scored rows
     return EXIT_OK
 
@@ -400,6 +400,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="add the K nearest cases of each row as a JSON column")
     p.add_argument("--dedup", action=argparse.BooleanOptionalAction, default=True,
                    help="score repeated headlines within a chunk once")
+    p.add_argument("--workers", type=int, default=None,
+                   help="chunks encoded and voted on at once (default: one per usable core)")
     p.add_argument("--force", action="store_true", help="overwrite an existing OUTPUT")
     p.add_argument("--user", default=None, help="include this user's overlay cases (MODEL_DIR/users/NAME)")
 

@@ -20,6 +20,7 @@ import json
 import math
 import os
 import sys
+import threading
 import time
 from collections import deque
 from collections.abc import Iterator
@@ -82,9 +83,27 @@ class StageTimes:
     retrieve: float = 0.0
     write: float = 0.0
 
+    def add(self, stage: str, seconds: float) -> None:
+        """Thread-safe `stage += seconds` (several model workers report at once)."""
+        with _TIMES_LOCK:
+            setattr(self, stage, getattr(self, stage) + seconds)
+
     def shares(self) -> dict[str, float]:
         total = sum(asdict(self).values()) or 1.0
         return {k: v / total for k, v in asdict(self).items()}
+
+
+_TIMES_LOCK = threading.Lock()
+
+
+def model_workers() -> int:
+    """Model workers for `score_csv`: one per usable core (each runs numpy and faiss on one
+    thread), at most 8 (each holds a chunk in flight)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 8))
 
 
 class Scorer:
@@ -157,6 +176,12 @@ class Scorer:
                 index.add(emb)
                 index.nprobe = min(nprobe, nlist)
                 self._ivf[label] = (members, index, quantizer)
+        # The vote builds its indexes and tables on first use; build them now, once, so that model
+        # workers starting together do not each build their own.
+        one = np.zeros((1, cases.dim), "float32")
+        one[0, 0] = 1.0
+        detector._decide(np.zeros((1, self.length), "int64"), one,
+                         search=self.class_search if self._ivf else None)
 
     def start_tokenizer_process(self) -> None:
         """Tokenize in a child process from now on (numpy encoder only). The tokenizer is pure
@@ -187,14 +212,14 @@ class Scorer:
             out = self.runtime.ids(texts.tolist())
         else:
             out = self._vectorize(texts.astype(object)).numpy()
-        self.times.tokenize += time.perf_counter() - t
+        self.times.add("tokenize", time.perf_counter() - t)
         return out
 
     def embed(self, ids: np.ndarray, block: int = 2048) -> np.ndarray:
         t = time.perf_counter()
         if self.runtime is not None:
             out = self.runtime.embed(ids)
-            self.times.encode += time.perf_counter() - t
+            self.times.add("encode", time.perf_counter() - t)
             return out
         out = np.empty((len(ids), self.det.dim), "float32")
         if self._margin:
@@ -208,7 +233,7 @@ class Scorer:
         else:
             for s in range(0, len(ids), block):
                 out[s:s + block] = self._network(ids[s:s + block]).numpy()
-        self.times.encode += time.perf_counter() - t
+        self.times.add("encode", time.perf_counter() - t)
         return out
 
     def class_search(self, emb: np.ndarray, k: int, label: int) -> tuple[np.ndarray, np.ndarray]:
@@ -234,7 +259,7 @@ class Scorer:
         vote."""
         t = time.perf_counter()
         d = self.det._decide(ids, emb, search=self.class_search if self._ivf else None)
-        self.times.retrieve += time.perf_counter() - t
+        self.times.add("retrieve", time.perf_counter() - t)
         return np.column_stack([d.proba, d.support, d.low_support, d.headline])
 
     def tokenize(self, texts: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
@@ -443,13 +468,15 @@ class ScoreSummary:
         return d
 
 
-def _pipeline(scorer: Scorer, source: TableInput, col: int, explain: int, depth: int = 2
+def _pipeline(scorer: Scorer, source: TableInput, col: int, explain: int, workers: int = 1
               ) -> Iterator[tuple[pd.DataFrame, _Scored]]:
-    """Scored chunks in input order. Tokenizing chunk i+1 (one thread) overlaps encoding and
-    retrieval of chunk i (another thread) and reading/writing (this thread); at most `depth`
-    chunks are in flight, so memory does not grow with the input."""
+    """Scored chunks in input order. Tokenizing (one thread, feeding a tokenizer process) runs
+    ahead of encoding, retrieval and the vote (`workers` threads, one chunk each), beside
+    reading and writing (this thread); at most `workers` + 1 chunks are in flight, so memory
+    does not grow with the input."""
     tokenizer = ThreadPoolExecutor(1, thread_name_prefix="clickbait-tokenize")
-    model = ThreadPoolExecutor(1, thread_name_prefix="clickbait-model")
+    model = ThreadPoolExecutor(workers, thread_name_prefix="clickbait-model", initializer=_one_thread)
+    depth = workers + 1
 
     def score(tok_future) -> _Scored:
         return _finish_chunk(scorer, tok_future.result(), explain)
@@ -458,7 +485,7 @@ def _pipeline(scorer: Scorer, source: TableInput, col: int, explain: int, depth:
     try:
         t = time.perf_counter()
         for chunk in source.chunks:
-            scorer.times.read += time.perf_counter() - t
+            scorer.times.add("read", time.perf_counter() - t)
             texts = chunk.iloc[:, col]
             if pending:  # a second chunk: worth a tokenizer process (see Scorer)
                 scorer.start_tokenizer_process()
@@ -485,7 +512,8 @@ def score_csv(detector: ClickbaitDetector, input: str | os.PathLike, output: str
               encoding_errors: str = "strict", force: bool = False, progress: bool | None = None,
               retrieval: str = "exact", nprobe: int = 8, dedup: bool = True,
               input_format: str | None = None, output_format: str | None = None,
-              stdin: TextIO | None = None, stdout: TextIO | None = None) -> ScoreSummary:
+              stdin: TextIO | None = None, stdout: TextIO | None = None,
+              workers: int | None = None) -> ScoreSummary:
     """Score the headlines of INPUT into OUTPUT: CSV, TSV, JSON Lines (each optionally .gz) or
     Parquet, by extension or `input_format`/`output_format`; `-` is stdin/stdout (CSV unless a
     format is given; see clickbait/formats.py). Every input column unchanged and in order, plus
@@ -493,8 +521,10 @@ def score_csv(detector: ClickbaitDetector, input: str | os.PathLike, output: str
     one row per input row, in input order.
 
     OUTPUT is written beside itself and renamed at the end, so it is never partial (stdout
-    cannot be: rows there are written as they are scored). An existing OUTPUT needs `force`."""
+    cannot be: rows there are written as they are scored). An existing OUTPUT needs `force`.
+    `workers` chunks are encoded and voted on at once (default: one per usable core)."""
     check_count(batch_size, "batch_size")
+    workers = model_workers() if workers is None else check_count(workers, "workers")
     check_count(explain, "explain (nearest cases per row)", minimum=0)
     check_count(nprobe, "nprobe")
     detect(output, output_format)  # an unknown output format fails before any work
@@ -520,7 +550,7 @@ def score_csv(detector: ClickbaitDetector, input: str | os.PathLike, output: str
                             stdout=stdout, input_schema=source.schema) as out, \
                     tqdm(unit=" rows", unit_scale=True, disable=not show, file=sys.stderr,
                          desc="scoring") as bar:
-                for chunk, scored in _pipeline(scorer, source, col, explain):
+                for chunk, scored in _pipeline(scorer, source, col, explain, workers):
                     t = time.perf_counter()
                     out.write(chunk, _outputs(scored, threshold))
                     summary.rows += len(chunk)
@@ -528,7 +558,7 @@ def score_csv(detector: ClickbaitDetector, input: str | os.PathLike, output: str
                     summary.scored += int(valid.sum())
                     summary.flagged += int(scored.flags(threshold).sum())
                     summary.missing_text += scored.missing
-                    scorer.times.write += time.perf_counter() - t
+                    scorer.times.add("write", time.perf_counter() - t)
                     bar.update(len(chunk))
                 out.commit()
         summary.replaced_bytes = source.replaced
@@ -536,6 +566,14 @@ def score_csv(detector: ClickbaitDetector, input: str | os.PathLike, output: str
         return summary
     finally:
         source.close()
+
+
+def _one_thread() -> None:
+    """OpenMP's thread count is per thread: a new thread starts at one per core, whatever the
+    limit set in the thread that made it. Each model worker holds faiss's pool to one thread."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1, user_api="openmp")
 
 
 def single_threaded():

@@ -3,11 +3,12 @@
     from clickbait.spark import score
     scored = score(df, "models/default", text_col="headline")   # df: a Spark DataFrame
 
-`score` adds `clickbait_probability` (double, null where the text is missing or blank) and
-`clickbait` (int, null there too) through `mapInPandas`: Spark hands each Python worker Arrow
-batches of rows, and `BatchScorer` scores them with the same `Scorer` as `clickbait score`
-(numpy encoder, exact retrieval, the detector's own vote), so the probabilities are the
-single-process ones (tests/test_spark.py: within 1e-5).
+`score` adds the columns `clickbait score` writes: `clickbait_probability` (double, null where
+the text is missing or blank), `clickbait` (int, null there too; never 1 for text the headline
+check rejects), `support` (double) and `low_support` (int), through `mapInPandas`: Spark hands
+each Python worker Arrow batches of rows, and `BatchScorer` scores them with the same `Scorer`
+as `clickbait score` (numpy encoder, exact retrieval, the detector's own vote), so the
+probabilities are the single-process ones (tests/test_spark.py: within 1e-5).
 
 The model loads once per worker process, on its first batch, and stays in this module's cache
 (`_SCORERS`): `BatchScorer` itself pickles as a few strings, and Spark reuses its Python workers
@@ -32,7 +33,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from .scoring import LABEL, PROBA, find_column
+from .scoring import LABEL, LOW_SUPPORT, PROBA, SUPPORT, find_column
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame, SparkSession
@@ -42,6 +43,7 @@ if TYPE_CHECKING:  # pragma: no cover
 ARROW_BATCH = 10_000  # rows per Arrow batch: 2,048 was 2-3x slower (issue 12's trial)
 _SCORERS: dict[tuple, Scorer] = {}  # per worker process: (model folder, options) -> Scorer
 _ROW = "__clickbait_row"
+ADDED = (PROBA, LABEL, SUPPORT, LOW_SUPPORT)  # the columns `score` adds, as `clickbait score`
 
 
 class BatchScorer:
@@ -83,23 +85,29 @@ class BatchScorer:
 
     def predict_batch(self, texts: Sequence[str | None]) -> np.ndarray:
         """P(clickbait) of each headline (float64); NaN where it is missing or blank."""
-        from .scoring import _text_mask, single_threaded
+        return self._scored(texts).proba
+
+    def _scored(self, texts: Sequence[str | None]):
+        from .scoring import _Scored, _text_mask, single_threaded
 
         values = pd.Series(list(texts), dtype=object)
         valid = _text_mask(values)
-        out = np.full(len(values), np.nan)
+        out = np.full((len(values), 4), np.nan)
         if valid.any():
+            scorer = self.scorer
             with single_threaded():  # Spark runs one worker per core: no pools on top
-                out[valid] = self.scorer.proba(values[valid].astype(str).to_numpy(object))
-        return out
+                out[valid] = scorer.score_ids(*scorer.tokenize(values[valid].astype(str).to_numpy(object)))
+        return _Scored(out[:, 0], None, int((~valid).sum()), out[:, 1], out[:, 2] == 1, out[:, 3])
 
     def score_pandas(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """`frame` with `clickbait_probability` and `clickbait` (nullable 0/1) added."""
-        proba = self.predict_batch(frame[self.text_col].tolist())
+        """`frame` with the columns `clickbait score` adds (same values, same labelling rule)."""
+        from .scoring import _outputs
+
         threshold = self.scorer.det.threshold_ if self.threshold is None else self.threshold
-        label = pd.array(np.where(np.isnan(proba), 0, proba >= threshold).astype("int32"), dtype="Int32")
-        label[np.isnan(proba)] = pd.NA
-        return frame.assign(**{PROBA: proba, LABEL: label})
+        cols = _outputs(self._scored(frame[self.text_col].tolist()), threshold)
+        for name in (LABEL, LOW_SUPPORT):  # Spark's IntegerType
+            cols[name] = cols[name].astype("Int32")
+        return frame.assign(**cols)
 
     def __call__(self, batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         """For `DataFrame.mapInPandas`: each Arrow batch, scored."""
@@ -109,16 +117,17 @@ class BatchScorer:
 
 def score(df: DataFrame, model_dir: str | os.PathLike, text_col: str | None = None, *,
           threshold: float | None = None, retrieval: str = "exact", nprobe: int = 8) -> DataFrame:
-    """`df` with `clickbait_probability` and `clickbait` added (lazily: a Spark transformation).
+    """`df` with `clickbait_probability`, `clickbait`, `support` and `low_support` added (lazily:
+    a Spark transformation).
     `text_col` defaults to the column named headline/title/text, or the only column."""
     from pyspark.sql.types import DoubleType, IntegerType, StructField, StructType
 
     text_col = df.columns[find_column(list(df.columns), text_col)]
-    clash = [c for c in (PROBA, LABEL) if c in df.columns]
+    clash = [c for c in ADDED if c in df.columns]
     if clash:
         raise ValueError(f"the DataFrame already has column(s) {clash}; rename them first")
-    schema = StructType([*df.schema.fields, StructField(PROBA, DoubleType(), True),
-                         StructField(LABEL, IntegerType(), True)])
+    types = {PROBA: DoubleType(), LABEL: IntegerType(), SUPPORT: DoubleType(), LOW_SUPPORT: IntegerType()}
+    schema = StructType([*df.schema.fields, *(StructField(c, types[c], True) for c in ADDED)])
     scorer = BatchScorer(model_dir, text_col, threshold=threshold, retrieval=retrieval, nprobe=nprobe)
     return df.mapInPandas(scorer, schema)
 

@@ -78,6 +78,37 @@ def test_every_row_in_order_values_unchanged(small_detector, tmp_path):
     assert not list(tmp_path.glob(".*tmp"))
 
 
+def test_parallel_model_workers_write_the_same_file(small_detector, tmp_path):
+    rows = [[str(i), h] for i, h in enumerate(HEADLINES * 7)]
+    src = write_csv(tmp_path / "in.csv", ["id", "headline"], rows)
+    one, three = tmp_path / "one.csv", tmp_path / "three.csv"
+    score_csv(small_detector, src, one, batch_size=2, workers=1)
+    score_csv(small_detector, src, three, batch_size=2, workers=3)  # chunks finish out of order
+    assert three.read_bytes() == one.read_bytes()
+    with pytest.raises(ValueError, match="workers"):
+        score_csv(small_detector, src, tmp_path / "x.csv", workers=0)
+
+
+def test_batch_scorer_labels_and_columns_are_the_cli_ones(model_dir, small_detector):
+    """Spark's scorer (run here without Spark) adds what `clickbait score` adds, with the same
+    labelling rule: text the headline check rejects is never labelled clickbait."""
+    from clickbait.spark import BatchScorer
+
+    texts = [*HEADLINES, "", "7 42 1999 0 3", "zxq vbnm qwrt", "the of and to in"]
+    frame = pd.DataFrame({"id": range(len(texts)), "headline": texts})
+    for threshold in (0.0, None):
+        got = BatchScorer(model_dir, threshold=threshold).score_pandas(frame)
+        want = scoring.score_frame(small_detector, frame, threshold=threshold)
+        assert list(got.columns) == list(want.columns)
+        pd.testing.assert_series_equal(got["clickbait"], want["clickbait"], check_dtype=False)
+        pd.testing.assert_series_equal(got["low_support"], want["low_support"], check_dtype=False)
+        np.testing.assert_allclose(got["support"], want["support"], atol=2e-6)
+        np.testing.assert_allclose(got["clickbait_probability"], want["clickbait_probability"], atol=2e-6)
+        if threshold == 0.0:  # every scored row is >= 0; the rejected ones stay 0
+            rejected = (want["clickbait"] == 0) & want["clickbait_probability"].notna()
+            assert rejected.any()
+
+
 def test_missing_text_rows_kept_and_counted(small_detector, tmp_path):
     rows = [["1", "Senate passes budget"], ["2", ""], ["3", "   "], ["4", "10 Cats Who Rule"], ["5"]]
     src = tmp_path / "in.csv"
