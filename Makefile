@@ -27,7 +27,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 install: $(VENV)/.installed
 $(VENV)/.installed: setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev,spark]'
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev,spark,dask]'
 	touch $@
 
 pretrained: $(GLOVE)

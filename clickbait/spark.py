@@ -10,8 +10,8 @@ each Python worker Arrow batches of rows, and `BatchScorer` scores them with the
 as `clickbait score` (numpy encoder, exact retrieval, the detector's own vote), so the
 probabilities are the single-process ones (tests/test_spark.py: within 1e-5).
 
-The model loads once per worker process, on its first batch, and stays in this module's cache
-(`_SCORERS`): `BatchScorer` itself pickles as a few strings, and Spark reuses its Python workers
+The model loads once per worker process, on its first batch, and stays in a module cache
+(clickbait/batch.py): `BatchScorer` itself pickles as a few strings, and Spark reuses its Python workers
 across tasks, so a job of many partitions pays the load (about a second without TensorFlow) once
 per worker. The model folder must be readable by the workers: a shared path, or shipped with
 `spark-submit --archives model.zip#model` and named `model` (see README).
@@ -26,93 +26,19 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
-
+from .batch import ADDED, BatchScorer
 from .scoring import LABEL, LOW_SUPPORT, PROBA, SUPPORT, find_column
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame, SparkSession
 
-    from .scoring import Scorer
+__all__ = ["ADDED", "BatchScorer", "read", "score", "score_files", "session"]
 
 ARROW_BATCH = 10_000  # rows per Arrow batch: 2,048 was 2-3x slower (issue 12's trial)
-_SCORERS: dict[tuple, Scorer] = {}  # per worker process: (model folder, options) -> Scorer
 _ROW = "__clickbait_row"
-ADDED = (PROBA, LABEL, SUPPORT, LOW_SUPPORT)  # the columns `score` adds, as `clickbait score`
-
-
-class BatchScorer:
-    """A picklable scorer: P(clickbait) for lists of headlines and for pandas frames, loading the
-    model on first use in each process (and once per process: see the module cache)."""
-
-    def __init__(self, model_dir: str | os.PathLike, text_col: str = "headline", *,
-                 threshold: float | None = None, retrieval: str = "exact", nprobe: int = 8):
-        self.model_dir, self.text_col = str(model_dir), text_col
-        self.threshold, self.retrieval, self.nprobe = threshold, retrieval, nprobe
-
-    @property
-    def path(self) -> str:
-        """The model folder here: as given, else under Spark's files root (where a relative
-        `--archives model.zip#model` is unpacked for the workers)."""
-        if not os.path.exists(self.model_dir) and not os.path.isabs(self.model_dir):
-            try:
-                from pyspark import SparkFiles
-
-                shipped = os.path.join(SparkFiles.getRootDirectory(), self.model_dir)
-                if os.path.exists(shipped):
-                    return shipped
-            except Exception:
-                pass
-        return self.model_dir
-
-    @property
-    def scorer(self) -> Scorer:
-        key = (os.path.abspath(self.path), self.retrieval, self.nprobe)
-        scorer = _SCORERS.get(key)
-        if scorer is None:
-            from .detector import ClickbaitDetector
-            from .scoring import Scorer
-
-            detector = ClickbaitDetector.load(self.path)
-            scorer = _SCORERS[key] = Scorer(detector, retrieval=self.retrieval, nprobe=self.nprobe,
-                                            dedup=True)
-        return scorer
-
-    def predict_batch(self, texts: Sequence[str | None]) -> np.ndarray:
-        """P(clickbait) of each headline (float64); NaN where it is missing or blank."""
-        return self._scored(texts).proba
-
-    def _scored(self, texts: Sequence[str | None]):
-        from .scoring import _Scored, _text_mask, single_threaded
-
-        values = pd.Series(list(texts), dtype=object)
-        valid = _text_mask(values)
-        out = np.full((len(values), 4), np.nan)
-        if valid.any():
-            scorer = self.scorer
-            with single_threaded():  # Spark runs one worker per core: no pools on top
-                out[valid] = scorer.score_ids(*scorer.tokenize(values[valid].astype(str).to_numpy(object)))
-        return _Scored(out[:, 0], None, int((~valid).sum()), out[:, 1], out[:, 2] == 1, out[:, 3])
-
-    def score_pandas(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """`frame` with the columns `clickbait score` adds (same values, same labelling rule)."""
-        from .scoring import _outputs
-
-        threshold = self.scorer.det.threshold_ if self.threshold is None else self.threshold
-        cols = _outputs(self._scored(frame[self.text_col].tolist()), threshold)
-        for name in (LABEL, LOW_SUPPORT):  # Spark's IntegerType
-            cols[name] = cols[name].astype("Int32")
-        return frame.assign(**cols)
-
-    def __call__(self, batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        """For `DataFrame.mapInPandas`: each Arrow batch, scored."""
-        for frame in batches:
-            yield self.score_pandas(frame)
 
 
 def score(df: DataFrame, model_dir: str | os.PathLike, text_col: str | None = None, *,
@@ -184,7 +110,6 @@ def score_files(model_dir: str | os.PathLike, input: str, output: str, *, text_c
 
     df = read(spark, input, input_format)
     text_col = df.columns[find_column(list(df.columns), text_col)]
-    rows = df.count()
     # One partition per core at least (a multi-line CSV is one partition), in input order: row
     # ids follow the file, ranges of them become partitions, sorted within.
     n = partitions or 2 * spark.sparkContext.defaultParallelism
@@ -197,5 +122,8 @@ def score_files(model_dir: str | os.PathLike, input: str, output: str, *, text_c
         writer.csv(output, header=True, quote='"', escape='"')
     else:
         writer.parquet(output)
+    # Counted from what was written, not by a pass over the input before the job: a Parquet
+    # count reads only the files' footers.
+    rows = read(spark, output, out_format).count()
     return {"rows": rows, "partitions": n, "seconds": time.perf_counter() - started}
 

@@ -1,0 +1,97 @@
+"""A picklable batch scorer for engines that run Python workers (Spark, Dask): the model loads
+once per worker process, on first use, and stays in this module's cache (`_SCORERS`), so the
+object shipped to the workers is a few strings and a job of many partitions pays the load once
+per process. It scores with `clickbait score`'s own `Scorer` and adds the same columns by the
+same rules (`scoring._outputs`), so an engine's output equals the single-process one.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from .scoring import LABEL, LOW_SUPPORT, PROBA, SUPPORT
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .scoring import Scorer, _Scored
+
+ADDED = (PROBA, LABEL, SUPPORT, LOW_SUPPORT)  # the columns scoring adds, as `clickbait score`
+_SCORERS: dict[tuple, Scorer] = {}  # per worker process: (model folder, options) -> Scorer
+_LOADING = threading.Lock()  # threads of one worker (Dask's default scheduler) load it once
+
+
+class BatchScorer:
+    """A picklable scorer: P(clickbait) for lists of headlines and for pandas frames, loading the
+    model on first use in each process (and once per process: see the module cache)."""
+
+    def __init__(self, model_dir: str | os.PathLike, text_col: str = "headline", *,
+                 threshold: float | None = None, retrieval: str = "exact", nprobe: int = 8):
+        self.model_dir, self.text_col = str(model_dir), text_col
+        self.threshold, self.retrieval, self.nprobe = threshold, retrieval, nprobe
+
+    @property
+    def path(self) -> str:
+        """The model folder here: as given, else under Spark's files root (where a relative
+        `--archives model.zip#model` is unpacked for the workers)."""
+        if not os.path.exists(self.model_dir) and not os.path.isabs(self.model_dir):
+            try:
+                from pyspark import SparkFiles
+
+                shipped = os.path.join(SparkFiles.getRootDirectory(), self.model_dir)
+                if os.path.exists(shipped):
+                    return shipped
+            except Exception:
+                pass
+        return self.model_dir
+
+    @property
+    def scorer(self) -> Scorer:
+        key = (os.path.abspath(self.path), self.retrieval, self.nprobe)
+        scorer = _SCORERS.get(key)
+        if scorer is None:
+            with _LOADING:
+                scorer = _SCORERS.get(key)
+                if scorer is None:
+                    from .detector import ClickbaitDetector
+                    from .scoring import Scorer
+
+                    detector = ClickbaitDetector.load(self.path)
+                    scorer = _SCORERS[key] = Scorer(detector, retrieval=self.retrieval,
+                                                    nprobe=self.nprobe, dedup=True)
+        return scorer
+
+    def predict_batch(self, texts: Sequence[str | None]) -> np.ndarray:
+        """P(clickbait) of each headline (float64); NaN where it is missing or blank."""
+        return self._scored(texts).proba
+
+    def _scored(self, texts: Sequence[str | None]) -> _Scored:
+        from .scoring import _Scored, _text_mask, single_threaded
+
+        values = pd.Series(list(texts), dtype=object)
+        valid = _text_mask(values)
+        out = np.full((len(values), 4), np.nan)
+        if valid.any():
+            scorer = self.scorer
+            with single_threaded():  # engines run one worker per core: no pools on top
+                out[valid] = scorer.score_ids(*scorer.tokenize(values[valid].astype(str).to_numpy(object)))
+        return _Scored(out[:, 0], None, int((~valid).sum()), out[:, 1], out[:, 2] == 1, out[:, 3])
+
+    def score_pandas(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """`frame` with the columns `clickbait score` adds (same values, same labelling rule)."""
+        from .scoring import _outputs
+
+        threshold = self.scorer.det.threshold_ if self.threshold is None else self.threshold
+        cols = _outputs(self._scored(frame[self.text_col].tolist()), threshold)
+        for name in (LABEL, LOW_SUPPORT):  # Spark's IntegerType
+            cols[name] = cols[name].astype("Int32")
+        return frame.assign(**cols)
+
+    def __call__(self, batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        """For Spark's `DataFrame.mapInPandas`: each Arrow batch, scored."""
+        for frame in batches:
+            yield self.score_pandas(frame)

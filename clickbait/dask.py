@@ -1,0 +1,44 @@
+"""Batch scoring with Dask (`pip install 'clickbait[dask]'`).
+
+    import dask.dataframe as dd
+    from clickbait.dask import score
+    feed = dd.read_csv("feed-*.csv", dtype=str, keep_default_na=False)
+    score(feed, "models/default").to_parquet("scored/")
+
+`score` maps `BatchScorer.score_pandas` (clickbait/batch.py, the scorer Spark uses) over the
+partitions: each worker process loads the model once, and every partition gets the columns
+`clickbait score` adds, with its values, in the partition's row order. On Dask's default
+threaded scheduler the tokenizer (pure Python) takes turns for the interpreter lock; a process
+pool or `dask.distributed` workers of one thread each use every core.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from .batch import ADDED, BatchScorer
+from .scoring import LABEL, LOW_SUPPORT, PROBA, SUPPORT, find_column
+
+if TYPE_CHECKING:  # pragma: no cover
+    import dask.dataframe as dd
+
+_TYPES = {PROBA: "float64", LABEL: "Int32", SUPPORT: "float64", LOW_SUPPORT: "Int32"}
+
+
+def score(df: dd.DataFrame, model_dir: str | os.PathLike, text_col: str | None = None, *,
+          threshold: float | None = None, retrieval: str = "exact", nprobe: int = 8) -> dd.DataFrame:
+    """`df` with `clickbait_probability`, `clickbait`, `support` and `low_support` added (lazily:
+    a Dask graph). `text_col` defaults to the column named headline/title/text, or the only
+    column."""
+    text_col = df.columns[find_column([str(c) for c in df.columns], text_col)]
+    clash = [c for c in ADDED if c in df.columns]
+    if clash:
+        raise ValueError(f"the DataFrame already has column(s) {clash}; rename them first")
+    # The output's empty prototype, from the input's dtypes (no partition is computed for it).
+    meta = pd.DataFrame({c: pd.Series(dtype=t) for c, t in df.dtypes.items()})
+    meta = meta.assign(**{c: pd.Series(dtype=_TYPES[c]) for c in ADDED})
+    scorer = BatchScorer(model_dir, text_col, threshold=threshold, retrieval=retrieval, nprobe=nprobe)
+    return df.map_partitions(scorer.score_pandas, meta=meta)
