@@ -8,6 +8,8 @@ machine's load (this is a shared 2-core box) hits both alike:
   distinct   the main figure: DISTINCT headlines, as real feeds are. Each row joins the first
              half of one test headline with the second half of another (about the corpus's
              lengths; nothing repeats, so de-duplication saves nothing).
+  ivf        the same file with `--retrieval ivf --nprobe N` (the approximate opt-in), and how
+             many of its labels and probabilities differ from the exact run's, row by row.
   start-up   the same two commands on a one-row file: start-up to the first scored row.
   repeated   the test split's 3,200 headlines repeated (de-duplication scores each once).
   rss        `clickbait score` alone on distinct files of each --rss-rows size: peak RSS stays
@@ -172,8 +174,9 @@ def main() -> int:
     parser.add_argument("--rss-rows", type=int, nargs="*", default=[100_000, 1_000_000])
     parser.add_argument("--model", type=Path, default=ROOT / "models" / "default")
     parser.add_argument("--data-dir", type=Path, default=DATA)
-    parser.add_argument("--parts", nargs="+", default=["distinct", "start-up", "repeated", "rss", "stages"],
-                        choices=["distinct", "start-up", "repeated", "rss", "stages"])
+    parts = ["distinct", "ivf", "start-up", "repeated", "rss", "stages"]
+    parser.add_argument("--parts", nargs="+", default=parts, choices=parts)
+    parser.add_argument("--nprobe", type=int, default=32, help="IVF lists probed in the ivf part")
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--wrap", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--reference-job", nargs=3, type=Path, help=argparse.SUPPRESS)
@@ -196,16 +199,21 @@ def main() -> int:
         results["reference_test_accuracy"] = fit_reference(args.data_dir, model)
         out = tmp / "out.csv"
 
-        def pair(name: str, source: Path, rows: int) -> dict:
+        def pair(name: str, source: Path, rows: int, output: Path = out, *extra: str) -> dict:
             print(f"{name}: {rows:,} rows ...", flush=True)
-            r = {"ours": measured(ours(args, source, out), rows),
+            r = {"ours": measured(ours(args, source, output, *extra), rows),
                  "reference": measured(reference(args, model, source, out), rows)}
             r["ratio"] = r["ours"]["rows_per_second"] / r["reference"]["rows_per_second"]
             return r
 
         distinct = write_csv(tmp / "distinct.csv", distinct_headlines(args.rows, args.data_dir))
-        if "distinct" in args.parts:
-            results["distinct"] = pair("distinct", distinct, args.rows)
+        if "distinct" in args.parts or "ivf" in args.parts:
+            results["distinct"] = pair("distinct", distinct, args.rows, tmp / "exact.csv")
+        if "ivf" in args.parts:
+            results["ivf"] = pair(f"distinct, --retrieval ivf --nprobe {args.nprobe}", distinct, args.rows,
+                                  tmp / "ivf.csv", "--retrieval", "ivf", "--nprobe", str(args.nprobe))
+            results["ivf"]["nprobe"] = args.nprobe
+            results["ivf"]["agreement"] = agreement(tmp / "exact.csv", tmp / "ivf.csv")
         if "start-up" in args.parts:
             one = write_csv(tmp / "one.csv", distinct_headlines(1, args.data_dir))
             results["start-up"] = pair("start-up (one row)", one, 1)
@@ -231,6 +239,18 @@ def main() -> int:
     return 0
 
 
+def agreement(exact: Path, fast: Path) -> dict:
+    """How far the fast path's output is from the exact one, row by row."""
+    import numpy as np
+    import pandas as pd
+
+    a, b = (pd.read_csv(p, usecols=["clickbait_probability", "clickbait"]) for p in (exact, fast))
+    dp = np.abs(a["clickbait_probability"].to_numpy() - b["clickbait_probability"].to_numpy())
+    flips = int((a["clickbait"] != b["clickbait"]).sum())
+    return {"rows": len(a), "label_flips": flips, "label_flip_share": flips / len(a),
+            "max_abs_dp": float(np.nanmax(dp)), "mean_abs_dp": float(np.nanmean(dp))}
+
+
 def report(results: dict) -> dict:
     """Print the figures; return PASS/MISS per target."""
     verdicts = {}
@@ -241,7 +261,7 @@ def report(results: dict) -> dict:
 
     print(f"\n{'':<22} {'ours rows/s':>12} {'reference':>10} {'ratio':>6} {'ours s':>7} {'ref s':>6} "
           f"{'ours RSS MB':>11} {'ref RSS MB':>10}")
-    for part in ("distinct", "start-up", "repeated"):
+    for part in ("distinct", "ivf", "start-up", "repeated"):
         if part in results:
             r = results[part]
             o, f = r["ours"], r["reference"]
@@ -253,6 +273,11 @@ def report(results: dict) -> dict:
     for rows, r in results.get("rss", {}).items():
         print(f"{'rss ' + f'{int(rows):,}':<22} {r['rows_per_second']:>12,.0f} {'':>10} {'':>6} "
               f"{r['seconds']:>7.2f} {'':>6} {r['peak_rss_mb']:>11,.0f}")
+    if "ivf" in results:
+        a = results["ivf"]["agreement"]
+        print(f"ivf against exact, row by row: {a['label_flips']:,} of {a['rows']:,} labels differ "
+              f"({a['label_flip_share']:.3%}); P(clickbait) differs by {a['mean_abs_dp']:.2g} on average, "
+              f"{a['max_abs_dp']:.2g} at most")
     if "stages" in results:
         s = results["stages"]
         print(f"stages (distinct, one process, {s['retrieval']} retrieval; they overlap): " + ", ".join(

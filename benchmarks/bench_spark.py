@@ -1,4 +1,5 @@
-"""Spark local[N] against the single-process `clickbait score`, on the same distinct headlines.
+"""Spark local[N] (and Dask's process scheduler) against the single-process `clickbait score`,
+on the same distinct headlines.
 
     .venv/bin/python benchmarks/bench_spark.py --rows 200000 --master 'local[2]'
 
@@ -9,6 +10,8 @@ into what a job pays once and what it pays per row:
                (it stays loaded: workers are reused, the model is cached in clickbait.spark)
   steady       `clickbait.spark.score_files` on the file: read, order-keeping repartition,
                scoring, write Parquet (rows/s here is what more rows would get)
+Dask is split the same way: its process pool (N = the cores in --master) and the workers' first
+batch, then `clickbait.dask.score(dd.read_csv(...)).to_parquet(...)` on the file.
 The single-process figures are bench_score's: the whole `clickbait score` command, and the same
 on a one-row file (its start-up). Results: benchmarks/results/spark.json.
 """
@@ -54,6 +57,46 @@ def spark_job(args) -> None:
     session.stop()
 
 
+def _load_model(model: str) -> None:
+    """A Dask worker process's initializer: the model loads once, before the job, as Spark's
+    first batch does (clickbait.batch caches it per process)."""
+    from clickbait.batch import BatchScorer
+
+    BatchScorer(model).predict_batch(["a headline"])
+
+
+def dask_job(args) -> None:
+    """Run as a subprocess (`--dask-job`): prints the Dask timings as JSON."""
+    import multiprocessing
+    import re
+    from concurrent.futures import ProcessPoolExecutor
+
+    import dask
+    import dask.dataframe as dd
+    import pandas as pd
+
+    from clickbait.dask import score
+
+    found = re.fullmatch(r"local\[(\d+)\]", args.master)
+    workers = int(found.group(1)) if found else os.cpu_count()
+    t = time.perf_counter()
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_load_model, initargs=(str(args.model),))
+    list(pool.map(time.sleep, [0.5] * workers))  # every worker has started (and loaded the model)
+    load = time.perf_counter() - t
+    t = time.perf_counter()
+    size = args.input.stat().st_size
+    frame = dd.read_csv(args.input, dtype=str, keep_default_na=False, blocksize=size // (4 * workers) + 1)
+    job = score(frame, args.model).to_parquet(args.output, compute=False)
+    dask.compute(job, scheduler="processes", pool=pool)
+    steady = time.perf_counter() - t
+    rows = len(pd.read_parquet(args.output, columns=["clickbait_probability"]))
+    print(json.dumps({"pool_and_model_load_seconds": load, "steady_seconds": steady, "rows": rows,
+                      "partitions": frame.npartitions, "workers": workers,
+                      "steady_rows_per_second": rows / steady}))
+    pool.shutdown()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=200_000)
@@ -61,12 +104,17 @@ def main() -> int:
     parser.add_argument("--model", type=Path, default=ROOT / "models" / "default")
     parser.add_argument("--data-dir", type=Path, default=DATA)
     parser.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results" / "spark.json")
+    parser.add_argument("--no-dask", dest="dask", action="store_false", help="skip the Dask run")
     parser.add_argument("--job", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--dask-job", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--input", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--output", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.job:
         spark_job(args)
+        return 0
+    if args.dask_job:
+        dask_job(args)
         return 0
 
     results = {"command": shlex.join([Path(sys.executable).name, *sys.argv]),
@@ -89,6 +137,17 @@ def main() -> int:
             sys.exit(f"spark job failed:\n{proc.stderr[-3000:]}")
         results["spark"] = json.loads(proc.stdout.strip().splitlines()[-1])
         results["spark"]["process_seconds"] = time.perf_counter() - started
+        if args.dask:
+            print("dask (processes) ...", flush=True)
+            started = time.perf_counter()
+            proc = subprocess.run([sys.executable, __file__, "--dask-job", "--master", args.master,
+                                   "--model", str(args.model), "--input", str(source),
+                                   "--output", str(tmp / "dask.parquet")],
+                                  capture_output=True, text=True, check=False)
+            if proc.returncode:
+                sys.exit(f"dask job failed:\n{proc.stderr[-3000:]}")
+            results["dask"] = json.loads(proc.stdout.strip().splitlines()[-1])
+            results["dask"]["process_seconds"] = time.perf_counter() - started
     cli, sp = results["cli"], results["spark"]
     cli_steady = args.rows / (cli["seconds"] - results["cli_start_up"]["seconds"])
     results["cli_rows_per_second_after_start_up"] = cli_steady
@@ -100,6 +159,14 @@ def main() -> int:
           f"({sp['steady_rows_per_second']:,.0f} rows/s, {sp['partitions']} partitions); whole process "
           f"{sp['process_seconds']:.1f} s")
     print(f"steady-state spark / single process: {results['steady_ratio_spark_to_cli']:.2f}x")
+    if "dask" in results:
+        dk = results["dask"]
+        results["steady_ratio_dask_to_cli"] = dk["steady_rows_per_second"] / cli_steady
+        print(f"dask, {dk['workers']} processes: pool start and model load "
+              f"{dk['pool_and_model_load_seconds']:.1f} s, "
+              f"steady {dk['steady_seconds']:.1f} s ({dk['steady_rows_per_second']:,.0f} rows/s, "
+              f"{dk['partitions']} partitions); whole process {dk['process_seconds']:.1f} s; "
+              f"steady-state dask / single process: {results['steady_ratio_dask_to_cli']:.2f}x")
     from clickbait.reports import write_json
 
     write_json(results, args.results)

@@ -9,9 +9,11 @@ Rows whose text is missing or blank are kept with empty outputs and counted.
 Speed (see benchmarks/bench_score.py and README): no TensorFlow is imported when the model's
 layers are ones clickbait/inference.py runs in numpy; the tokenizer (clickbait/tokens.py, pure
 Python) runs in a child process from the second chunk on, while the encoder, the retrieval and
-the vote of the previous chunk run in a thread; the encoder sees each chunk sorted by length and
-cut to the longest headline (exact); duplicate headlines in a chunk are scored once; the nearest
-cases come from an exact scan by default (IVF only saves time by changing answers: `Scorer`).
+the vote run on earlier chunks in one worker thread per core (numpy and faiss release the
+interpreter lock; each worker's pools run one thread); the encoder sees each chunk sorted by
+length and cut to the longest headline (exact); duplicate headlines in a chunk are scored once;
+the nearest cases come from an exact scan by default (IVF only saves time by changing answers:
+`Scorer`).
 """
 
 from __future__ import annotations
