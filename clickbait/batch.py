@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from .scoring import LABEL, LOW_SUPPORT, PROBA, SUPPORT
+from .scoring import LABEL, LOW_SUPPORT, NPROBE, PROBA, SUPPORT
 
 if TYPE_CHECKING:  # pragma: no cover
     from .scoring import Scorer, _Scored
@@ -30,7 +30,7 @@ class BatchScorer:
     model on first use in each process (and once per process: see the module cache)."""
 
     def __init__(self, model_dir: str | os.PathLike, text_col: str = "headline", *,
-                 threshold: float | None = None, retrieval: str = "exact", nprobe: int = 8):
+                 threshold: float | None = None, retrieval: str = "exact", nprobe: int = NPROBE):
         self.model_dir, self.text_col = str(model_dir), text_col
         self.threshold, self.retrieval, self.nprobe = threshold, retrieval, nprobe
 

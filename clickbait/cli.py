@@ -87,7 +87,8 @@ def _scoring_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--retrieval", default="exact", choices=["exact", "ivf", "auto"],
                    help="nearest-case search: exact (predict_proba's answers; auto is exact), or a "
                         "faiss IVF index per class (approximate; see README for its agreement)")
-    p.add_argument("--nprobe", type=int, default=8, help="IVF lists searched per headline")
+    p.add_argument("--nprobe", type=int, default=32,  # scoring.NPROBE (not imported: the CLI stays light)
+                   help="IVF lists searched per class and headline (with --retrieval ivf)")
 
 
 def _say(a: argparse.Namespace, message: str, file=None) -> None:
@@ -420,7 +421,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threshold", type=float, default=None, help="P(clickbait) cut (default: the model's)")
     p.add_argument("--retrieval", default="exact", choices=["exact", "ivf", "auto"],
                    help="nearest-case search (see clickbait score --help)")
-    p.add_argument("--nprobe", type=int, default=8, help="IVF lists searched per headline")
+    p.add_argument("--nprobe", type=int, default=32,  # scoring.NPROBE (not imported: the CLI stays light)
+                   help="IVF lists searched per class and headline (with --retrieval ivf)")
     p.add_argument("--force", action="store_true", help="overwrite an existing OUTPUT")
 
     p = command("evaluate", "metrics and plots on your own labelled headlines", cmd_evaluate)

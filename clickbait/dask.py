@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from .batch import ADDED, BatchScorer
-from .scoring import LABEL, LOW_SUPPORT, PROBA, SUPPORT, find_column
+from .scoring import LABEL, LOW_SUPPORT, NPROBE, PROBA, SUPPORT, find_column
 
 if TYPE_CHECKING:  # pragma: no cover
     import dask.dataframe as dd
@@ -29,7 +29,7 @@ _TYPES = {PROBA: "float64", LABEL: "Int32", SUPPORT: "float64", LOW_SUPPORT: "In
 
 
 def score(df: dd.DataFrame, model_dir: str | os.PathLike, text_col: str | None = None, *,
-          threshold: float | None = None, retrieval: str = "exact", nprobe: int = 8) -> dd.DataFrame:
+          threshold: float | None = None, retrieval: str = "exact", nprobe: int = NPROBE) -> dd.DataFrame:
     """`df` with `clickbait_probability`, `clickbait`, `support` and `low_support` added (lazily:
     a Dask graph). `text_col` defaults to the column named headline/title/text, or the only
     column."""

@@ -49,6 +49,7 @@ PROBA, LABEL, NEIGHBOURS = "clickbait_probability", "clickbait", "clickbait_neig
 SUPPORT, LOW_SUPPORT = "support", "low_support"
 BATCH_SIZE = 8192
 RETRIEVALS = ("exact", "ivf", "auto")
+NPROBE = 32  # IVF lists probed per class: 0.010% of labels differ from exact (README, bench_score)
 ENCODERS = ("auto", "numpy", "tensorflow")
 
 
@@ -125,7 +126,7 @@ class Scorer:
     nearest cases) probing `nprobe` of about 2 sqrt(n) lists; "auto" is exact. Whatever the
     retrieval, the probability is the detector's own vote (`_decide`) over it."""
 
-    def __init__(self, detector: ClickbaitDetector, *, retrieval: str = "exact", nprobe: int = 8,
+    def __init__(self, detector: ClickbaitDetector, *, retrieval: str = "exact", nprobe: int = NPROBE,
                  dedup: bool = True, encoder: str = "auto"):
         detector._check_fitted()
         nprobe = check_count(nprobe, "nprobe")
@@ -413,7 +414,7 @@ def _outputs(scored: _Scored, threshold: float) -> dict[str, object]:
 
 def score_frame(detector: ClickbaitDetector, frame: pd.DataFrame, text_column: str | None = None, *,
                 threshold: float | None = None, explain: int = 0, batch_size: int = BATCH_SIZE,
-                retrieval: str = "exact", nprobe: int = 8) -> pd.DataFrame:
+                retrieval: str = "exact", nprobe: int = NPROBE) -> pd.DataFrame:
     """`frame` with `clickbait_probability` (float, NaN for missing or blank text) and
     `clickbait` (nullable 0/1) added (and `clickbait_neighbours`, JSON, when `explain` > 0)."""
     col = frame.columns[find_column([str(c) for c in frame.columns], text_column)]
@@ -512,7 +513,7 @@ def score_csv(detector: ClickbaitDetector, input: str | os.PathLike, output: str
               text_column: str | None = None, batch_size: int = BATCH_SIZE,
               threshold: float | None = None, explain: int = 0, encoding: str = "utf-8",
               encoding_errors: str = "strict", force: bool = False, progress: bool | None = None,
-              retrieval: str = "exact", nprobe: int = 8, dedup: bool = True,
+              retrieval: str = "exact", nprobe: int = NPROBE, dedup: bool = True,
               input_format: str | None = None, output_format: str | None = None,
               stdin: TextIO | None = None, stdout: TextIO | None = None,
               workers: int | None = None) -> ScoreSummary:
@@ -606,7 +607,7 @@ def evaluate(detector: ClickbaitDetector, texts, labels, *, threshold: float | N
 def evaluate_csv(detector: ClickbaitDetector, input: str | os.PathLike, *, label_column: str | None = None,
                  text_column: str | None = None, reports: str | os.PathLike = "build/evaluation",
                  threshold: float | None = None, batch_size: int = BATCH_SIZE, encoding: str = "utf-8",
-                 encoding_errors: str = "strict", retrieval: str = "exact", nprobe: int = 8,
+                 encoding_errors: str = "strict", retrieval: str = "exact", nprobe: int = NPROBE,
                  input_format: str | None = None, stdin: TextIO | None = None) -> dict:
     """Metrics of the detector on a labelled table (labels 0/1), read as `score_csv` reads;
     writes metrics.json, roc.png and confusion.png into `reports`. Rows with missing text or

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .batch import ADDED, BatchScorer
-from .scoring import LABEL, LOW_SUPPORT, PROBA, SUPPORT, find_column
+from .scoring import LABEL, LOW_SUPPORT, NPROBE, PROBA, SUPPORT, find_column
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame, SparkSession
@@ -42,7 +42,7 @@ _ROW = "__clickbait_row"
 
 
 def score(df: DataFrame, model_dir: str | os.PathLike, text_col: str | None = None, *,
-          threshold: float | None = None, retrieval: str = "exact", nprobe: int = 8) -> DataFrame:
+          threshold: float | None = None, retrieval: str = "exact", nprobe: int = NPROBE) -> DataFrame:
     """`df` with `clickbait_probability`, `clickbait`, `support` and `low_support` added (lazily:
     a Spark transformation).
     `text_col` defaults to the column named headline/title/text, or the only column."""
@@ -98,7 +98,7 @@ def read(spark: SparkSession, path: str, format: str | None = None):
 def score_files(model_dir: str | os.PathLike, input: str, output: str, *, text_col: str | None = None,
                 input_format: str | None = None, output_format: str | None = None,
                 master: str | None = None, partitions: int | None = None, force: bool = False,
-                threshold: float | None = None, retrieval: str = "exact", nprobe: int = 8) -> dict:
+                threshold: float | None = None, retrieval: str = "exact", nprobe: int = NPROBE) -> dict:
     """`clickbait score-spark`: INPUT scored into OUTPUT (a folder of part files, as Spark
     writes), every row once and in input order. Returns rows, partitions and seconds."""
     out_format = _format(output, output_format)
