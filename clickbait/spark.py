@@ -24,6 +24,7 @@ write Parquet or CSV, every row once and in input order.
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -95,6 +96,26 @@ def read(spark: SparkSession, path: str, format: str | None = None):
                           inferSchema=False, mode="FAILFAST", enforceSchema=False)
 
 
+_SPARK_FILES = re.compile(r"part-.*|_SUCCESS|_committed_.*|_started_.*|\..*\.crc")
+
+
+def check_output(output: str, force: bool) -> None:
+    """Refuse an existing local OUTPUT unless `force` is given and it is a finished Spark output
+    folder (part files and _SUCCESS, nothing else): Spark's overwrite mode deletes whatever is
+    there, and `--force` replaces only what this tool writes. A remote path (hdfs://, s3a://) is
+    Spark's to check: without `force` the job fails if it exists."""
+    path = Path(output)
+    if not os.path.lexists(path):
+        return
+    if not force:
+        raise FileExistsError(f"{output} exists; pass --force to overwrite it")
+    names = [p.name for p in path.iterdir()] if path.is_dir() and not path.is_symlink() else None
+    if names is None or "_SUCCESS" not in names or not all(_SPARK_FILES.fullmatch(n) for n in names):
+        raise FileExistsError(f"{output} exists and is not a finished Spark output folder (part "
+                              "files and _SUCCESS only); --force replaces only such a folder: "
+                              "move it away or choose another OUTPUT")
+
+
 def score_files(model_dir: str | os.PathLike, input: str, output: str, *, text_col: str | None = None,
                 input_format: str | None = None, output_format: str | None = None,
                 master: str | None = None, partitions: int | None = None, force: bool = False,
@@ -102,8 +123,7 @@ def score_files(model_dir: str | os.PathLike, input: str, output: str, *, text_c
     """`clickbait score-spark`: INPUT scored into OUTPUT (a folder of part files, as Spark
     writes), every row once and in input order. Returns rows, partitions and seconds."""
     out_format = _format(output, output_format)
-    if Path(output).exists() and not force:
-        raise FileExistsError(f"{output} exists; pass --force to overwrite it")
+    check_output(output, force)
     started = time.perf_counter()
     spark = session(master)  # the model folder is the workers' to find (see BatchScorer.path)
     from pyspark.sql import functions as F

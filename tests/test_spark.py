@@ -81,3 +81,21 @@ def test_dataframe_api_and_batch_scorer(session, model, corpus):
                                expected(model, data["headline"]), atol=1e-5)
     with pytest.raises(ValueError, match="clickbait_probability"):
         spark.score(session.createDataFrame(scored.reset_index()), model)
+
+
+def test_force_replaces_only_a_spark_output_folder(session, model, corpus, tmp_path):
+    data = frame(corpus, 50)
+    data.to_csv(tmp_path / "in.csv", index=False)
+    mine = tmp_path / "notes"  # a user's folder: --force must not delete it
+    mine.mkdir()
+    (mine / "thesis.txt").write_text("years of work")
+    with pytest.raises(FileExistsError, match="not a finished Spark output"):
+        spark.score_files(model, str(tmp_path / "in.csv"), str(mine), output_format="parquet", force=True)
+    assert (mine / "thesis.txt").read_text() == "years of work"
+    a_file = tmp_path / "scores.parquet"
+    a_file.write_text("not a folder")
+    with pytest.raises(FileExistsError, match="not a finished Spark output"):
+        spark.score_files(model, str(tmp_path / "in.csv"), str(a_file), force=True)
+    out = tmp_path / "out.parquet"  # what score-spark wrote can be replaced
+    spark.score_files(model, str(tmp_path / "in.csv"), str(out))
+    assert spark.score_files(model, str(tmp_path / "in.csv"), str(out), force=True)["rows"] == 50
