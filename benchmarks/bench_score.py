@@ -15,6 +15,10 @@ machine's load (this is a shared 2-core box) hits both alike:
   rss        `clickbait score` alone on distinct files of each --rss-rows size: peak RSS stays
              flat as the file grows.
   stages     `score_csv` in one process on the distinct file: seconds per stage.
+  costs      CPU per headline of each step on one thread (50,000 distinct headlines), with the
+             bare matrix product the exact search cannot go below, and the ratio the distinct run
+             would reach if the search cost only that product (its CPU, less the difference,
+             over the cores it used).
 ours = `clickbait score MODEL IN -o OUT --force`. reference = TF-IDF word 1-2 grams (lowercased,
 sublinear tf) + LogisticRegression, fitted on the train split before the run, saved with joblib
 and loaded by its own process, which reads the CSV in chunks of 8,192 rows with pandas and writes
@@ -144,7 +148,8 @@ def wrap(cmd: list[str]) -> int:
     sys.stderr.write(err)
     if code:
         return code
-    sys.stderr.write("\n" + json.dumps({"seconds": seconds, "peak_rss_mb": usage.ru_maxrss / 1024}) + "\n")
+    sys.stderr.write("\n" + json.dumps({"seconds": seconds, "peak_rss_mb": usage.ru_maxrss / 1024,
+                                         "cpu_seconds": usage.ru_utime + usage.ru_stime}) + "\n")
     return 0
 
 
@@ -168,13 +173,73 @@ def stages(args, source: Path, output: Path) -> dict:
             "stages_seconds": d["stages"], "stage_shares": d["stage_shares"]}
 
 
+def costs(args, rows: int = 50_000) -> dict:
+    """CPU per headline of each step of `clickbait score`, on one thread, in this process (best of
+    two runs), with the bare matrix product the exact search cannot go below."""
+    import numpy as np
+    from threadpoolctl import threadpool_limits
+
+    from clickbait.cases import class_neighbours
+    from clickbait.detector import ClickbaitDetector
+    from clickbait.scoring import Scorer
+    from clickbait.vote import decide
+
+    texts = distinct_headlines(rows, args.data_dir)
+
+    def us(step) -> float:
+        best = float("inf")
+        for _ in range(2):
+            t = time.process_time()
+            step()
+            best = min(best, time.process_time() - t)
+        return best / rows * 1e6
+
+    with threadpool_limits(limits=1):
+        det = ClickbaitDetector.load(args.model)
+        scorer = Scorer(det)
+        if scorer.runtime is None:
+            return {"skipped": "the model's encoder runs in TensorFlow"}
+        ids = scorer.runtime.ids(texts)
+        emb = scorer.runtime.embed(ids)
+        layers, weights = det._layers()
+        parts = [slice(s, s + 8192) for s in range(0, rows, 8192)]
+        classes = [np.ascontiguousarray(det.cases_.embeddings[det.cases_.labels == c].T) for c in (0, 1)]
+        buffers = [np.empty((1024, c.shape[1]), "float32") for c in classes]
+        neighbours = [class_neighbours(layers, weights, emb[p], det.k) for p in parts]
+        out = {
+            "rows": rows, "k": det.k, "cases_per_class": [c.shape[1] for c in classes],
+            "tokenize_us": us(lambda: scorer.runtime.ids(texts)),
+            "encode_us": us(lambda: scorer.runtime.embed(ids)),
+            "search_us": us(lambda: [class_neighbours(layers, weights, emb[p], det.k) for p in parts]),
+            "product_us": us(lambda: [np.matmul(emb[s:s + 1024], c, out=b[:len(emb[s:s + 1024])])
+                                      for c, b in zip(classes, buffers, strict=True)
+                                      for s in range(0, rows, 1024)]),
+            "vote_us": us(lambda: [decide(nb, det.combiner_, det.headline_check_.proba(ids[p]),
+                                          det.prior_, det.support_cut_)
+                                   for nb, p in zip(neighbours, parts, strict=True)]),
+        }
+    return out
+
+
+def ceiling(results: dict) -> float | None:
+    """The ratio to the reference if the exact search cost only its matrix product: the distinct
+    run's CPU less the difference, spread over the cores that run used."""
+    d, c = results.get("distinct"), results.get("costs")
+    if not d or not c or "search_us" not in c or "cpu_seconds" not in d["ours"]:
+        return None
+    ours = d["ours"]
+    cores = ours["cpu_seconds"] / ours["seconds"]
+    cpu = ours["cpu_seconds"] - d["ours"]["rows"] * (c["search_us"] - c["product_us"]) / 1e6
+    return d["reference"]["seconds"] / (cpu / cores)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=300_000, help="distinct and repeated rows")
     parser.add_argument("--rss-rows", type=int, nargs="*", default=[100_000, 1_000_000])
     parser.add_argument("--model", type=Path, default=ROOT / "models" / "default")
     parser.add_argument("--data-dir", type=Path, default=DATA)
-    parts = ["distinct", "ivf", "start-up", "repeated", "rss", "stages"]
+    parts = ["distinct", "ivf", "start-up", "repeated", "rss", "stages", "costs"]
     parser.add_argument("--parts", nargs="+", default=parts, choices=parts)
     parser.add_argument("--nprobe", type=int, default=32, help="IVF lists probed in the ivf part")
     parser.add_argument("--results", type=Path, default=RESULTS)
@@ -230,6 +295,10 @@ def main() -> int:
         if "stages" in args.parts:
             print("stages ...", flush=True)
             results["stages"] = stages(args, distinct, out)
+        if "costs" in args.parts:
+            print("costs per headline ...", flush=True)
+            results["costs"] = costs(args)
+            results["costs"]["ceiling_ratio"] = ceiling(results)
     results["machine"]["load_average_after"] = os.getloadavg()
     results["verdicts"] = report(results)
     from clickbait.reports import write_json
@@ -282,6 +351,17 @@ def report(results: dict) -> dict:
         s = results["stages"]
         print(f"stages (distinct, one process, {s['retrieval']} retrieval; they overlap): " + ", ".join(
             f"{k} {s['stages_seconds'][k]:.1f} s ({v:.0%})" for k, v in s["stage_shares"].items()))
+    c = results.get("costs", {})
+    if "search_us" in c:
+        ref = results.get("distinct", {}).get("reference")
+        per_row = (f"; the reference's whole job {ref['seconds'] / ref['rows'] * 1e6:.1f} us a row"
+                   if ref else "")
+        print(f"CPU per headline, one thread ({c['rows']:,} distinct): tokenize {c['tokenize_us']:.1f} us, "
+              f"encode {c['encode_us']:.1f} us, exact search ({c['k']} nearest of each class) "
+              f"{c['search_us']:.1f} us (its bare matrix product {c['product_us']:.1f} us), evidence "
+              f"and vote {c['vote_us']:.1f} us{per_row}")
+        if c.get("ceiling_ratio"):
+            print(f"ratio if the exact search cost only its matrix product: {c['ceiling_ratio']:.2f}x")
     print("targets:")
     if "distinct" in results:
         verdict(f"distinct headlines, whole process: >= {TARGET_RATIO}x the reference",
