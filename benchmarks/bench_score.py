@@ -315,7 +315,7 @@ def agreement(exact: Path, fast: Path) -> dict:
 
     a, b = (pd.read_csv(p, usecols=["clickbait_probability", "clickbait"]) for p in (exact, fast))
     dp = np.abs(a["clickbait_probability"].to_numpy() - b["clickbait_probability"].to_numpy())
-    flips = int((a["clickbait"] != b["clickbait"]).sum())
+    flips = int((a["clickbait"].fillna(-1) != b["clickbait"].fillna(-1)).sum())  # rows without text: no label
     return {"rows": len(a), "label_flips": flips, "label_flip_share": flips / len(a),
             "max_abs_dp": float(np.nanmax(dp)), "mean_abs_dp": float(np.nanmean(dp))}
 
