@@ -7,12 +7,12 @@ Both read the same CSV and write every row back with its probability. The Spark 
 into what a job pays once and what it pays per row:
   session      SparkSession start (JVM, context)
   model load   a two-partition job of two rows: each Python worker starts and loads the model
-               (it stays loaded: workers are reused, the model is cached in clickbait.spark)
+               (it stays loaded: workers are reused, the model is cached in clickbait.batch)
   first job    `clickbait.spark.score_files` on the file: read, order-keeping repartition,
                scoring, write Parquet, on a JVM that has not run these paths yet
   steady       the same job again (rows/s here is what more rows would get)
-Dask is split the same way: its process pool (N = the cores in --master) and the workers' first
-batch, then `clickbait.dask.score(dd.read_csv(...)).to_parquet(...)` on the file, twice.
+Dask is split the same way: its process pool (N = the cores in --master) with the model loaded
+in each worker, then `clickbait.dask.score(dd.read_csv(...)).to_parquet(...)` on the file, twice.
 The single-process figures are bench_score's: the whole `clickbait score` command, and the same
 on a one-row file (its start-up). Results: benchmarks/results/spark.json.
 """

@@ -31,8 +31,14 @@ class BatchScorer:
 
     def __init__(self, model_dir: str | os.PathLike, text_col: str = "headline", *,
                  threshold: float | None = None, retrieval: str = "exact", nprobe: int = NPROBE):
+        from .scoring import RETRIEVALS
+        from .validation import check_count, check_probability
+
+        if retrieval not in RETRIEVALS:  # checked here, not in every worker at run time
+            raise ValueError(f"retrieval must be one of {RETRIEVALS}, got {retrieval!r}")
         self.model_dir, self.text_col = str(model_dir), text_col
-        self.threshold, self.retrieval, self.nprobe = threshold, retrieval, nprobe
+        self.threshold = None if threshold is None else check_probability(threshold)
+        self.retrieval, self.nprobe = retrieval, check_count(nprobe, "nprobe")
 
     @property
     def path(self) -> str:

@@ -37,8 +37,8 @@ def score(df: dd.DataFrame, model_dir: str | os.PathLike, text_col: str | None =
     clash = [c for c in ADDED if c in df.columns]
     if clash:
         raise ValueError(f"the DataFrame already has column(s) {clash}; rename them first")
-    # The output's empty prototype, from the input's dtypes (no partition is computed for it).
-    meta = pd.DataFrame({c: pd.Series(dtype=t) for c, t in df.dtypes.items()})
-    meta = meta.assign(**{c: pd.Series(dtype=_TYPES[c]) for c in ADDED})
+    # The output's empty prototype: the input's own (its index, names and dtypes), plus the added
+    # columns; no partition is computed for it.
+    meta = df._meta.assign(**{c: pd.Series(dtype=_TYPES[c], index=df._meta.index) for c in ADDED})
     scorer = BatchScorer(model_dir, text_col, threshold=threshold, retrieval=retrieval, nprobe=nprobe)
     return df.map_partitions(scorer.score_pandas, meta=meta)

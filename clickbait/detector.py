@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import platform
+import threading
 import time
 from collections.abc import Sequence
 from numbers import Integral, Real
@@ -38,6 +39,7 @@ from .vote import Combiner, Decision, HeadlineCheck, decide, evidence, non_headl
 DEFAULT_VECTORS = "pretrained/glove.6B.50d.txt"
 LOSS_NAMES = ("contrastive", "triplet", "triplet-all", "triplet-soft")  # losses.LOSSES (tested)
 log = logging.getLogger("clickbait")
+_KERAS_LOADING = threading.Lock()  # scoring's model workers may all ask for the model at once
 FORMAT_VERSION = 3  # 2: versioned folder with a manifest; 3: the learned vote (vote.npz)
 _REQUIRED = ("model.keras", "cases.npz", "cases.parquet", "config.json", "vote.npz")
 
@@ -756,7 +758,9 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
 
     def __getattr__(self, name: str):
         if name in ClickbaitDetector._LAZY and "_keras_bytes" in self.__dict__:
-            self._load_keras()
+            with _KERAS_LOADING:
+                if name not in self.__dict__:
+                    self._load_keras()
             return self.__dict__[name]
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 

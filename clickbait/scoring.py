@@ -1,9 +1,10 @@
 """Batch scoring of headline CSV files: streaming, bounded memory, one output row per input row.
 
 `score_csv` reads INPUT in chunks (every column as text, so "NA" or "null" survive), scores the
-text column, and writes every input column unchanged plus `clickbait_probability` and `clickbait`
-through `files.OutputFile` (a private temporary beside OUTPUT, renamed into place at the end): a
-crash, Ctrl-C or SIGTERM leaves no partial OUTPUT; a FIFO or device OUTPUT is written in place.
+text column, and writes every input column unchanged plus `clickbait_probability`, `clickbait`,
+`support` and `low_support` through `files.OutputFile` (a private temporary beside OUTPUT,
+renamed into place at the end): a crash, Ctrl-C or SIGTERM leaves no partial OUTPUT; a FIFO or
+device OUTPUT is written in place.
 Rows whose text is missing or blank are kept with empty outputs and counted.
 
 Speed (see benchmarks/bench_score.py and README): no TensorFlow is imported when the model's
@@ -99,6 +100,9 @@ class StageTimes:
 _TIMES_LOCK = threading.Lock()
 
 
+MAX_WORKERS = 64  # each model worker holds a chunk: memory is (workers + 2) x batch_size rows
+
+
 def model_workers() -> int:
     """Model workers for `score_csv`: one per usable core (each runs numpy and faiss on one
     thread), at most 8 (each holds a chunk in flight)."""
@@ -185,6 +189,9 @@ class Scorer:
         one[0, 0] = 1.0
         detector._decide(np.zeros((1, self.length), "int64"), one,
                          search=self.class_search if self._ivf else None)
+        for layer in detector._layers()[0]:  # the whole-base index `explain` searches
+            if len(layer):
+                layer.kneighbors(one, 1)
 
     def start_tokenizer_process(self) -> None:
         """Tokenize in a child process from now on (numpy encoder only). The tokenizer is pure
@@ -397,8 +404,9 @@ def _score_chunk(scorer: Scorer, texts: pd.Series, explain: int) -> _Scored:
 
 
 def _outputs(scored: _Scored, threshold: float) -> dict[str, object]:
-    """The added columns; missing values are written as empty fields. A low-support row is
-    not called clickbait, whatever its probability."""
+    """The added columns; missing values are written as empty fields. Text the headline check
+    rejects (P(headline) < 0.5) is not called clickbait, whatever its probability; a headline
+    with low support only (its nearest case far) keeps its label and is flagged."""
     p, missing = scored.proba, np.isnan(scored.proba)
     low = scored.low_support if scored.low_support is not None else np.zeros(len(p), bool)
     flag = pd.array(scored.flags(threshold).astype("int64"), dtype="Int64")
@@ -415,10 +423,12 @@ def _outputs(scored: _Scored, threshold: float) -> dict[str, object]:
 def score_frame(detector: ClickbaitDetector, frame: pd.DataFrame, text_column: str | None = None, *,
                 threshold: float | None = None, explain: int = 0, batch_size: int = BATCH_SIZE,
                 retrieval: str = "exact", nprobe: int = NPROBE) -> pd.DataFrame:
-    """`frame` with `clickbait_probability` (float, NaN for missing or blank text) and
-    `clickbait` (nullable 0/1) added (and `clickbait_neighbours`, JSON, when `explain` > 0)."""
+    """`frame` with `clickbait_probability` (float, NaN for missing or blank text),
+    `clickbait` (nullable 0/1), `support` and `low_support` added (and `clickbait_neighbours`,
+    JSON, when `explain` > 0)."""
     col = frame.columns[find_column([str(c) for c in frame.columns], text_column)]
-    clash = [c for c in (PROBA, LABEL) + ((NEIGHBOURS,) if explain else ()) if c in frame.columns]
+    added = (PROBA, LABEL, SUPPORT, LOW_SUPPORT) + ((NEIGHBOURS,) if explain else ())
+    clash = [c for c in added if c in frame.columns]
     if clash:  # never overwrite the caller's own columns
         raise InputError(f"the frame already has column(s) {clash}; rename them first")
     scorer = Scorer(detector, retrieval=retrieval, nprobe=nprobe)
@@ -475,8 +485,8 @@ def _pipeline(scorer: Scorer, source: TableInput, col: int, explain: int, worker
               ) -> Iterator[tuple[pd.DataFrame, _Scored]]:
     """Scored chunks in input order. Tokenizing (one thread, feeding a tokenizer process) runs
     ahead of encoding, retrieval and the vote (`workers` threads, one chunk each), beside
-    reading and writing (this thread); at most `workers` + 1 chunks are in flight, so memory
-    does not grow with the input."""
+    reading and writing (this thread); at most `workers` + 2 chunks are held (read, in flight,
+    being written), so memory does not grow with the input."""
     tokenizer = ThreadPoolExecutor(1, thread_name_prefix="clickbait-tokenize")
     model = ThreadPoolExecutor(workers, thread_name_prefix="clickbait-model", initializer=_one_thread)
     depth = workers + 1
@@ -520,14 +530,18 @@ def score_csv(detector: ClickbaitDetector, input: str | os.PathLike, output: str
     """Score the headlines of INPUT into OUTPUT: CSV, TSV, JSON Lines (each optionally .gz) or
     Parquet, by extension or `input_format`/`output_format`; `-` is stdin/stdout (CSV unless a
     format is given; see clickbait/formats.py). Every input column unchanged and in order, plus
-    `clickbait_probability` and `clickbait` (and `clickbait_neighbours` with `explain` > 0),
-    one row per input row, in input order.
+    `clickbait_probability`, `clickbait`, `support` and `low_support` (and
+    `clickbait_neighbours` with `explain` > 0), one row per input row, in input order.
 
     OUTPUT is written beside itself and renamed at the end, so it is never partial (stdout
     cannot be: rows there are written as they are scored). An existing OUTPUT needs `force`.
-    `workers` chunks are encoded and voted on at once (default: one per usable core)."""
+    `workers` chunks are encoded and voted on at once (default: one per usable core, at most 8;
+    up to `workers` + 2 chunks are in memory)."""
     check_count(batch_size, "batch_size")
     workers = model_workers() if workers is None else check_count(workers, "workers")
+    if workers > MAX_WORKERS:
+        raise ValueError(f"workers must be at most {MAX_WORKERS} (each holds a chunk of "
+                         f"batch_size rows in memory); got {workers}")
     check_count(explain, "explain (nearest cases per row)", minimum=0)
     check_count(nprobe, "nprobe")
     detect(output, output_format)  # an unknown output format fails before any work

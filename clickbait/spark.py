@@ -86,13 +86,16 @@ def _format(path: str, given: str | None) -> str:
     raise ValueError(f"cannot tell the format of {path!r} from its name; give --input-format/--output-format")
 
 
+def _sep(path: str) -> str:
+    return "\t" if path.rstrip("/").lower().removesuffix(".gz").endswith(".tsv") else ","
+
+
 def read(spark: SparkSession, path: str, format: str | None = None):
     """A CSV (header row, RFC 4180 quoting, quoted newlines; every value a string, malformed
     rows an error) or Parquet file/folder as a DataFrame."""
     if _format(path, format) == "parquet":
         return spark.read.parquet(path)
-    sep = "\t" if path.lower().removesuffix(".gz").endswith(".tsv") else ","
-    return spark.read.csv(path, header=True, sep=sep, quote='"', escape='"', multiLine=True,
+    return spark.read.csv(path, header=True, sep=_sep(path), quote='"', escape='"', multiLine=True,
                           inferSchema=False, mode="FAILFAST", enforceSchema=False)
 
 
@@ -124,6 +127,7 @@ def score_files(model_dir: str | os.PathLike, input: str, output: str, *, text_c
     writes), every row once and in input order. Returns rows, partitions and seconds."""
     out_format = _format(output, output_format)
     check_output(output, force)
+    BatchScorer(model_dir, threshold=threshold, retrieval=retrieval, nprobe=nprobe)  # checks them now
     started = time.perf_counter()
     spark = session(master)  # the model folder is the workers' to find (see BatchScorer.path)
     from pyspark.sql import functions as F
@@ -138,8 +142,8 @@ def score_files(model_dir: str | os.PathLike, input: str, output: str, *, text_c
     scored = score(df, model_dir, text_col, threshold=threshold, retrieval=retrieval, nprobe=nprobe)
     scored = scored.drop(_ROW)
     writer = scored.write.mode("overwrite" if force else "errorifexists")
-    if out_format == "csv":
-        writer.csv(output, header=True, quote='"', escape='"')
+    if out_format == "csv":  # a .tsv OUTPUT gets tabs, as `read` expects of a .tsv
+        writer.csv(output, header=True, quote='"', escape='"', sep=_sep(output))
     else:
         writer.parquet(output)
     # Counted from what was written, not by a pass over the input before the job: a Parquet

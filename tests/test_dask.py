@@ -34,6 +34,18 @@ def test_partitions_scored_like_the_cli(model, small_detector, corpus, scheduler
     assert got[scoring.PROBA].isna().sum() == 2
 
 
+def test_an_indexed_frame_keeps_its_index_through_parquet(model, small_detector, tmp_path):
+    data = pd.DataFrame({"id": [f"r{i}" for i in range(40)],
+                         "headline": [f"Headline number {i} about the budget" for i in range(40)]})
+    got = score(dd.from_pandas(data.set_index("id"), npartitions=3, sort=False), model)
+    got.to_parquet(tmp_path / "out")
+    back = pd.read_parquet(tmp_path / "out")
+    assert back.index.name == "id" and back.index.tolist() == data["id"].tolist()
+    want = scoring.score_frame(small_detector, data)
+    np.testing.assert_allclose(back[scoring.PROBA], want[scoring.PROBA], atol=2e-6)
+    assert got.reset_index()["id"].compute().tolist() == data["id"].tolist()
+
+
 def test_column_errors(model):
     frame = dd.from_pandas(pd.DataFrame({"a": ["x"], "b": ["y"]}), npartitions=1)
     with pytest.raises(Exception, match="cannot tell which column"):

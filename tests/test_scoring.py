@@ -7,6 +7,7 @@ import csv
 import gzip
 import io
 import json
+import time
 
 import numpy as np
 import pandas as pd
@@ -85,8 +86,9 @@ def test_parallel_model_workers_write_the_same_file(small_detector, tmp_path):
     score_csv(small_detector, src, one, batch_size=2, workers=1)
     score_csv(small_detector, src, three, batch_size=2, workers=3)  # chunks finish out of order
     assert three.read_bytes() == one.read_bytes()
-    with pytest.raises(ValueError, match="workers"):
-        score_csv(small_detector, src, tmp_path / "x.csv", workers=0)
+    for bad in (0, 65):
+        with pytest.raises(ValueError, match="workers"):
+            score_csv(small_detector, src, tmp_path / "x.csv", workers=bad)
 
 
 def test_batch_scorer_labels_and_columns_are_the_cli_ones(model_dir, small_detector):
@@ -107,6 +109,65 @@ def test_batch_scorer_labels_and_columns_are_the_cli_ones(model_dir, small_detec
         if threshold == 0.0:  # every scored row is >= 0; the rejected ones stay 0
             rejected = (want["clickbait"] == 0) & want["clickbait_probability"].notna()
             assert rejected.any()
+
+
+def test_batch_scorer_checks_its_options_before_any_work(model_dir):
+    from clickbait.spark import BatchScorer
+
+    for bad in (2.0, -0.5, float("nan"), "0.5"):
+        with pytest.raises(ValueError, match="threshold"):
+            BatchScorer(model_dir, threshold=bad)
+    with pytest.raises(ValueError, match="retrieval"):
+        BatchScorer(model_dir, retrieval="fast")
+    with pytest.raises(ValueError, match="nprobe"):
+        BatchScorer(model_dir, nprobe=0)
+
+
+def test_score_frame_never_overwrites_a_callers_column(small_detector):
+    for column in ("clickbait_probability", "clickbait", "support", "low_support"):
+        frame = pd.DataFrame({"headline": ["a headline"], column: ["mine"]})
+        with pytest.raises(InputError, match=column):
+            scoring.score_frame(small_detector, frame)
+
+
+def test_model_workers_load_the_keras_model_once(model_dir, monkeypatch):
+    """`--explain` reads the Keras model, which a loaded detector loads on first use: workers
+    asking at once must not each load it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from clickbait.detector import ClickbaitDetector
+
+    det = ClickbaitDetector.load(model_dir)
+    loads = []
+    real = ClickbaitDetector._load_keras
+
+    def counted(self):
+        loads.append(1)
+        time.sleep(0.2)  # a slow load: the other threads arrive meanwhile
+        real(self)
+
+    monkeypatch.setattr(ClickbaitDetector, "_load_keras", counted)
+    with ThreadPoolExecutor(4) as pool:
+        models = list(pool.map(lambda _: det.model_, range(4)))
+    assert len(loads) == 1 and all(m is models[0] for m in models)
+
+
+def test_tokenizer_process_is_quiet_on_ctrl_c():
+    import signal
+    import subprocess
+    import sys
+
+    def default_sigint():  # a shell's background job starts with SIGINT ignored
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+    proc = subprocess.Popen([sys.executable, "-m", "clickbait.inference"], stdin=subprocess.PIPE,
+                            stderr=subprocess.PIPE, preexec_fn=default_sigint)
+    time.sleep(2)  # started and waiting for its first message
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=20)  # ended by the interrupt (stdin is still open)
+    err = proc.stderr.read()
+    proc.stdin.close()
+    assert b"Traceback" not in err, err.decode()
 
 
 def test_missing_text_rows_kept_and_counted(small_detector, tmp_path):

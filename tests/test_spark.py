@@ -99,3 +99,15 @@ def test_force_replaces_only_a_spark_output_folder(session, model, corpus, tmp_p
     out = tmp_path / "out.parquet"  # what score-spark wrote can be replaced
     spark.score_files(model, str(tmp_path / "in.csv"), str(out))
     assert spark.score_files(model, str(tmp_path / "in.csv"), str(out), force=True)["rows"] == 50
+
+
+def test_tsv_output_is_tab_separated_and_counted_right(session, model, corpus, tmp_path):
+    data = frame(corpus, 30)
+    data.loc[10:19, "headline"] = [f"first line {i}\nsecond line" for i in range(10)]
+    data.to_csv(tmp_path / "in.csv", index=False)
+    r = spark.score_files(model, str(tmp_path / "in.csv"), str(tmp_path / "out.tsv"))
+    assert r["rows"] == 30
+    parts = sorted((tmp_path / "out.tsv").glob("part-*"))
+    back = pd.concat([pd.read_csv(p, sep="\t", keep_default_na=False, dtype=str) for p in parts])
+    assert back["id"].tolist() == data["id"].tolist()
+    assert back["headline"].tolist()[10:20] == data["headline"].tolist()[10:20]
