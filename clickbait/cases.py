@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ CHUNK_SIZE = 8192
 MISSING = -1.0  # similarity of a missing neighbour (a class with fewer than k cases)
 USER_ID_OFFSET = 1_000_000_000  # user-overlay case ids start here, so ids never clash with the base
 _META_COLUMNS = ("case_id", "text", "source", "added")
+_BUILDING = threading.Lock()  # scoring's model workers may ask for an index at once: one build
 
 
 def brute_force_kneighbors(cases: np.ndarray, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -135,9 +137,11 @@ class CaseBase:
         if faiss is None:
             return _numpy_search(self.embeddings, queries, k)
         if self._index is None:
-            index = faiss.IndexFlatIP(self.dim)
-            index.add(self.embeddings)
-            self._index = index
+            with _BUILDING:
+                if self._index is None:
+                    index = faiss.IndexFlatIP(self.dim)
+                    index.add(self.embeddings)
+                    self._index = index
         return self._index.search(queries, k)
 
     def class_search(self, queries: np.ndarray, k: int, label: int) -> tuple[np.ndarray, np.ndarray]:

@@ -402,8 +402,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dedup", action=argparse.BooleanOptionalAction, default=True,
                    help="score repeated headlines within a chunk once")
     p.add_argument("--workers", type=int, default=None,
-                   help="chunks encoded and voted on at once (default: one per usable core, at most "
-                        "8; memory holds workers + 2 chunks)")
+                   help="chunks encoded and voted on at once, 1 to 64 (default: one per usable core, "
+                        "at most 8; memory holds workers + 2 chunks)")
     p.add_argument("--force", action="store_true", help="overwrite an existing OUTPUT")
     p.add_argument("--user", default=None, help="include this user's overlay cases (MODEL_DIR/users/NAME)")
 

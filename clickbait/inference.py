@@ -26,6 +26,7 @@ import hashlib
 import io
 import json
 import re
+import sys
 import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -351,15 +352,25 @@ class TokenizerProcess:
         import subprocess
         import sys
 
+        # Its own session: Ctrl-C at a terminal reaches only the parent, which reports it and
+        # closes this process's stdin (it then exits); if it dies on its own (killed, out of
+        # memory), the parent's next call says so instead of mistaking the broken pipe.
         self._proc = subprocess.Popen([sys.executable, "-m", "clickbait.inference"],
-                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                      start_new_session=True)
         self._send((vocabulary, length))
+
+    def _ended(self) -> RuntimeError:
+        return RuntimeError(f"the tokenizer process ended (exit code {self._proc.wait()})")
 
     def _send(self, obj) -> None:
         import pickle
 
-        pickle.dump(obj, self._proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
-        self._proc.stdin.flush()
+        try:
+            pickle.dump(obj, self._proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+            self._proc.stdin.flush()
+        except BrokenPipeError:
+            raise self._ended() from None
 
     def ids(self, texts: list[str]) -> np.ndarray:
         import pickle
@@ -367,13 +378,16 @@ class TokenizerProcess:
         self._send(texts)
         try:
             return pickle.load(self._proc.stdout)
-        except EOFError:
-            raise RuntimeError(f"the tokenizer process ended (exit code {self._proc.wait()})") from None
+        except (EOFError, pickle.UnpicklingError):
+            raise self._ended() from None
 
     def close(self) -> None:
-        if self._proc.poll() is None:
+        try:
             self._proc.stdin.close()
-            self._proc.wait()
+        except BrokenPipeError:  # it had ended: nothing to flush
+            pass
+        self._proc.wait()
+        self._proc.stdout.close()
 
 
 def _serve() -> None:
@@ -395,5 +409,5 @@ def _serve() -> None:
 if __name__ == "__main__":
     try:
         _serve()
-    except KeyboardInterrupt:  # Ctrl-C reaches the whole process group: the parent reports it
-        pass
+    except KeyboardInterrupt:  # an interrupt sent to it alone: end, and let the parent say so
+        sys.exit(130)

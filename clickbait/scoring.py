@@ -189,9 +189,6 @@ class Scorer:
         one[0, 0] = 1.0
         detector._decide(np.zeros((1, self.length), "int64"), one,
                          search=self.class_search if self._ivf else None)
-        for layer in detector._layers()[0]:  # the whole-base index `explain` searches
-            if len(layer):
-                layer.kneighbors(one, 1)
 
     def start_tokenizer_process(self) -> None:
         """Tokenize in a child process from now on (numpy encoder only). The tokenizer is pure

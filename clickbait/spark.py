@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 
 from .batch import ADDED, BatchScorer
 from .scoring import LABEL, LOW_SUPPORT, NPROBE, PROBA, SUPPORT, find_column
+from .validation import check_count
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame, SparkSession
@@ -128,6 +129,8 @@ def score_files(model_dir: str | os.PathLike, input: str, output: str, *, text_c
     out_format = _format(output, output_format)
     check_output(output, force)
     BatchScorer(model_dir, threshold=threshold, retrieval=retrieval, nprobe=nprobe)  # checks them now
+    if partitions is not None:
+        check_count(partitions, "partitions")
     started = time.perf_counter()
     spark = session(master)  # the model folder is the workers' to find (see BatchScorer.path)
     from pyspark.sql import functions as F

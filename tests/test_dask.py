@@ -50,6 +50,9 @@ def test_column_errors(model):
     frame = dd.from_pandas(pd.DataFrame({"a": ["x"], "b": ["y"]}), npartitions=1)
     with pytest.raises(Exception, match="cannot tell which column"):
         score(frame, model)
+    twice = pd.DataFrame([["x", "y"]], columns=["headline", "headline"])
+    with pytest.raises(ValueError, match="more than once"):
+        score(dd.from_pandas(twice, npartitions=1), model)
     scored = dd.from_pandas(pd.DataFrame({"headline": ["x"], scoring.PROBA: [0.5]}), npartitions=1)
     with pytest.raises(ValueError, match="clickbait_probability"):
         score(scored, model)

@@ -96,6 +96,9 @@ def test_force_replaces_only_a_spark_output_folder(session, model, corpus, tmp_p
     a_file.write_text("not a folder")
     with pytest.raises(FileExistsError, match="not a finished Spark output"):
         spark.score_files(model, str(tmp_path / "in.csv"), str(a_file), force=True)
+    for bad in (0, -1):
+        with pytest.raises(ValueError, match="partitions"):
+            spark.score_files(model, str(tmp_path / "in.csv"), str(tmp_path / "p.parquet"), partitions=bad)
     out = tmp_path / "out.parquet"  # what score-spark wrote can be replaced
     spark.score_files(model, str(tmp_path / "in.csv"), str(out))
     assert spark.score_files(model, str(tmp_path / "in.csv"), str(out), force=True)["rows"] == 50
