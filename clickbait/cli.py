@@ -586,6 +586,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.flush()  # here, not at exit: a closed pipe must land in the handler below
         return status
     except KeyboardInterrupt:
+        # CPython marks an interrupt that ends a *string* exec/eval (a dataclass or namedtuple
+        # being built by a lazy import, say) as unhandled even when caught, and under `python -m`
+        # then ends the process by SIGINT instead of returning 130 (pythonrun.c,
+        # run_eval_code_obj). A string exec of our own resets that mark.
+        exec("")
         print(f"clickbait {a.command}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:  # `... | head`: the reader has stopped; not an error worth a traceback
