@@ -20,7 +20,10 @@ from .scoring import LABEL, LOW_SUPPORT, NPROBE, PROBA, SUPPORT
 if TYPE_CHECKING:  # pragma: no cover
     from .scoring import Scorer, _Scored
 
-ADDED = (PROBA, LABEL, SUPPORT, LOW_SUPPORT)  # the columns scoring adds, as `clickbait score`
+# The columns scoring adds, as `clickbait score`, with the pandas dtypes engines receive them in
+# (Int32: Spark's IntegerType).
+ADDED_DTYPES = {PROBA: "float64", LABEL: "Int32", SUPPORT: "float64", LOW_SUPPORT: "Int32"}
+ADDED = tuple(ADDED_DTYPES)
 _SCORERS: dict[tuple, Scorer] = {}  # per worker process: (model folder, options) -> Scorer
 _LOADING = threading.Lock()  # threads of one worker (Dask's default scheduler) load it once
 
@@ -93,9 +96,8 @@ class BatchScorer:
 
         threshold = self.scorer.det.threshold_ if self.threshold is None else self.threshold
         cols = _outputs(self._scored(frame[self.text_col].tolist()), threshold)
-        for name in (LABEL, LOW_SUPPORT):  # Spark's IntegerType
-            cols[name] = cols[name].astype("Int32")
-        return frame.assign(**cols)
+        return frame.assign(**{c: pd.Series(cols[c], index=frame.index).astype(t)
+                               for c, t in ADDED_DTYPES.items()})
 
     def __call__(self, batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         """For Spark's `DataFrame.mapInPandas`: each Arrow batch, scored."""

@@ -19,14 +19,11 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from .batch import ADDED, BatchScorer
-from .scoring import LABEL, LOW_SUPPORT, NPROBE, PROBA, SUPPORT, find_column
+from .batch import ADDED, ADDED_DTYPES, BatchScorer
+from .scoring import NPROBE, find_column
 
 if TYPE_CHECKING:  # pragma: no cover
     import dask.dataframe as dd
-
-_TYPES = {PROBA: "float64", LABEL: "Int32", SUPPORT: "float64", LOW_SUPPORT: "Int32"}
-
 
 def score(df: dd.DataFrame, model_dir: str | os.PathLike, text_col: str | None = None, *,
           threshold: float | None = None, retrieval: str = "exact", nprobe: int = NPROBE) -> dd.DataFrame:
@@ -41,6 +38,6 @@ def score(df: dd.DataFrame, model_dir: str | os.PathLike, text_col: str | None =
         raise ValueError(f"the DataFrame already has column(s) {clash}; rename them first")
     # The output's empty prototype: the input's own (its index, names and dtypes), plus the added
     # columns; no partition is computed for it.
-    meta = df._meta.assign(**{c: pd.Series(dtype=_TYPES[c], index=df._meta.index) for c in ADDED})
+    meta = df._meta.assign(**{c: pd.Series(dtype=t, index=df._meta.index) for c, t in ADDED_DTYPES.items()})
     scorer = BatchScorer(model_dir, text_col, threshold=threshold, retrieval=retrieval, nprobe=nprobe)
     return df.map_partitions(scorer.score_pandas, meta=meta)

@@ -350,7 +350,6 @@ class TokenizerProcess:
 
     def __init__(self, vocabulary: dict[str, int], length: int):
         import subprocess
-        import sys
 
         # Its own session: Ctrl-C at a terminal reaches only the parent, which reports it and
         # closes this process's stdin (it then exits); if it dies on its own (killed, out of
@@ -393,7 +392,6 @@ class TokenizerProcess:
 def _serve() -> None:
     """The tokenizer process: (vocabulary, length) first, then lists of texts -> id arrays."""
     import pickle
-    import sys
 
     inp, out = sys.stdin.buffer, sys.stdout.buffer
     vocabulary, length = pickle.load(inp)
