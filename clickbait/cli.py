@@ -165,6 +165,18 @@ def cmd_adapt(a: argparse.Namespace) -> int:
     from .detector import ClickbaitDetector
 
     frame = read_labelled(a.cases)  # labels 0/1, headlines present: errors name the rows
+    if a.learn:
+        if a.user:
+            raise ValueError("--learn fine-tunes the shared network, which every user shares; a "
+                             "user's own cases adapt without it (drop --learn, or drop --user)")
+        started = time.perf_counter()
+        det = ClickbaitDetector.load(a.model_dir)
+        det.learn(frame["headline"].tolist(), frame["label"].to_numpy(), epochs=a.epochs,
+                  source=a.source or "learned")
+        det.save_learned(a.model_dir)
+        _say(a, f"learned {len(frame):,} headlines in {time.perf_counter() - started:.1f} s; "
+                f"new version of {a.model_dir} ({len(det.cases_):,} cases)")
+        return EXIT_OK
     if not a.user and not a.force:
         raise ValueError(f"without --user, adapt changes the shared case base of {a.model_dir} for "
                          "every user; pass --force to do that, or --user NAME for one user's overlay")
@@ -372,6 +384,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--source", default=None, help="provenance tag (default: user:NAME or user)")
     p.add_argument("--force", action="store_true",
                    help="without --user: change the shared case base (every user sees the cases)")
+    p.add_argument("--learn", action="store_true",
+                   help="also fine-tune the shared network on them (with a replay of training "
+                        "cases), re-embed the cases and refit the vote: a new model version")
+    p.add_argument("--epochs", type=int, default=3, help="with --learn: fine-tuning epochs")
 
     p = command("user", "list, export or drop per-user case overlays", cmd_user)
     p.add_argument("action", choices=["list", "export", "drop"], help="what to do")

@@ -33,14 +33,26 @@ from .cases import USER_ID_OFFSET, CaseBase, _check_labels, class_neighbours, la
 from .errors import VectorFormatError
 from .files import ArtifactError, VersionedFolder, read_json_artifact, read_retrying, sha256_file
 from .seeding import seeded
-from .validation import check_count, check_probability
-from .vote import Combiner, Decision, HeadlineCheck, decide, evidence, non_headlines, row_keys
+from .tokens import standardize
+from .validation import check_count, check_positive, check_probability
+from .vote import (
+    Adapter,
+    Combiner,
+    Decision,
+    HeadlineCheck,
+    adaptation_episodes,
+    adaptation_space,
+    decide,
+    evidence,
+    non_headlines,
+    retained_mass,
+)
 
 DEFAULT_VECTORS = "pretrained/glove.6B.50d.txt"
 LOSS_NAMES = ("contrastive", "triplet", "triplet-all", "triplet-soft")  # losses.LOSSES (tested)
 log = logging.getLogger("clickbait")
 _KERAS_LOADING = threading.Lock()  # scoring's model workers may all ask for the model at once
-FORMAT_VERSION = 3  # 2: versioned folder with a manifest; 3: the learned vote (vote.npz)
+FORMAT_VERSION = 4  # 2: versioned folder with a manifest; 3: the learned vote (vote.npz); 4: adapter
 _REQUIRED = ("model.keras", "cases.npz", "cases.parquet", "config.json", "vote.npz")
 
 
@@ -104,6 +116,12 @@ def _refuse_code(model: bytes, path: Path) -> None:
             stack.extend(x.values())
         elif isinstance(x, list):
             stack.extend(x)
+
+
+def text_keys(texts: Sequence[str]) -> list[str]:
+    """The key of the exact-match rule: the headline as the model reads it (lowercased, its
+    tokens separated by single spaces), so that "Womp." and "Gulp!" (both unknown words) differ."""
+    return [" ".join(t.split()) for t in standardize(list(texts))]
 
 
 def best_threshold(proba: np.ndarray, labels: np.ndarray) -> float:
@@ -211,11 +229,14 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
         self.verbose = verbose
 
     # -- fitting --------------------------------------------------------------------------------
-    def fit(self, texts, labels, validation: tuple | None = None, sources=None) -> ClickbaitDetector:
+    def fit(self, texts, labels, validation: tuple | None = None, sources=None,
+            adaptation: Sequence[tuple] = ()) -> ClickbaitDetector:
         """Train the encoder on (texts, labels) with the metric loss, store the training headlines
         as cases, and choose the decision threshold on `validation` (texts, labels[, sources]).
         Without `validation`, a stratified 10% of the training rows is held out for it.
-        `sources` (one tag per row, or one for all) is kept as each case's provenance."""
+        `sources` (one tag per row, or one for all) is kept as each case's provenance.
+        `adaptation`: labelled development sources, each (texts, labels), on which (beside the
+        validation split) the weights of retained cases' evidence are fitted (vote.Adapter)."""
         from sklearn.model_selection import train_test_split
 
         self._validate_params()
@@ -231,6 +252,7 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
             val_texts, val_labels = _texts(validation[0]), _check_labels(validation[1]).astype("int64")
             val_sources = validation[2] if len(validation) > 2 else None
         val_sources = _sources(val_sources, len(val_texts), "validation")
+        self._adaptation_sources = [(_texts(t), _check_labels(y)) for t, y in adaptation]
         started = time.perf_counter()
         with seeded(self.seed):  # reproducible, and the caller's random state is left as it was
             return self._fit(texts, labels, sources, val_texts, val_labels, val_sources, started)
@@ -323,10 +345,19 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
         self._validate_params()  # parameters changed after fitting (det.k = 0) are caught too
 
     def _embed_ids(self, ids: np.ndarray) -> np.ndarray:
+        """Embeddings of token ids: a loaded model runs in numpy (no TensorFlow) when its layers
+        are ones clickbait.inference runs; a fitted one, or a GRU, through Keras."""
+        if "model_" not in self.__dict__:
+            from .inference import UnsupportedModel
+
+            try:
+                return self._numpy().embed(np.asarray(ids, "int64"))
+            except UnsupportedModel:
+                pass
         return self.network_.predict(ids, batch_size=2048, verbose=0)
 
     def _fit_vote(self, ids: np.ndarray, embeddings: np.ndarray, labels: np.ndarray,
-                  own: np.ndarray, headline_cut: float = 0.01) -> None:
+                  own: np.ndarray, headline_cut: float = 0.01, fit_adapter: bool = True) -> None:
         """Fit the vote on held-out headlines (token ids, embeddings, labels) queried against the
         case base without themselves (`own`: each one's own position in it, or -1): the
         combiner, the headline check (against generated non-headlines), the support
@@ -341,8 +372,29 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
         d = decide(nb, self.combiner_, self.headline_check_.proba(ids), self.prior_, self.support_cut_)
         self.threshold_ = best_threshold(d.proba, labels)
         self.validation_accuracy_ = float(((d.proba >= self.threshold_) == labels).mean())
+        if fit_adapter or getattr(self, "adapter_", None) is None:
+            self._fit_adapter(ids, embeddings, labels, self.combiner_.logit(d.features))
 
-    def refit_vote(self, texts, labels) -> ClickbaitDetector:
+    def _fit_adapter(self, ids: np.ndarray, embeddings: np.ndarray, labels: np.ndarray,
+                     base_logit: np.ndarray) -> None:
+        """Fit how retained cases move the vote (vote.Adapter) on adaptation episodes from the
+        held-out headlines (out-of-fold base logits) and the development sources given to `fit`
+        as `adaptation` (never the test split). Too few held-out headlines for any episode:
+        the default weights."""
+        sources = []
+        for texts, y in getattr(self, "_adaptation_sources", ()):
+            src_ids = self._ids(texts)
+            src_emb = self._embed_ids(src_ids)
+            nb = class_neighbours([self._trained_cases()], [1.0], src_emb, self.k)
+            sources.append((adaptation_space(src_emb, self.headline_check_.word_sums(src_ids)),
+                            self.combiner_.logit(evidence(nb)), np.asarray(y)))
+        vectors = adaptation_space(embeddings, self.headline_check_.word_sums(ids))
+        words = [row[(row > 1) & ~self.headline_check_.numeric[row]] for row in np.asarray(ids)]
+        episodes = adaptation_episodes(vectors, base_logit, labels, words, self.seed, sources)
+        self.adapter_ = Adapter().fit(episodes) if episodes else Adapter(lam=0.1, beta=1.0)
+        self._log(f"adapter fitted on {len(episodes)} episodes: {self.adapter_.to_dict()}")
+
+    def refit_vote(self, texts, labels, *, refit_adapter: bool = False) -> ClickbaitDetector:
         """Refit the vote (combiner, headline check, threshold) on labelled held-out headlines,
         each queried against the present case base without itself: after the case base changed
         in bulk (condensing, a new source). The network is untouched."""
@@ -354,8 +406,73 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
         where = pd.Series(np.arange(len(self.cases_)), index=self.cases_.meta["text"].to_numpy())
         where = where[~where.index.duplicated()]
         own = where.reindex(texts).fillna(-1).to_numpy("int64")
-        self._fit_vote(ids, self._embed_ids(ids), labels.astype("int64"), own)
+        self._fit_vote(ids, self._embed_ids(ids), labels.astype("int64"), own, fit_adapter=refit_adapter)
         return self
+
+    def learn(self, texts, labels, *, epochs: int = 3, replay: int = 4000,
+              learning_rate: float | None = None, source: str = "learned") -> ClickbaitDetector:
+        """Learned adaptation: fine-tune the encoder on new labelled headlines plus a replay
+        sample of `replay` training cases (so the corpus is not forgotten), re-embed every case,
+        refit the vote out of fold on the validation cases (the adapter's weights are kept),
+        and keep the new rows as retained cases. Reproducible with the detector's `seed`. Only
+        the shared model learns: a learned model per user would copy the network and re-embed
+        the whole case base for each user. The network changes in memory: `save` (or
+        `clickbait adapt --learn`) writes it as a new version. Returns the detector."""
+        import keras
+
+        from .losses import get_loss
+
+        self._check_fitted()
+        if getattr(self, "overlay_", None) is not None:
+            raise ValueError("learn() changes the shared network; detach the user first (a "
+                             "user's own cases adapt through retain())")
+        texts, labels = _texts(texts), _check_labels(labels).astype("int64")
+        if len(texts) != len(labels) or not texts:
+            raise ValueError(f"learn() needs labelled headlines; got {len(texts)} headlines and "
+                             f"{len(labels)} labels")
+        check_count(epochs, "epochs")
+        rate = self.fine_tune_learning_rate if learning_rate is None else check_positive(
+            learning_rate, "learning_rate")
+        started = time.perf_counter()
+        with seeded(self.seed):
+            rng = np.random.default_rng(self.seed)
+            training = np.flatnonzero(self.cases_.ids < self.validation_from_id_)
+            pick = np.sort(rng.choice(training, min(int(replay), len(training)), replace=False))
+            x = texts + self.cases_.meta["text"].to_numpy()[pick].tolist()
+            y = np.concatenate([labels, self.cases_.labels[pick].astype("int64")])
+            network = self.network_  # a loaded detector reads its Keras model here
+            self._log(f"fine-tuning on {len(texts):,} new headlines and {len(pick):,} replayed cases")
+            network.compile(optimizer=keras.optimizers.Adam(rate),
+                            loss=get_loss(self.loss, self.margin, self.positive_margin))
+            network.fit(self._ids(x), y, epochs=int(epochs), batch_size=self.batch_size, shuffle=True,
+                        verbose=self.verbose)
+        self.__dict__.pop("_numpy_model", None)  # the saved bytes no longer describe the network
+        self.cases_.embeddings = np.ascontiguousarray(
+            self._embed_ids(self._ids(self.cases_.meta["text"].tolist())), "float32")
+        self.cases_._changed()
+        ids = self.cases_.ids
+        held = (ids >= self.validation_from_id_) & (ids < self.retained_from_id_)
+        if held.any():
+            self.refit_vote(self.cases_.meta["text"][held].tolist(), self.cases_.labels[held])
+        self.cases_.add(self.transform(texts), labels, texts, source=source)
+        self._log(f"learned {len(texts):,} headlines (+{len(pick):,} replayed) in "
+                  f"{time.perf_counter() - started:.1f} s")
+        return self
+
+    def save_learned(self, directory: str | os.PathLike) -> Path:
+        """Write a `learn`ed detector back into the folder it was loaded from, as a new version
+        (users' overlays are kept and re-embedded when they are next loaded), under the folder's
+        lock; refused if another writer changed the folder since this detector was loaded."""
+        folder = VersionedFolder(directory, "model")
+        with folder.lock():
+            _, manifest = folder.read(required=_REQUIRED)
+            loaded = getattr(self, "_loaded_manifest", None)
+            if loaded is not None and manifest != loaded:
+                raise RuntimeError(f"{directory} changed while this detector learned (another "
+                                   "writer); load it again and retry")
+            self._write(folder)
+            self._loaded_manifest = folder.read(required=_REQUIRED)[1]
+        return folder.path
 
     def _ids(self, texts: Sequence[str]) -> np.ndarray:
         """Token ids (n x length) as the model's own vectorizer makes them."""
@@ -381,42 +498,91 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
             return [self.cases_, overlay.cases], [1.0, overlay.user_weight]
         return [self.cases_], [1.0]
 
-    def _retained_labels(self) -> dict:
-        """token-sequence key -> label of every case retained after training (a user's overlay
-        last, so it wins), cached until a case base changes."""
-        layers, _ = self._layers()
-        stamp = tuple((id(layer), layer.version) for layer in layers)
-        cached = getattr(self, "_retained_cache", None)
-        if cached is not None and cached[0] == stamp:
-            return cached[1]
-        table: dict = {}
-        for i, layer in enumerate(layers):
-            mask = np.ones(len(layer), bool) if i else layer.ids >= self.retained_from_id_
-            if mask.any():
-                texts = layer.meta["text"].to_numpy()[mask].tolist()
-                table.update(zip(row_keys(self._ids(texts)).tolist(),
-                                 layer.labels[mask].tolist(), strict=True))
-        self._retained_cache = (stamp, table)
-        return table
-
-    def _decide(self, ids: np.ndarray, embeddings: np.ndarray, search=None) -> Decision:
-        """The vote for headlines given as token ids and their embeddings: the one place where
-        neighbours become a probability. `search(queries, k, label) -> (similarities,
-        positions)` over the base cases may stand in for the exact scan (a faster index)."""
+    def _stamp(self) -> tuple:
         layers, weights = self._layers()
-        nb = class_neighbours(layers, weights, embeddings, self.k, search=search)
-        d = decide(nb, self.combiner_, self.headline_check_.proba(ids), self.prior_, self.support_cut_)
-        table = self._retained_labels()
-        if table and len(ids):
-            found = pd.Series(row_keys(ids)).map(table).to_numpy(dtype="float64", na_value=np.nan)
+        return (*((id(layer), layer.version) for layer in layers), tuple(weights))
+
+    def _cached(self, name: str, build):
+        """`build()` cached until a case base (or the user's weight) changes."""
+        stamp = self._stamp()
+        cached = self.__dict__.get(name)
+        if cached is None or cached[0] != stamp:
+            cached = self.__dict__[name] = (stamp, build())
+        return cached[1]
+
+    def _trained_cases(self) -> CaseBase:
+        """The training cases (ids below `retained_from_id_`): the only ones the base evidence
+        reads. Ids only grow, so they are a prefix of the shared case base."""
+        def build():
+            n = int((self.cases_.ids < self.retained_from_id_).sum())
+            return self.cases_ if n == len(self.cases_) else self.cases_.subset(np.arange(n))
+        return self._cached("_trained_cache", build)
+
+    def _retained(self) -> dict | None:
+        """The cases retained after training (the shared base's, then the user's overlay's), in
+        the adaptation space, with labels, vote weights (1, or `user_weight`), texts, and where
+        each is stored (layer, position); None when there are none."""
+        def build():
+            layers, weights = self._layers()
+            parts = []
+            for i, layer in enumerate(layers):
+                pos = np.flatnonzero(layer.ids >= self.retained_from_id_) if i == 0 \
+                    else np.arange(len(layer))
+                if len(pos):
+                    parts.append((i, pos, layer, weights[i]))
+            if not parts:
+                return None
+            texts = [t for _, pos, layer, _ in parts for t in layer.meta["text"].to_numpy()[pos]]
+            emb = np.concatenate([layer.embeddings[pos] for _, pos, layer, _ in parts])
+            vectors = adaptation_space(emb, self.headline_check_.word_sums(self._ids(texts)))
+            index = CaseBase(vectors, np.concatenate([layer.labels[pos] for _, pos, layer, _ in parts]),
+                             pd.DataFrame({"case_id": np.arange(len(texts)), "text": texts}))
+            return {"index": index, "labels": index.labels,
+                    "weights": np.concatenate([np.full(len(pos), w, "float64") for _, pos, _, w in parts]),
+                    "layer": np.concatenate([np.full(len(pos), i) for i, pos, _, _ in parts]),
+                    "pos": np.concatenate([pos for _, pos, _, _ in parts]),
+                    "keys": dict(zip(text_keys(texts), index.labels.tolist(), strict=True))}
+        return self._cached("_retained_cache", build)
+
+    def _retained_neighbours(self, ids: np.ndarray, embeddings: np.ndarray):
+        """(n x 2 masses (E0, E1), similarities n x m, positions into `_retained()`) of the
+        retained cases nearest each headline in the adaptation space; None if none are retained."""
+        retained = self._retained()
+        if retained is None or not len(ids):
+            return None
+        queries = adaptation_space(embeddings, self.headline_check_.word_sums(ids))
+        m = min(self.adapter_.m, len(retained["labels"]))
+        sims, pos = retained["index"].kneighbors(queries, m)
+        mass = retained_mass(sims, retained["labels"][pos], retained["weights"][pos],
+                             self.adapter_.temperature)
+        return mass, sims, pos
+
+    def _decide(self, ids: np.ndarray, embeddings: np.ndarray, search=None,
+                texts: Sequence[str] | None = None) -> Decision:
+        """The vote for headlines given as token ids and their embeddings: the one place where
+        neighbours become a probability. The base evidence reads the training cases only;
+        retained cases (and a user's) enter through the adapter, and a headline that was
+        retained with a label (same normalised `texts`) gets that label. `search(queries, k,
+        label) -> (similarities, positions)` over the training cases may stand in for the
+        exact scan (a faster index)."""
+        nb = class_neighbours([self._trained_cases()], [1.0], embeddings, self.k, search=search)
+        near = self._retained_neighbours(ids, embeddings)
+        d = decide(nb, self.combiner_, self.headline_check_.proba(ids), self.prior_, self.support_cut_,
+                   None if near is None else near[0], self.adapter_)
+        retained = self._retained()
+        if retained is not None and texts is not None and len(ids):
+            found = pd.Series(text_keys(texts)).map(retained["keys"]).to_numpy("float64", na_value=np.nan)
             hit = ~np.isnan(found)
             d.proba[hit] = d.cases_proba[hit] = found[hit]
+            d.user_label = np.where(hit, found, np.nan)
         return d
 
     def _decide_texts(self, texts) -> Decision:
         self._check_fitted()
-        ids = self._ids(_texts(texts))
-        return self._decide(ids, self._embed_ids(ids) if len(ids) else np.zeros((0, self.dim), "float32"))
+        texts = _texts(texts)
+        ids = self._ids(texts)
+        emb = self._embed_ids(ids) if len(ids) else np.zeros((0, self.dim), "float32")
+        return self._decide(ids, emb, texts=texts)
 
     def transform(self, texts) -> np.ndarray:
         """Metric embeddings (n x dim, unit length) of the headlines."""
@@ -424,7 +590,7 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
         texts = _texts(texts)
         if not texts:
             return np.zeros((0, self.dim), "float32")
-        return self.model_.predict(np.asarray(texts, dtype=object), batch_size=2048, verbose=0)
+        return self._embed_ids(self._ids(texts))
 
     def predict_proba(self, texts) -> np.ndarray:
         """n x 2 probabilities; column 1 is P(clickbait), from the evidence of the nearest cases
@@ -454,13 +620,21 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
         """The evidence behind each probability, one row per headline: each feature of the
         nearest cases (clickbait.vote.FEATURES), its contribution to the logit (weight x value),
         the intercept, what the cases alone say, P(headline), support and the
-        final P(clickbait)."""
+        final P(clickbait). `base_probability` is what the training cases alone say;
+        `retained_*_mass` the kernel mass of the nearest retained (and user) cases of each class,
+        `retained_shift` how far they moved P; `user_label` the label of a retained copy of the
+        very headline, which decides it."""
         d = self._decide_texts(texts)
         frame = pd.DataFrame(d.features, columns=[f"{f}" for f in self.combiner_.to_dict()["features"]])
         contrib = pd.DataFrame(d.features * self.combiner_.coef,
                                columns=[f"{c}_contribution" for c in frame.columns])
+        mass = d.retained_mass if d.retained_mass is not None else np.zeros((len(d.proba), 2))
+        user = d.user_label if d.user_label is not None else np.full(len(d.proba), np.nan)
         return pd.concat([frame, contrib], axis=1).assign(
-            intercept=self.combiner_.intercept, cases_probability=d.cases_proba,
+            intercept=self.combiner_.intercept, base_probability=d.base_proba,
+            retained_other_mass=mass[:, 0], retained_clickbait_mass=mass[:, 1],
+            retained_shift=d.cases_proba - d.base_proba, user_label=user,
+            cases_probability=d.cases_proba,
             headline=d.headline, prior=self.prior_, support=d.support,
             low_support=d.low_support, clickbait_probability=d.proba)
 
@@ -670,7 +844,7 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
                 "format": FORMAT_VERSION,
                 "params": self.get_params(),
                 "threshold": self.threshold_,
-                "vote": {"combiner": self.combiner_.to_dict(),
+                "vote": {"combiner": self.combiner_.to_dict(), "adapter": self.adapter_.to_dict(),
                          "headline_check": self.headline_check_.to_dict(),
                          "prior": self.prior_, "support_cut": self.support_cut_,
                          "validation_from_id": self.validation_from_id_,
@@ -726,12 +900,14 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
 
         self, config, manifest, model, cases, arrays = read_retrying(read, folder)
         self._keras_bytes = model
+        self._loaded_manifest = manifest
         self.cases_ = cases
         if cases.dim != self.dim:
             raise ArtifactError(f"{directory}: cases of dimension {cases.dim}, network of {self.dim}")
         try:
             vote = config["vote"]
             self.combiner_ = Combiner.from_dict(vote["combiner"])
+            self.adapter_ = Adapter.from_dict(vote["adapter"])
             self.headline_check_ = HeadlineCheck.from_parts(
                 vote["headline_check"], arrays["pairs"], arrays["numeric"], arrays["vectors"])
             self.prior_ = check_probability(vote["prior"])

@@ -162,7 +162,7 @@ class Scorer:
             self._network = tf.function(lambda x: network(x, training=False),
                                         input_signature=[tf.TensorSpec([None, None], tf.int64)])
             self._margin = _padding_margin(network)
-        cases = detector.cases_
+        cases = detector._trained_cases()  # the base evidence reads the training cases only
         if retrieval == "auto":  # the vote reads ~k cases of each class: exact is the default
             retrieval = "exact"
         self.retrieval = retrieval
@@ -246,7 +246,7 @@ class Scorer:
     def class_search(self, emb: np.ndarray, k: int, label: int) -> tuple[np.ndarray, np.ndarray]:
         """The IVF stand-in for `CaseBase.class_search` (same contract); rows the probe leaves
         short of k cases are filled by the exact scan."""
-        cases = self.det.cases_
+        cases = self.det._trained_cases()
         if label not in self._ivf:
             return cases.class_search(emb, k, label)
         members, index, _ = self._ivf[label]
@@ -261,26 +261,27 @@ class Scorer:
             sims[short], pos[short] = cases.class_search(emb[short], k, label)
         return sims, pos
 
-    def vote(self, ids: np.ndarray, emb: np.ndarray) -> np.ndarray:
+    def vote(self, ids: np.ndarray, emb: np.ndarray, texts=None) -> np.ndarray:
         """(n x 4): P(clickbait), support, low_support and P(headline), from the detector's own
-        vote."""
+        vote (`texts`, the headlines of `ids`, for the exact-match rule of retained cases)."""
         t = time.perf_counter()
-        d = self.det._decide(ids, emb, search=self.class_search if self._ivf else None)
+        d = self.det._decide(ids, emb, search=self.class_search if self._ivf else None, texts=texts)
         self.times.add("retrieve", time.perf_counter() - t)
         return np.column_stack([d.proba, d.support, d.low_support, d.headline])
 
-    def tokenize(self, texts: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
-        """(row -> distinct-headline codes, or None; token ids): with `dedup`, each distinct
-        headline of the batch is tokenized once."""
+    def tokenize(self, texts: np.ndarray) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+        """(row -> distinct-headline codes, or None; token ids; the headlines of those ids): with
+        `dedup`, each distinct headline of the batch is tokenized once."""
         if self.dedup:
             codes, uniques = pd.factorize(texts)
-            return codes, self.ids(np.asarray(uniques, dtype=object))
-        return None, self.ids(texts)
+            uniques = np.asarray(uniques, dtype=object)
+            return codes, self.ids(uniques), uniques
+        return None, self.ids(texts), texts
 
-    def score_ids(self, codes: np.ndarray | None, ids: np.ndarray) -> np.ndarray:
+    def score_ids(self, codes: np.ndarray | None, ids: np.ndarray, texts: np.ndarray) -> np.ndarray:
         """(n x 4) P(clickbait), support, low_support, P(headline) per row from `tokenize`'s
         output."""
-        p = self.vote(ids, self.embed(ids))
+        p = self.vote(ids, self.embed(ids), texts)
         return p if codes is None else p[codes]
 
     def proba(self, texts: np.ndarray) -> np.ndarray:
@@ -373,7 +374,7 @@ class _Scored:
 class _Tokenized:
     valid: np.ndarray  # rows with text
     values: np.ndarray  # their texts
-    tokens: tuple[np.ndarray | None, np.ndarray] | None  # Scorer.tokenize(values); None if none
+    tokens: tuple[np.ndarray | None, np.ndarray, np.ndarray] | None  # Scorer.tokenize(values), or None
 
 
 def _tokenize_chunk(scorer: Scorer, texts: pd.Series) -> _Tokenized:

@@ -23,6 +23,24 @@ label, not the probability against your own cut, to leave such text out. A headl
 marked `low_support` when
 P(headline) < 0.5 or its support is below the 1st percentile of held-out headlines' support;
 text with P(headline) < 0.5 is never labelled clickbait, whatever its probability.
+
+Cases retained after training (`retain`, `adapt`, a user's overlay) do not join that evidence:
+there they would shift every headline in their class's tight ball (the 100th nearest case lies at
+0.96-0.99 similarity), whatever its topic. They are evidence of their own (`Adapter`): over the
+`m` nearest retained cases in the *adaptation space* (the metric embedding beside the headline's
+mean word vector, so that nearness also means "about the same thing"), the kernel-weighted mass
+of clickbait cases E1 and of the others E0. A confident base logit b is discounted by the mass
+that contradicts it, and the net share adds its own vote:
+
+    logit = max(b, 0) / (1 + lam E0) + min(b, 0) / (1 + lam E1) + a (E1 - E0)
+            + beta (E1 - E0) / (E1 + E0 + c)
+
+With nothing retained E0 = E1 = 0 and the logit is the base one, identically. Every term is
+non-decreasing in E1 and non-increasing in E0 (lam, a, beta >= 0), so a retained clickbait case
+never lowers P(clickbait) and a retained other case never raises it. The weights are fitted on
+adaptation episodes (`adaptation_episodes`: labels of one kind of headline changed on the
+validation split, and development sources split into retained and queried rows), never on the
+corpus test split.
 """
 
 from __future__ import annotations
@@ -191,13 +209,19 @@ class HeadlineCheck:
         # Coherence: the mean over words of cos(word, mean direction) = |sum of unit word vectors|
         # / words; the sum is one sparse product (PAD and UNK rows are zero in `_word_vectors`).
         words = (ids > 1).sum(axis=1)
-        rows = sparse.csr_matrix((np.ones(ids.size, "float32"), ids.ravel(),
-                                  np.arange(0, ids.size + 1, max(ids.shape[1], 1))),
-                                 shape=(len(ids), len(self.vectors)))
-        total = np.asarray(rows @ self._word_vectors)
+        total = self.word_sums(ids)
         coherence = np.linalg.norm(total, axis=1) / np.maximum(words, 1)
         return np.column_stack([np.log1p(n), unknown, numeric, seen, valid.sum(axis=1) - seen,
                                 coherence]).astype("float64")
+
+    def word_sums(self, ids: np.ndarray) -> np.ndarray:
+        """n x dims: the sum of each headline's unit word vectors (PAD and UNK count zero), one
+        sparse product; its direction is the headline's topic."""
+        ids = np.asarray(ids, dtype="int64")
+        rows = sparse.csr_matrix((np.ones(ids.size, "float32"), ids.ravel(),
+                                  np.arange(0, ids.size + 1, max(ids.shape[1], 1))),
+                                 shape=(len(ids), len(self.vectors)))
+        return np.asarray(rows @ self._word_vectors)
 
     def fit(self, headline_ids: np.ndarray, other_ids: np.ndarray, false_alarms: float = 0.01
             ) -> HeadlineCheck:
@@ -263,6 +287,84 @@ def non_headlines(words: Sequence[str], n: int, seed: int) -> list[str]:
     return out
 
 
+ADAPT_SPACE_NOTE = "metric embedding and mean word vector, each unit length, concatenated / sqrt(2)"
+
+
+def adaptation_space(embeddings: np.ndarray, topics: np.ndarray) -> np.ndarray:
+    """Where retained cases are compared with headlines: cosine = the mean of the metric
+    similarity and the word-vector (topic) similarity."""
+    return np.ascontiguousarray(np.concatenate([unit_rows(embeddings), unit_rows(topics)], axis=1)
+                                / np.sqrt(2.0), dtype="float32")
+
+
+def retained_mass(sims: np.ndarray, labels: np.ndarray, weights: np.ndarray, temperature: float
+                  ) -> np.ndarray:
+    """n x 2 kernel masses (E0, E1) of the retained neighbours (n x m similarities, their labels
+    and per-case weights; weight 0 for a missing neighbour): sum of weight * exp((s - 1) / T)."""
+    w = np.where(weights > 0, weights * np.exp((np.asarray(sims, "float64") - 1.0) / temperature), 0.0)
+    is1 = np.asarray(labels) == 1
+    return np.column_stack([(w * ~is1).sum(axis=1), (w * is1).sum(axis=1)])
+
+
+@dataclass
+class Adapter:
+    """How cases retained after training move P(clickbait) (module docstring): `m` nearest
+    retained cases, kernel temperature `temperature`; fitted weights `lam`, `a`, `beta` >= 0."""
+
+    lam: float = 0.0
+    a: float = 0.0
+    beta: float = 0.0
+    m: int = 10
+    temperature: float = 1.0
+    c: float = 0.05
+
+    def logit(self, base: np.ndarray, mass: np.ndarray) -> np.ndarray:
+        e0, e1 = mass[:, 0], mass[:, 1]
+        net = e1 - e0
+        return (np.maximum(base, 0.0) / (1.0 + self.lam * e0)
+                + np.minimum(base, 0.0) / (1.0 + self.lam * e1)
+                + self.a * net + self.beta * net / (e0 + e1 + self.c))
+
+    def fit(self, episodes: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]], l2: float = 1e-4
+            ) -> Adapter:
+        """A copy with (lam, a, beta) >= 0 minimising the log loss over episodes of (base logit,
+        retained mass, label), from a few starting points (the loss is not convex in lam)."""
+        base = np.concatenate([e[0] for e in episodes])
+        mass = np.concatenate([e[1] for e in episodes])
+        y = np.concatenate([e[2] for e in episodes]).astype("float64")
+
+        def loss(theta):
+            t = replace(self, lam=theta[0], a=theta[1], beta=theta[2]).logit(base, mass)
+            return (np.logaddexp(0.0, t) - y * t).mean() + l2 * float(theta @ theta)
+
+        best = None
+        for start in ([0.1, 0.0, 1.0], [1.0, 0.0, 3.0], [10.0, 0.0, 5.0]):
+            res = minimize(loss, np.asarray(start), method="L-BFGS-B", bounds=[(0.0, None)] * 3)
+            if best is None or res.fun < best.fun:
+                best = res
+        lam, a, beta = (float(v) for v in best.x)
+        return replace(self, lam=lam, a=a, beta=beta)
+
+    def to_dict(self) -> dict:
+        return {"lam": self.lam, "a": self.a, "beta": self.beta, "m": self.m,
+                "temperature": self.temperature, "c": self.c, "space": ADAPT_SPACE_NOTE}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Adapter:
+        try:
+            out = cls(float(d["lam"]), float(d["a"]), float(d["beta"]), int(d["m"]),
+                      float(d["temperature"]), float(d["c"]))
+        except (KeyError, TypeError, ValueError) as e:
+            raise ValueError(f"vote adapter: {e!r} in {d!r}") from None
+        weights = (out.lam, out.a, out.beta)
+        if not all(np.isfinite(v) and v >= 0 for v in weights) or not 1 <= out.m <= 1000 \
+                or not (np.isfinite(out.temperature) and out.temperature > 0) \
+                or not (np.isfinite(out.c) and out.c > 0):
+            raise ValueError(f"vote adapter: weights must be finite and >= 0, 1 <= m <= 1000, "
+                             f"temperature and c finite and > 0; got {d!r}")
+        return out
+
+
 @dataclass
 class Decision:
     """The vote for n headlines: `proba` P(clickbait); `cases_proba` what the cases alone say;
@@ -274,21 +376,85 @@ class Decision:
     support: np.ndarray
     low_support: np.ndarray
     features: np.ndarray
+    retained_mass: np.ndarray | None = None  # (E0, E1) from retained cases, n x 2
+    base_proba: np.ndarray | None = None  # what the training cases alone say
+    user_label: np.ndarray | None = None  # the label a retained copy of the headline gave (NaN: none)
 
     def label(self, threshold: float) -> np.ndarray:
         """1 = clickbait: P(clickbait) >= threshold, for text that reads as a headline."""
         return ((self.proba >= threshold) & (self.headline >= 0.5)).astype("int64")
 
 
+def episode_mass(queries: np.ndarray, retained: np.ndarray, labels: np.ndarray, adapter: Adapter
+                 ) -> np.ndarray:
+    """`retained_mass` of an adaptation episode by exact search (vectors in the adaptation space)."""
+    sims = queries @ retained.T
+    m = min(adapter.m, sims.shape[1])
+    top = np.argpartition(-sims, m - 1, axis=1)[:, :m]
+    s = np.take_along_axis(sims, top, axis=1)
+    return retained_mass(s, labels[top], np.ones_like(s, "float64"), adapter.temperature)
+
+
+def adaptation_episodes(vectors: np.ndarray, base_logit: np.ndarray, labels: np.ndarray,
+                        words: Sequence[np.ndarray], seed: int,
+                        sources: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]] = (),
+                        adapter: Adapter | None = None, personas: int = 8
+                        ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Episodes (base logit, retained mass, label) to fit an `Adapter` on, from held-out
+    headlines (their adaptation-space `vectors`, out-of-fold base logits, labels, and each one's
+    word ids): (1) personas: every headline holding one word of middling frequency takes one
+    label; half of them are retained, the other half queried beside unaffected headlines, which
+    must not move; (2) each development source (vectors, base logits, labels): 100, 300 and
+    1,000 of its rows retained, up to 2,000 others queried, and held-out corpus headlines
+    queried against the same retained rows (again: they must not move)."""
+    adapter = adapter or Adapter()
+    rng = np.random.default_rng(seed)
+    n = len(labels)
+    out = []
+    df = pd.Series([w for row in words for w in set(row.tolist())]).value_counts()
+    lo, hi = max(3, int(0.01 * n)), max(6, int(0.06 * n))
+    candidates = df[(df >= lo) & (df <= hi)].index.to_numpy()
+    for i in range(min(personas, len(candidates))):
+        word = candidates[rng.integers(len(candidates))]
+        hit = np.array([word in set(row.tolist()) for row in words])
+        relabelled = np.where(hit, i % 2, labels)
+        rows = rng.permutation(np.flatnonzero(hit))
+        keep, ask = rows[:len(rows) // 2], rows[len(rows) // 2:]
+        rest = np.flatnonzero(~hit)
+        ask = np.concatenate([ask, rng.choice(rest, min(len(rest), 500), replace=False)])
+        out.append((base_logit[ask], episode_mass(vectors[ask], vectors[keep], relabelled[keep], adapter),
+                    relabelled[ask]))
+    for src_vectors, src_logit, src_labels in sources:
+        for size in (100, 300, 1000):
+            if size >= len(src_labels):
+                continue
+            rows = rng.permutation(len(src_labels))
+            keep, ask = rows[:size], rows[size:size + 2000]
+            r, ry = src_vectors[keep], src_labels[keep]
+            out.append((src_logit[ask], episode_mass(src_vectors[ask], r, ry, adapter), src_labels[ask]))
+            own = rng.choice(n, min(n, 1000), replace=False)
+            out.append((base_logit[own], episode_mass(vectors[own], r, ry, adapter), labels[own]))
+    return out
+
+
+def shrink(cases_p: np.ndarray, headline: np.ndarray, prior: float) -> np.ndarray:
+    """What the cases say, pulled toward the prior for text that is not a headline."""
+    return prior + np.clip((headline - 0.25) / 0.25, 0.0, 1.0) * (cases_p - prior)
+
+
 def decide(nb: Neighbours, combiner: Combiner, headline: np.ndarray, prior: float,
-           support_cut: float) -> Decision:
-    """Evidence -> Decision (see the module docstring for the rule)."""
+           support_cut: float, mass: np.ndarray | None = None, adapter: Adapter | None = None
+           ) -> Decision:
+    """Evidence -> Decision (see the module docstring for the rule); `mass` (n x 2) is the
+    evidence of retained cases, applied by `adapter`."""
     feats = evidence(nb)
-    cases_p = combiner.proba(feats)
-    proba = prior + np.clip((headline - 0.25) / 0.25, 0.0, 1.0) * (cases_p - prior)
+    base_logit = combiner.logit(feats)
+    base_p = _sigmoid(base_logit)
+    cases_p = base_p if mass is None or adapter is None else _sigmoid(adapter.logit(base_logit, mass))
     support = nb.support
     low = (headline < 0.5) | (support < support_cut)
-    return Decision(proba, cases_p, headline, support, low, feats)
+    return Decision(shrink(cases_p, headline, prior), cases_p, headline, support, low, feats,
+                    mass, base_p)
 
 
 def expected_calibration_error(labels: np.ndarray, proba: np.ndarray, bins: int = 15) -> float:

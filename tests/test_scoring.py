@@ -294,11 +294,11 @@ def test_crash_mid_run_leaves_no_output(small_detector, tmp_path, monkeypatch):
     calls = {"n": 0}
     vote = scoring.Scorer.vote
 
-    def flaky(self, ids, emb):
+    def flaky(self, ids, emb, texts=None):
         calls["n"] += 1
         if calls["n"] == 2:
             raise RuntimeError("simulated crash")
-        return vote(self, ids, emb)
+        return vote(self, ids, emb, texts)
 
     monkeypatch.setattr(scoring.Scorer, "vote", flaky)
     with pytest.raises(RuntimeError, match="simulated crash"):
