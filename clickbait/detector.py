@@ -29,7 +29,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from . import __version__
-from .cases import USER_ID_OFFSET, CaseBase, _check_labels, class_neighbours, layered_kneighbors
+from .cases import USER_ID_OFFSET, CaseBase, _check_labels, class_neighbours
 from .errors import VectorFormatError
 from .files import ArtifactError, VersionedFolder, read_json_artifact, read_retrying, sha256_file
 from .seeding import seeded
@@ -39,6 +39,7 @@ from .vote import (
     Adapter,
     Combiner,
     Decision,
+    TEMPERATURES,
     HeadlineCheck,
     adaptation_episodes,
     adaptation_space,
@@ -46,6 +47,7 @@ from .vote import (
     evidence,
     non_headlines,
     retained_mass,
+    unit_rows,
 )
 
 DEFAULT_VECTORS = "pretrained/glove.6B.50d.txt"
@@ -390,9 +392,21 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
                             self.combiner_.logit(evidence(nb)), np.asarray(y)))
         vectors = adaptation_space(embeddings, self.headline_check_.word_sums(ids))
         words = [row[(row > 1) & ~self.headline_check_.numeric[row]] for row in np.asarray(ids)]
-        episodes = adaptation_episodes(vectors, base_logit, labels, words, self.seed, sources)
-        self.adapter_ = Adapter().fit(episodes) if episodes else Adapter(lam=0.1, beta=1.0)
-        self._log(f"adapter fitted on {len(episodes)} episodes: {self.adapter_.to_dict()}")
+        best = None
+        for temperature in TEMPERATURES:  # the kernel width with the lowest fitted episode loss
+            start = Adapter(temperature=temperature)
+            episodes = adaptation_episodes(vectors, base_logit, labels, words, self.seed, sources, start)
+            if not episodes:
+                break
+            fitted = start.fit(episodes)
+            unrelated = [e for e in episodes if e[3] == "unrelated"]
+            harm = float(np.mean([fitted.loss(e) - Adapter().loss(e) for e in unrelated])) if unrelated else 0.0
+            self._log(f"adapter at T={temperature}: episode loss {start.fit_loss:.4f}, unrelated "
+                      f"headlines' loss {harm:+.4f}: {fitted.to_dict()}")
+            if best is None or start.fit_loss < best[0]:
+                best = (start.fit_loss, fitted, len(episodes))
+        self.adapter_ = best[1] if best else Adapter(lam=0.1, beta=1.0, temperature=0.03)
+        self._log(f"adapter fitted on {best[2] if best else 0} episodes: {self.adapter_.to_dict()}")
 
     def refit_vote(self, texts, labels, *, refit_adapter: bool = False) -> ClickbaitDetector:
         """Refit the vote (combiner, headline check, threshold) on labelled held-out headlines,
@@ -412,7 +426,8 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
     def learn(self, texts, labels, *, epochs: int = 3, replay: int = 4000,
               learning_rate: float | None = None, source: str = "learned") -> ClickbaitDetector:
         """Learned adaptation: fine-tune the encoder on new labelled headlines plus a replay
-        sample of `replay` training cases (so the corpus is not forgotten), re-embed every case,
+        sample of `replay` training cases (so the corpus is not forgotten) at the training's own
+        `learning_rate` unless given, re-embed every case,
         refit the vote out of fold on the validation cases (the adapter's weights are kept),
         and keep the new rows as retained cases. Reproducible with the detector's `seed`. Only
         the shared model learns: a learned model per user would copy the network and re-embed
@@ -431,7 +446,7 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
             raise ValueError(f"learn() needs labelled headlines; got {len(texts)} headlines and "
                              f"{len(labels)} labels")
         check_count(epochs, "epochs")
-        rate = self.fine_tune_learning_rate if learning_rate is None else check_positive(
+        rate = self.learning_rate if learning_rate is None else check_positive(
             learning_rate, "learning_rate")
         started = time.perf_counter()
         with seeded(self.seed):
@@ -638,43 +653,71 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
             headline=d.headline, prior=self.prior_, support=d.support,
             low_support=d.low_support, clickbait_probability=d.proba)
 
+    def _case_topics(self) -> np.ndarray:
+        """Unit topic vectors (mean word vector direction) of the training cases, cached."""
+        def build():
+            cases = self._trained_cases()
+            return unit_rows(self.headline_check_.word_sums(self._ids(cases.meta["text"].tolist())))
+        return self._cached("_topics_cache", build)
+
     def explain(self, texts, k: int | None = None) -> pd.DataFrame:
-        """The nearest cases behind each prediction, one row per (query, neighbour): query index
-        and text, rank, case id, similarity, the case's label, text, source and time added, and
-        the case's vote weight multiplier (1, or the overlay's user_weight for a user's case)."""
+        """The cases behind each prediction, one row per (query, case): query index and text,
+        rank, case id, `similarity` (metric), `relevance` (the mean of the metric and the
+        word-vector similarity: near in class AND about the same thing), the case's label, text,
+        source and time added, its vote `weight` (1, or the overlay's user_weight) and whether
+        it was `retained` after training. The cases are the most relevant among those the vote
+        read: the `self.k` nearest of each class and the nearest retained cases."""
         self._check_fitted()
         texts = _texts(texts)
         k = self.k if k is None else check_count(k, "k")
         overlay = getattr(self, "overlay_", None)
         layers = [self.cases_] + ([overlay.cases] if overlay is not None else [])
-        parts = list(layered_kneighbors(layers, self.transform(texts), k))
-        if parts:
-            sims, which, pos = (np.concatenate([p[i] for p in parts]) for i in range(3))
-        else:
-            sims = which = pos = np.zeros((0, min(k, sum(map(len, layers)))), "int64")
-        k = sims.shape[1]
-        which, pos = which.ravel(), pos.ravel()
+        n = len(texts)
+        ids = self._ids(texts)
+        emb = self._embed_ids(ids) if n else np.zeros((0, self.dim), "float32")
+        nb = class_neighbours([self._trained_cases()], [1.0], emb, max(self.k, k))
+        pos = np.concatenate(nb.pos, axis=1)
+        sims = np.concatenate(nb.sims, axis=1)
+        topics = unit_rows(self.headline_check_.word_sums(ids))
+        rel = (sims + np.einsum("nd,nkd->nk", topics, self._case_topics()[np.maximum(pos, 0)])) / 2
+        rel = np.where(pos >= 0, rel, -np.inf)
+        layer = np.zeros_like(pos)
+        near, retained = self._retained_neighbours(ids, emb), self._retained()
+        if near is not None:
+            _, rsims, rpos = near
+            rlayer, rstored = retained["layer"][rpos], retained["pos"][rpos]
+            remb = np.stack([layers[i].embeddings[p] for i, p in zip(rlayer.ravel(), rstored.ravel(),
+                                                                    strict=True)]).reshape(*rpos.shape, -1)
+            pos, layer = np.concatenate([pos, rstored], axis=1), np.concatenate([layer, rlayer], axis=1)
+            sims = np.concatenate([sims, np.einsum("nd,nkd->nk", emb, remb)], axis=1)
+            rel = np.concatenate([rel, rsims], axis=1)
+        k = min(k, int(np.isfinite(rel).sum(axis=1).min())) if n else min(k, sum(map(len, layers)))
+        order = np.argsort(-rel, axis=1, kind="stable")[:, :k]
+        pos, layer, sims, rel = (np.take_along_axis(a, order, axis=1).ravel()
+                                 for a in (pos, layer, sims, rel))
         meta = {"case_id": np.zeros(len(pos), "int64"), "text": np.empty(len(pos), object),
                 "source": np.empty(len(pos), object), "added": np.zeros(len(pos))}
         labels = np.zeros(len(pos), "int8")
-        for i, layer in enumerate(layers):
-            m = which == i
-            sub = layer.meta.iloc[pos[m]]
+        for i, stored in enumerate(layers):
+            m = layer == i
+            sub = stored.meta.iloc[pos[m]]
             for col, values in meta.items():
                 values[m] = sub[col].to_numpy()
-            labels[m] = layer.labels[pos[m]]
-        weights = np.where(which == 1, overlay.user_weight if overlay is not None else 1.0, 1.0)
+            labels[m] = stored.labels[pos[m]]
+        weights = np.where(layer == 1, overlay.user_weight if overlay is not None else 1.0, 1.0)
         return pd.DataFrame({
-            "query": np.repeat(np.arange(len(texts)), k),
+            "query": np.repeat(np.arange(n), k),
             "headline": np.repeat(np.asarray(texts, dtype=object), k),
-            "rank": np.tile(np.arange(1, k + 1), len(texts)),
+            "rank": np.tile(np.arange(1, k + 1), n),
             "case_id": meta["case_id"],
-            "similarity": sims.ravel(),
+            "similarity": sims,
             "label": labels,
             "case_text": meta["text"],
             "source": meta["source"],
-            "added": pd.to_datetime(meta["added"], unit="s", utc=True),
+            "added": pd.to_datetime(meta["added"], unit="s", utc=True).floor("s"),
             "weight": weights,
+            "relevance": rel,
+            "retained": meta["case_id"] >= self.retained_from_id_,
         })
 
     # -- retain / revise / forget, and per-user overlays (clickbait/overlay.py) ----------------

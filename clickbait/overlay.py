@@ -8,11 +8,11 @@ holding `cases.npz` + `cases.parquet` (the same no-pickle format as the base), `
 (`MODEL_DIR/.lock`), so a user's read-modify-write (`update`) never loses a concurrent writer's
 cases, and swap the pointer in one rename. The base model's files are never touched.
 
-Retrieval with an overlay: the vote's evidence (clickbait.vote) is read from the nearest cases of
-each class in the base and the overlay merged by similarity (`cases.class_neighbours`); in the
-shares of clickbait among the nearest cases a user case counts `user_weight` times (default 10),
-so a user's own judgement outweighs shared cases about as near as it. A headline the user
-labelled is scored with the user's label. `explain` shows the k nearest of both layers merged.
+Retrieval with an overlay: a user's cases are retained cases (clickbait.vote, `Adapter`): they
+move the vote through their own evidence, each case's kernel mass multiplied by `user_weight`
+(default 1), and never join the training cases' evidence, so they cannot shift headlines far
+from them. A headline the user labelled is scored with the user's label. `explain` shows the
+most relevant cases of both layers.
 User case ids start at `cases.USER_ID_OFFSET`, so ids never clash with the base.
 """
 
@@ -35,8 +35,7 @@ from .files import LOCK, ArtifactError, VersionedFolder, read_json_artifact, rea
 from .validation import check_positive
 
 log = logging.getLogger("clickbait")
-USER_WEIGHT = 10.0  # bench_adapt (no-lists user, learned vote): 3 -> 10 lifts agreement on the
-# user's headlines from .056 to .173 at 200 cases and .334 to .605 at 1,000; 30 and 100 add < .01
+USER_WEIGHT = 1.0  # a user's case weighs like any retained case: the adapter's weights were fitted so
 OVERLAY_FORMAT = 2
 _FILES = ("cases.npz", "cases.parquet", "overlay.json")
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")

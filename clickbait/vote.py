@@ -287,6 +287,7 @@ def non_headlines(words: Sequence[str], n: int, seed: int) -> list[str]:
     return out
 
 
+TEMPERATURES = (1.0, 0.1, 0.03, 0.01)  # the kernel widths `fit_adapter` chooses among
 ADAPT_SPACE_NOTE = "metric embedding and mean word vector, each unit length, concatenated / sqrt(2)"
 
 
@@ -325,17 +326,25 @@ class Adapter:
                 + np.minimum(base, 0.0) / (1.0 + self.lam * e1)
                 + self.a * net + self.beta * net / (e0 + e1 + self.c))
 
-    def fit(self, episodes: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]], l2: float = 1e-4
-            ) -> Adapter:
+    def loss(self, episode: tuple) -> float:
+        """Mean log loss of an episode (base logit, retained mass, label, ...)."""
+        t = self.logit(episode[0], episode[1])
+        return float(np.mean(np.logaddexp(0.0, t) - episode[2] * t))
+
+    def fit(self, episodes: Sequence[tuple], l2: float = 1e-4) -> Adapter:
         """A copy with (lam, a, beta) >= 0 minimising the log loss over episodes of (base logit,
         retained mass, label), from a few starting points (the loss is not convex in lam)."""
         base = np.concatenate([e[0] for e in episodes])
         mass = np.concatenate([e[1] for e in episodes])
         y = np.concatenate([e[2] for e in episodes]).astype("float64")
+        # Each episode counts the same, however many headlines it queries: a user's 300
+        # relabelled headlines matter as much as a source's 2,000.
+        w = np.concatenate([np.full(len(e[2]), 1.0 / max(len(e[2]), 1)) for e in episodes])
+        w /= w.sum()
 
         def loss(theta):
             t = replace(self, lam=theta[0], a=theta[1], beta=theta[2]).logit(base, mass)
-            return (np.logaddexp(0.0, t) - y * t).mean() + l2 * float(theta @ theta)
+            return float(w @ (np.logaddexp(0.0, t) - y * t)) + l2 * float(theta @ theta)
 
         best = None
         for start in ([0.1, 0.0, 1.0], [1.0, 0.0, 3.0], [10.0, 0.0, 5.0]):
@@ -343,6 +352,7 @@ class Adapter:
             if best is None or res.fun < best.fun:
                 best = res
         lam, a, beta = (float(v) for v in best.x)
+        self.__dict__["fit_loss"] = float(best.fun)  # for choosing the kernel (not saved)
         return replace(self, lam=lam, a=a, beta=beta)
 
     def to_dict(self) -> dict:
@@ -399,11 +409,11 @@ def adaptation_episodes(vectors: np.ndarray, base_logit: np.ndarray, labels: np.
                         words: Sequence[np.ndarray], seed: int,
                         sources: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]] = (),
                         adapter: Adapter | None = None, personas: int = 8
-                        ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Episodes (base logit, retained mass, label) to fit an `Adapter` on, from held-out
+                        ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, str]]:
+    """Episodes (base logit, retained mass, label, kind) to fit an `Adapter` on, from held-out
     headlines (their adaptation-space `vectors`, out-of-fold base logits, labels, and each one's
-    word ids): (1) personas: every headline holding one word of middling frequency takes one
-    label; half of them are retained, the other half queried beside unaffected headlines, which
+    word ids): (1) personas: every headline holding one word of middling frequency takes the
+    label most of them do not have; half of them are retained, the other half queried beside unaffected headlines, which
     must not move; (2) each development source (vectors, base logits, labels): 100, 300 and
     1,000 of its rows retained, up to 2,000 others queried, and held-out corpus headlines
     queried against the same retained rows (again: they must not move)."""
@@ -417,13 +427,13 @@ def adaptation_episodes(vectors: np.ndarray, base_logit: np.ndarray, labels: np.
     for i in range(min(personas, len(candidates))):
         word = candidates[rng.integers(len(candidates))]
         hit = np.array([word in set(row.tolist()) for row in words])
-        relabelled = np.where(hit, i % 2, labels)
+        relabelled = np.where(hit, int(labels[hit].mean() < 0.5), labels)  # the persona disagrees
         rows = rng.permutation(np.flatnonzero(hit))
         keep, ask = rows[:len(rows) // 2], rows[len(rows) // 2:]
         rest = np.flatnonzero(~hit)
-        ask = np.concatenate([ask, rng.choice(rest, min(len(rest), 500), replace=False)])
+        ask = np.concatenate([ask, rng.choice(rest, min(len(rest), 3 * len(ask)), replace=False)])
         out.append((base_logit[ask], episode_mass(vectors[ask], vectors[keep], relabelled[keep], adapter),
-                    relabelled[ask]))
+                    relabelled[ask], "persona"))
     for src_vectors, src_logit, src_labels in sources:
         for size in (100, 300, 1000):
             if size >= len(src_labels):
@@ -431,9 +441,11 @@ def adaptation_episodes(vectors: np.ndarray, base_logit: np.ndarray, labels: np.
             rows = rng.permutation(len(src_labels))
             keep, ask = rows[:size], rows[size:size + 2000]
             r, ry = src_vectors[keep], src_labels[keep]
-            out.append((src_logit[ask], episode_mass(src_vectors[ask], r, ry, adapter), src_labels[ask]))
+            out.append((src_logit[ask], episode_mass(src_vectors[ask], r, ry, adapter), src_labels[ask],
+                        "source"))
             own = rng.choice(n, min(n, 1000), replace=False)
-            out.append((base_logit[own], episode_mass(vectors[own], r, ry, adapter), labels[own]))
+            out.append((base_logit[own], episode_mass(vectors[own], r, ry, adapter), labels[own],
+                        "unrelated"))
     return out
 
 

@@ -36,7 +36,7 @@ def test_predict_proba_shape_and_fitted_state(small_detector):
 def test_explain_names_the_cases(small_detector, corpus):
     frame = small_detector.explain(["17 Photos That Will Make You Cry", "Stocks fall in Tokyo"], k=3)
     assert list(frame["query"]) == [0, 0, 0, 1, 1, 1] and list(frame["rank"]) == [1, 2, 3] * 2
-    assert (np.diff(frame["similarity"].to_numpy().reshape(2, 3), axis=1) <= 1e-6).all()
+    assert (np.diff(frame["relevance"].to_numpy().reshape(2, 3), axis=1) <= 1e-6).all()
     stored = set(small_detector.cases_.meta["text"])
     assert set(frame["case_text"]) <= stored
     # The label shown is the stored case's label.

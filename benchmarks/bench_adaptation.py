@@ -1,0 +1,230 @@
+"""Adaptation curves: N labelled rows of a new source, used four ways, against the TF-IDF
+reference refitted in the same run; the corpus test split judged after each (collateral).
+
+    nice .venv/bin/python benchmarks/bench_adaptation.py --models build/models/seed0 ... \\
+        [--sources youtube downs2014 no-lists] [--ns 0 100 300 1000 3000] [--retrain-n 1000]
+
+Sources (model i uses split seed i, so three models give three seeds):
+  youtube   youtube2018.csv split by channel: the channels of a seeded half are the pool, the rest
+            are judged (no channel on both sides). The adapter's weights never saw it.
+  downs2014 downs2014.csv, a stratified pool of 3,000 rows, the other rows judged. A development
+            source: `make train` fits the adapter's weights on it, so its curve is not zero-shot.
+  no-lists  a persona: number-led list headlines ("17 Things ...") are not clickbait. Pool: the
+            train-split headlines the rule matches, with the persona's labels; judged: the test
+            split relabelled by the rule, on the rows it matches (`affected`: agreement at the
+            model's threshold; the whole split's agreement beside it).
+Methods at each N (nested, class-balanced prefixes of the shuffled pool):
+  retain    `det.retain(rows)` (instant; the cases count through vote.Adapter);
+  learn     `det.learn(rows)` (fine-tune with replay, re-embed, refit the vote; timed);
+  refit     TF-IDF + LR (clickbait.baseline) refitted on corpus train + the rows, threshold on
+            corpus valid;
+  retrain   the network trained from scratch on corpus train + the rows (only at --retrain-n).
+Every method is also judged on the corpus test split afterwards: ROC-AUC and ECE (15 bins).
+Writes benchmarks/results/adaptation.json and .md (medians over the models, and each model).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import re
+import shlex
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sklearn.metrics import roc_auc_score  # noqa: E402
+
+from clickbait.baseline import tfidf_baseline  # noqa: E402
+from clickbait.data import DEFAULT_DATA_DIR, load_split, read_labelled  # noqa: E402
+from clickbait.detector import ClickbaitDetector, best_threshold  # noqa: E402
+from clickbait.vote import expected_calibration_error  # noqa: E402
+
+_LIST = re.compile(r"^\d+\s")
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+def balanced_order(labels: np.ndarray, seed: int) -> np.ndarray:
+    """A permutation whose every prefix keeps the classes' shares."""
+    rng = np.random.default_rng(seed)
+    perm = rng.permutation(len(labels))
+    rank = np.empty(len(labels))
+    for c in np.unique(labels):
+        rows = perm[labels[perm] == c]
+        rank[rows] = (np.arange(len(rows)) + 0.5) / len(rows)
+    return perm[np.argsort(rank[perm], kind="stable")]
+
+
+def source_split(name: str, seed: int, data_dir: Path, corpus: dict) -> dict:
+    """pool (texts, labels, in retaining order), judge (texts, labels), and for a persona the
+    judge rows it affects."""
+    if name == "youtube":
+        f = pd.read_csv(data_dir / "youtube2018.csv", keep_default_na=False, dtype={"headline": str})
+        channels = np.random.default_rng(seed).permutation(np.sort(f["channel"].unique()))
+        in_pool = f["channel"].isin(channels[: len(channels) // 2]).to_numpy()
+        pool, judge = f[in_pool], f[~in_pool]
+        order = balanced_order(pool["label"].to_numpy(), seed)
+        return {"pool": (pool["headline"].to_numpy()[order].tolist(), pool["label"].to_numpy()[order]),
+                "judge": (judge["headline"].tolist(), judge["label"].to_numpy()), "affected": None}
+    if name == "downs2014":
+        f = read_labelled(data_dir / "downs2014.csv")
+        order = balanced_order(f["label"].to_numpy(), seed)
+        pool, judge = order[:3000], np.sort(order[3000:])
+        x, y = f["headline"].tolist(), f["label"].to_numpy()
+        pool = pool[balanced_order(y[pool], seed)]
+        return {"pool": ([x[i] for i in pool], y[pool]), "judge": ([x[i] for i in judge], y[judge]),
+                "affected": None}
+    if name == "no-lists":
+        (tx, ty), (sx, sy) = corpus["train"], corpus["test"]
+        hit = np.array([bool(_LIST.match(t)) for t in tx])
+        pool = np.random.default_rng(seed).permutation(np.flatnonzero(hit))
+        test_hit = np.array([bool(_LIST.match(t)) for t in sx])
+        return {"pool": ([tx[i] for i in pool], np.zeros(len(pool), "int64")),
+                "judge": (sx, np.where(test_hit, 0, sy)), "affected": test_hit}
+    raise ValueError(f"unknown source {name!r}")
+
+
+def judge(proba: np.ndarray, threshold: float, split: dict, test: tuple, test_proba: np.ndarray) -> dict:
+    y = split["judge"][1]
+    out = {"corpus_test_auc": float(roc_auc_score(test[1], test_proba)),
+           "corpus_test_ece": float(expected_calibration_error(test[1], test_proba))}
+    if split["affected"] is None:
+        out["judge_auc"] = float(roc_auc_score(y, proba))
+    else:
+        ok = (proba >= threshold) == y
+        out["affected_agreement"] = float(ok[split["affected"]].mean())
+        out["all_agreement"] = float(ok.mean())
+    return out
+
+
+def run(model: str, seed: int, sources: list[str], ns: list[int], retrain_n: int | None,
+        data_dir: Path) -> dict:
+    corpus = {s: load_split(s, data_dir) for s in ("train", "valid", "test")}
+    test = corpus["test"]
+    downs = read_labelled(data_dir / "downs2014.csv")
+    base = ClickbaitDetector.load(model)
+    out: dict = {}
+    for name in sources:
+        split = source_split(name, seed, data_dir, corpus)
+        jx = split["judge"][0]
+        curves: dict = {m: {} for m in ("retain", "learn", "refit", "retrain")}
+        seconds: dict = {"learn": {}, "retrain": {}}
+        for n in ns:
+            x, y = split["pool"][0][:n], split["pool"][1][:n]
+            if n > len(split["pool"][0]):
+                continue
+            det = ClickbaitDetector.load(model)
+            if n:
+                det.retain(x, y, source=f"bench:{name}")
+            curves["retain"][n] = judge(det.predict_proba(jx)[:, 1], det.threshold_, split, test,
+                                        det.predict_proba(test[0])[:, 1])
+            if n:
+                det = ClickbaitDetector.load(model)
+                t0 = time.perf_counter()
+                det.learn(x, y)
+                seconds["learn"][n] = round(time.perf_counter() - t0, 1)
+                curves["learn"][n] = judge(det.predict_proba(jx)[:, 1], det.threshold_, split, test,
+                                           det.predict_proba(test[0])[:, 1])
+            ref = tfidf_baseline(corpus["train"][0] + x, np.concatenate([corpus["train"][1], y]))
+            t = best_threshold(ref.predict_proba(corpus["valid"][0])[:, 1], corpus["valid"][1])
+            curves["refit"][n] = judge(ref.predict_proba(jx)[:, 1], t, split, test,
+                                       ref.predict_proba(test[0])[:, 1])
+            if n and n == retrain_n:
+                t0 = time.perf_counter()
+                params = {**base.get_params(), "verbose": 0}
+                new = ClickbaitDetector(**params).fit(
+                    corpus["train"][0] + x, np.concatenate([corpus["train"][1], y]),
+                    validation=corpus["valid"],
+                    adaptation=[(downs["headline"].tolist(), downs["label"].to_numpy())])
+                seconds["retrain"][n] = round(time.perf_counter() - t0, 1)
+                curves["retrain"][n] = judge(new.predict_proba(jx)[:, 1], new.threshold_, split, test,
+                                             new.predict_proba(test[0])[:, 1])
+            line = "  ".join(f"{m} {_headline(curves[m][n])}" for m in curves if n in curves[m])
+            print(f"[{model} seed {seed}] {name} N={n}: {line}", flush=True)
+        out[name] = {"curves": curves, "seconds": seconds, "pool_rows": len(split["pool"][0]),
+                     "judge_rows": len(jx)}
+    return out
+
+
+def _headline(r: dict) -> str:
+    main = r.get("judge_auc", r.get("affected_agreement"))
+    return f"{main:.4f} (corpus {r['corpus_test_auc']:.4f}/{r['corpus_test_ece']:.3f})"
+
+
+def medians(runs: list[dict]) -> dict:
+    """Per source, method and N: the median (and min, max) of every figure over the models."""
+    out: dict = {}
+    for name in runs[0]:
+        for method, curve in runs[0][name]["curves"].items():
+            for n in curve:
+                cells = [r[name]["curves"][method].get(n) for r in runs]
+                cells = [c for c in cells if c is not None]
+                out.setdefault(name, {}).setdefault(method, {})[n] = {
+                    key: {"median": float(np.median([c[key] for c in cells])),
+                          "min": float(min(c[key] for c in cells)), "max": float(max(c[key] for c in cells)),
+                          "runs": len(cells)}
+                    for key in cells[0]}
+    return out
+
+
+def table(med: dict) -> str:
+    lines = []
+    for name, methods in med.items():
+        key = "affected_agreement" if "affected_agreement" in next(iter(methods["retain"].values())) \
+            else "judge_auc"
+        lines += [f"### {name}: {key.replace('_', ' ')} (median of the models; corpus test ROC-AUC / ECE "
+                  "after adapting)", "", "| N | retain | learn | TF-IDF refit | retrain |", "|---:|---|---|---|---|"]
+        ns = sorted({n for m in methods.values() for n in m}, key=int)
+        for n in ns:
+            cells = []
+            for method in ("retain", "learn", "refit", "retrain"):
+                c = methods.get(method, {}).get(n)
+                cells.append("" if c is None else f"{c[key]['median']:.3f} ({c['corpus_test_auc']['median']:.4f} / "
+                             f"{c['corpus_test_ece']['median']:.3f})")
+            lines.append(f"| {n} | " + " | ".join(cells) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--models", nargs="+", default=[str(ROOT / "models" / "default")])
+    ap.add_argument("--sources", nargs="+", default=["youtube", "downs2014", "no-lists"])
+    ap.add_argument("--ns", nargs="+", type=int, default=[0, 100, 300, 1000, 3000])
+    ap.add_argument("--retrain-n", type=int, default=1000)
+    ap.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR))
+    ap.add_argument("--out", default=str(RESULTS / "adaptation.json"))
+    a = ap.parse_args()
+    started = time.perf_counter()
+    runs = [run(m, seed, a.sources, a.ns, a.retrain_n, Path(a.data_dir)) for seed, m in enumerate(a.models)]
+    med = medians(runs)
+    results = {
+        "command": shlex.join([Path(sys.executable).name, *sys.argv]),
+        "when": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
+        "models": a.models, "seeds": list(range(len(a.models))), "ns": a.ns,
+        "medians": med, "runs": runs, "seconds": round(time.perf_counter() - started),
+    }
+    from clickbait.reports import write_json
+    from clickbait.files import write_file
+
+    out = Path(a.out)
+    write_json(json.loads(json.dumps(results)), out)
+    write_file(out.with_suffix(".md"), lambda f: f.write(table(json.loads(json.dumps(med))) + "\n"),
+               binary=False, force=True)
+    print(table(json.loads(json.dumps(med))))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
