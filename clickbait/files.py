@@ -125,10 +125,12 @@ def check_tree(root: str | os.PathLike) -> None:
             continue  # removed meanwhile (a writer's clean-up), or another user's private version
         for entry in entries:
             if entry.is_symlink():
-                pointer = entry.name == CURRENT or _POINTER_TMP.fullmatch(entry.name)
-                with contextlib.suppress(OSError):
-                    if pointer and _pointer_target_ok(os.readlink(entry.path)):
+                if entry.name == CURRENT or _POINTER_TMP.fullmatch(entry.name):
+                    target = os.readlink(entry.path)
+                    if _pointer_target_ok(target):
                         continue
+                    raise ArtifactError(f"{entry.path} points to {target!r}, not to {VERSIONS}/"
+                                        "<version>: refusing to follow it out of the folder")
                 raise _link_error(Path(entry.path))
             if entry.is_dir(follow_symlinks=False):
                 stack.append(Path(entry.path))
@@ -470,6 +472,13 @@ def write_file(path: str | os.PathLike, data: bytes | str | Callable[[IO], objec
         else:
             out.handle.write(data)
     return Path(path)
+
+
+def spool_file() -> IO[bytes]:
+    """A private, anonymous temporary file (no name: unlinked at once, gone when closed or
+    when the process dies) for data held between two passes, e.g. chunks whose final types are
+    known only at the end."""
+    return tempfile.TemporaryFile(prefix="clickbait-", suffix=TMP_SUFFIX)
 
 
 # -- folders ---------------------------------------------------------------------------------
