@@ -59,6 +59,10 @@ VERSIONS = "versions"
 LOCK_TIMEOUT = 600.0  # seconds a writer waits for another writer of the same folder
 WRITING = ".clickbait-writing"  # in a version while it is written: proof that clickbait made it
 _VERSION_NAME = re.compile(r"[0-9]{8}T[0-9]{6}-[A-Za-z0-9_]{1,32}")
+# The files of a model's or an overlay's version: what an older clickbait (whose writers left no
+# marker) may have left in a version it never finished.
+_ARTIFACTS = frozenset({"model.keras", "cases.npz", "cases.parquet", "config.json", "vote.npz",
+                        "overlay.json", MANIFEST})
 _POINTER_TMP = re.compile(rf"\.{CURRENT}\.\d+\.[0-9a-f]+{re.escape(TMP_SUFFIX)}")
 
 
@@ -90,8 +94,9 @@ def _link_error(path: Path) -> ArtifactError:
         target = os.readlink(path)
     except OSError:
         target = "?"
-    return ArtifactError(f"{path} is a symbolic link (to {target}); clickbait follows no link inside "
-                         "a model folder (it could lead anywhere): remove it")
+    return ArtifactError(f"{path} is a symbolic link (to {target}), not a regular file or folder: "
+                         "clickbait follows no link inside a model folder (it could lead anywhere); "
+                         "remove it")
 
 
 def check_real_dirs(root: str | os.PathLike, path: str | os.PathLike) -> None:
@@ -634,16 +639,26 @@ class VersionedFolder:
 
     def _ours(self, version: Path) -> bool:
         """Whether a version folder provably was written by clickbait: it holds the marker a
-        writer puts in first, or a manifest of ours (a finished version)."""
+        writer puts in first, or a manifest of ours (a finished version); or, left by an older
+        clickbait (whose writers put no marker in), it has a version's name and holds nothing
+        but regular files named as clickbait names them."""
         with contextlib.suppress(OSError):
             if stat.S_ISREG(os.lstat(version / WRITING).st_mode):
                 return True
         try:
             manifest = json.loads(_read_no_follow(version / MANIFEST))
+            if isinstance(manifest, dict) and manifest.get("tool") == "clickbait" \
+                    and manifest.get("kind") == self.kind:
+                return True
         except (OSError, ValueError):
+            pass
+        if not _VERSION_NAME.fullmatch(version.name):
             return False
-        return isinstance(manifest, dict) and manifest.get("tool") == "clickbait" \
-            and manifest.get("kind") == self.kind
+        try:
+            return all(e.name in _ARTIFACTS and e.is_file(follow_symlinks=False)
+                       for e in os.scandir(version))
+        except OSError:
+            return False
 
     def cleanup(self) -> list[Path]:
         """Remove what a killed writer left (versions no pointer names, temporaries); call

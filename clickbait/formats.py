@@ -515,7 +515,7 @@ class TableOutput:
         self.columns = self.header + self.added
         self.float_format = float_format
         self._input_schema = input_schema
-        self._added_types = list(added_types) if added_types is not None else ["string"] * len(self.added)
+        self._added_types = list(added_types) if added_types is not None else [None] * len(self.added)
         if len(self._added_types) != len(self.added):
             raise ValueError(f"added_types: {len(self._added_types)} types for {len(self.added)} columns")
         self._quoted = self.format == "csv" or check_tsv_quoting(tsv_quoting) == "rfc4180"
@@ -576,10 +576,13 @@ class TableOutput:
         self._text.write("".join(sep.join(row) + "\n" for row in zip(*texts, strict=True)))
 
     # -- Parquet ---------------------------------------------------------------------------
-    def _added_fields(self) -> list:
+    def _fixed_types(self) -> list:
+        """Per column, its pyarrow type where it is known before any row (the input schema's,
+        `added_types`), else None: inferred from the values."""
         import pyarrow as pa
 
-        return [pa.field(c, pa.type_for_alias(t)) for c, t in zip(self.added, self._added_types, strict=True)]
+        head = list(self._input_schema.types) if self._input_schema is not None else [None] * len(self.header)
+        return head + [None if t is None else pa.type_for_alias(t) for t in self._added_types]
 
     def _arrays(self, columns: list[pd.Series], types: list) -> list:
         """pyarrow arrays of a chunk's columns (a type of None: inferred, see _arrow_array)."""
@@ -598,23 +601,26 @@ class TableOutput:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        added = [f.type for f in self._added_fields()]
-        if self._input_schema is not None:  # the types are known: write as it comes
-            if self._writer is None:
+        fixed = self._fixed_types()
+        if self._input_schema is not None:  # the input's types are known: write as it comes
+            if self._writer is None:  # added columns of no given type: the first chunk's
+                self._types = [_arrow_array(c, None).type if k is None else k
+                               for c, k in zip(columns, fixed, strict=True)]
                 self._writer = pq.ParquetWriter(self._out.handle, self._schema())
-            arrays = self._arrays(columns, [f.type for f in self._input_schema] + added)
+            arrays = self._arrays(columns, list(self._writer.schema.types))
             self._writer.write_table(pa.Table.from_arrays(arrays, schema=self._writer.schema))
             return
         from .files import spool_file
 
-        arrays = self._arrays(columns, [None] * len(self.header) + added)
+        arrays = self._arrays(columns, fixed)
         if self._spool is None:
             self._spool = spool_file()
-            self._types = [None] * len(self.header)
-            self._inexact = [False] * len(self.header)
-        for j in range(len(self.header)):
-            self._types[j] = _widen(self._types[j], arrays[j].type)
-            self._inexact[j] |= _beyond_float(arrays[j])
+            self._types = list(fixed)
+            self._inexact = [False] * len(fixed)
+        for j, k in enumerate(fixed):
+            if k is None:
+                self._types[j] = _widen(self._types[j], arrays[j].type)
+                self._inexact[j] |= _beyond_float(arrays[j])
         table = pa.Table.from_arrays(arrays, names=[str(j) for j in range(len(arrays))])
         sink = pa.BufferOutputStream()
         with pa.ipc.new_stream(sink, table.schema) as writer:
@@ -624,18 +630,18 @@ class TableOutput:
         self._spool.write(data)
 
     def _schema(self):
+        """The output's schema: known types, else the widened ones (text where unknown: no
+        rows, or only nulls; or integers a float would round)."""
         import pyarrow as pa
 
-        if self._input_schema is not None:
-            fields = list(self._input_schema)
-        else:
-            fields = []
-            for name, kind, inexact in zip(self.header, self._types or [None] * len(self.header),
-                                           self._inexact or [False] * len(self.header), strict=True):
-                if kind is None or pa.types.is_null(kind) or (inexact and pa.types.is_floating(kind)):
-                    kind = pa.string()
-                fields.append(pa.field(name, kind))
-        return pa.schema(fields + self._added_fields())
+        kinds = self._types or self._fixed_types()
+        inexact = self._inexact or [False] * len(kinds)
+        fields = []
+        for name, kind, rounds in zip(self.columns, kinds, inexact, strict=True):
+            if kind is None or pa.types.is_null(kind) or (rounds and pa.types.is_floating(kind)):
+                kind = pa.string()
+            fields.append(pa.field(name, kind))
+        return pa.schema(fields)
 
     def _write_spooled(self) -> None:
         """Write the spooled chunks, each column cast to its widened type."""
