@@ -53,10 +53,17 @@ def _texts(texts) -> list[str]:
         raise TypeError("expected a list of headlines, got one string; wrap it in a list")
     if texts is None:
         raise TypeError("expected a list of headlines, got None")
+    shape = getattr(texts, "shape", None)
+    if shape is not None and len(shape) != 1:  # each row's repr would be scored as one text
+        raise ValueError(f"texts= must be one-dimensional (one headline per row); got an array of "
+                         f"shape {tuple(shape)}: pass one column, e.g. frame['headline'] or x[:, 0]")
     out = []
     for i, t in enumerate(texts):
         if t is None or (not isinstance(t, str) and np.ndim(t) == 0 and pd.isna(t)):
             raise ValueError(f"headline {i} is missing ({t!r}); drop or fill missing headlines first")
+        if isinstance(t, (list, tuple, dict, set, np.ndarray, pd.Series)):
+            raise ValueError(f"headline {i} is a {type(t).__name__}, not a text: texts= must be "
+                             "one headline per item, not rows of several")
         out.append(str(t))
     return out
 
