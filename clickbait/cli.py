@@ -199,7 +199,8 @@ def cmd_user(a: argparse.Namespace) -> int:
     if a.action == "export":
         out = UserOverlay.load(a.model_dir, a.name).export(a.output or f"{a.name}_cases.csv",
                                                            force=a.force)
-        _say(a, f"wrote {out}")
+        # `-o -` carries the data only (redirected, it is a CSV `adapt --cases` reads back)
+        _say(a, f"wrote {out}", file=sys.stderr if a.output == "-" else None)
     elif a.action == "drop":
         if not drop_user(a.model_dir, a.name):
             raise FileNotFoundError(f"no overlay for user {a.name!r} in {a.model_dir}")
