@@ -94,6 +94,7 @@ def check_config(config: dict, path: Path) -> None:
     check_real(config.get("threshold"), path, "threshold", 0.0, 1.0)
 
 
+CASE_ARRAYS = ("embeddings", "labels", "case_id")  # cases.npz (checked in full by CaseBase.load)
 # name -> (dtype kind, number of dimensions); the shapes are checked against the vocabulary
 VOTE_ARRAYS = {"pairs": ("i", 1), "numeric": ("b", 1), "vectors": ("f", 2)}
 
@@ -125,27 +126,38 @@ def _header(z: zipfile.ZipFile, path: Path, name: str) -> tuple[tuple[int, ...],
     return shape, dtype
 
 
-def load_vote_arrays(path: Path, vocab_size: int) -> dict[str, np.ndarray]:
-    """`vote.npz`'s arrays (pairs, numeric, vectors) after checking each one's declared dtype
-    and shape against the vote's needs and `vocab_size` (from config.json, already bounded),
-    then its values: the word vectors finite, the pair keys sorted within the vocabulary."""
+def check_npz(path: Path, names: tuple[str, ...]) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+    """The declared (shape, dtype) of each named array of an .npz archive, after checking that
+    it is there, holds numbers (no objects) and fits the bytes stored for it: np.load allocates
+    what a header declares before reading, so a forged header must not get that far."""
     try:
         z = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as e:
         raise ArtifactError(f"{path} is not an .npz archive ({e})") from None
     with z:
-        for name, (kind, ndim) in VOTE_ARRAYS.items():
-            shape, dtype = _header(z, path, name)
-            if (dtype.kind in "iu") != (kind == "i") or (kind == "b") != (dtype.kind == "b") \
-                    or (kind == "f") != (dtype.kind == "f") or len(shape) != ndim:
-                raise ArtifactError(f"{_where(path, name)} is a {len(shape)}-D {dtype} array; "
-                                    f"expected {ndim}-D of kind {kind!r}")
-            if name != "pairs" and shape[0] != vocab_size:
-                raise ArtifactError(f"{_where(path, name)} has {shape[0]:,} rows; the vocabulary "
-                                    f"(config.json) has {vocab_size:,}")
-            if name == "vectors" and not 1 <= shape[1] <= MAX_DIM:
-                raise ArtifactError(f"{_where(path, name)} has {shape[1]:,} dimensions; expected "
-                                    f"1 to {MAX_DIM:,}")
+        try:
+            return {name: _header(z, path, name) for name in names}
+        except (zipfile.BadZipFile, OSError, EOFError) as e:
+            raise ArtifactError(f"{path} is not a readable .npz archive ({e})") from None
+
+
+def load_vote_arrays(path: Path, vocab_size: int) -> dict[str, np.ndarray]:
+    """`vote.npz`'s arrays (pairs, numeric, vectors) after checking each one's declared dtype
+    and shape against the vote's needs and `vocab_size` (from config.json, already bounded),
+    then its values: the word vectors finite, the pair keys sorted within the vocabulary."""
+    headers = check_npz(path, tuple(VOTE_ARRAYS))
+    for name, (kind, ndim) in VOTE_ARRAYS.items():
+        shape, dtype = headers[name]
+        if (dtype.kind in "iu") != (kind == "i") or (kind == "b") != (dtype.kind == "b") \
+                or (kind == "f") != (dtype.kind == "f") or len(shape) != ndim:
+            raise ArtifactError(f"{_where(path, name)} is a {len(shape)}-D {dtype} array; "
+                                f"expected {ndim}-D of kind {kind!r}")
+        if name != "pairs" and shape[0] != vocab_size:
+            raise ArtifactError(f"{_where(path, name)} has {shape[0]:,} rows; the vocabulary "
+                                f"(config.json) has {vocab_size:,}")
+        if name == "vectors" and not 1 <= shape[1] <= MAX_DIM:
+            raise ArtifactError(f"{_where(path, name)} has {shape[1]:,} dimensions; expected "
+                                f"1 to {MAX_DIM:,}")
     try:
         with np.load(path, allow_pickle=False) as npz:
             arrays = {name: npz[name] for name in VOTE_ARRAYS}

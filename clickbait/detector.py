@@ -29,7 +29,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from . import __version__
-from .artifacts import MAX_DIM, MAX_K, MAX_LENGTH, check_config, load_vote_arrays
+from .artifacts import CASE_ARRAYS, MAX_DIM, MAX_K, MAX_LENGTH, check_config, check_npz, load_vote_arrays
 from .cases import USER_ID_OFFSET, CaseBase, _check_labels, class_neighbours, layered_kneighbors
 from .errors import VectorFormatError
 from .files import ArtifactError, VersionedFolder, read_json_artifact, read_retrying, sha256_file
@@ -729,6 +729,7 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
             if hashlib.sha256(model).hexdigest() != manifest["files"]["model.keras"]:
                 raise ArtifactError(f"{version / 'model.keras'} changed while it was read")
             _refuse_code(model, version / "model.keras")
+            check_npz(version / "cases.npz", CASE_ARRAYS)  # no forged size reaches np.load
             arrays = load_vote_arrays(version / "vote.npz", config["vote"]["headline_check"]["vocab_size"])
             return self, config, manifest, model, CaseBase.load(version), arrays
 

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .artifacts import CASE_ARRAYS, check_npz
 from .cases import USER_ID_OFFSET, CaseBase
 from .files import (
     LOCK,
@@ -165,6 +166,7 @@ class UserOverlay:
                 weight = check_user_weight(info.get("user_weight"))
             except ValueError as e:
                 raise ArtifactError(f"{path}: {e}") from None
+            check_npz(version / "cases.npz", CASE_ARRAYS)  # no forged size reaches np.load
             cases = CaseBase.load(version, first_id=USER_ID_OFFSET)
             return cls(name, cases, weight, info.get("base_model_sha256"))
 

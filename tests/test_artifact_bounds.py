@@ -141,3 +141,21 @@ def test_the_saved_model_itself_loads_and_the_constructor_shares_the_bounds(save
     assert det.predict_proba(["Senate passes budget bill"]).shape == (1, 2)
     with pytest.raises(ValueError, match="'k'"):
         ClickbaitDetector(k=MAX_K + 1)._validate_params()
+
+
+def test_a_forged_case_array_size_is_refused_before_reading(saved, tmp_path):
+    with np.load(saved / "current" / "cases.npz") as z:
+        arrays = dict(z)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:
+        for name in ("labels", "case_id"):
+            member = io.BytesIO()
+            np.save(member, arrays[name])
+            z.writestr(f"{name}.npy", member.getvalue())
+        header = "{'descr': '<f4', 'fortran_order': False, 'shape': (100000000000, 16), }"
+        header = header.ljust(118) + "\n"
+        z.writestr("embeddings.npy", b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header))
+                   + header.encode() + b"\0" * 64)
+    bad = tampered(saved, tmp_path / "bomb", "cases.npz", buf.getvalue())
+    with pytest.raises(ArtifactError, match=r"cases\.npz: embeddings declares shape \(100000000000, 16\)"):
+        ClickbaitDetector.load(bad)
