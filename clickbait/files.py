@@ -21,7 +21,16 @@ retries. `force` replaces only a folder that carries the marker and nothing fore
 else is refused with a message naming what is in the way.
 
 Leftovers of a killed run (temporary files named `.NAME.PID.*.clickbait-tmp` whose process is
-gone; version directories no pointer names) are removed by the next write, with a warning.
+gone; version directories no pointer names, holding the marker `.clickbait-writing` a writer
+puts in first or a manifest of ours) are removed by the next write, with a warning; anything
+else in `versions` is left as it is.
+
+Links: a model folder is untrusted input, and `current` is the only link in it that clickbait
+follows (after checking that it reads `versions/<id>`). Every other path below the model folder
+(`versions`, `users`, `users/NAME`, the marker, the lock, the files of a version) is checked
+with `lstat`, component by component, before it is read, written, locked or removed, and a link
+anywhere in the tree is an ArtifactError naming it (`check_real_dirs`, `check_tree`). No output
+file is written inside a model folder (`OutputFile` refuses it).
 """
 
 from __future__ import annotations
