@@ -90,3 +90,21 @@ def test_tsv_without_quoting_refuses_to_write_a_tab_or_a_line_end(tmp_path):
     assert out.getvalue() == 'headline\n"ok" as written\n'
     with pytest.raises(ValueError, match="tsv_quoting must be one of"):
         open_input(tmp_path / "x.tsv", tsv_quoting="off")
+
+
+def test_the_cli_names_the_line_and_reads_quotes_as_text_with_tsv_quoting_none(small_detector, tmp_path,
+                                                                                capsys):
+    from clickbait import cli
+
+    model = small_detector.save(tmp_path / "model")
+    src = tmp_path / "in.tsv"
+    src.write_text(TSV)
+    out = tmp_path / "out.tsv"
+    assert cli.main(["score", str(model), str(src), "-o", str(out)]) == cli.EXIT_FAILURE
+    err = capsys.readouterr().err
+    assert "in.tsv, line 2: not RFC 4180 TSV quoting" in err and "Traceback" not in err
+    assert not out.exists()
+    assert cli.main(["score", str(model), str(src), "-o", str(out), "--tsv-quoting", "none"]) == cli.EXIT_OK
+    assert "scored 4 rows" in capsys.readouterr().err
+    assert [line.split("\t")[0] for line in out.read_text().splitlines()[1:]] == \
+        ['"Breaking" news', "plain words", 'said "no" twice', '"Frozen" star says']
