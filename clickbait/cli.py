@@ -84,6 +84,9 @@ def _scoring_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--encoding-errors", default="strict", choices=["strict", "replace"],
                    help="strict: stop at the first undecodable byte, naming its offset; "
                         "replace: replace such bytes with U+FFFD and count them")
+    p.add_argument("--tsv-quoting", default="rfc4180", choices=["rfc4180", "none"],
+                   help="TSV quoting: rfc4180 (as CSV: a bad quote is an error naming its line) or "
+                        "none (quotes are text; a tab or line end in a value cannot be written)")
     p.add_argument("--retrieval", default="exact", choices=["exact", "ivf", "auto"],
                    help="nearest-case search: exact (predict_proba's answers; auto is exact), or a "
                         "faiss IVF index per class (approximate; see README for its agreement)")
@@ -208,7 +211,8 @@ def cmd_user(a: argparse.Namespace) -> int:
     if a.action == "export":
         out = UserOverlay.load(a.model_dir, a.name).export(a.output or f"{a.name}_cases.csv",
                                                            force=a.force)
-        _say(a, f"wrote {out}")
+        # `-o -` carries the data only (redirected, it is a CSV `adapt --cases` reads back)
+        _say(a, f"wrote {out}", file=sys.stderr if a.output == "-" else None)
     elif a.action == "drop":
         if not drop_user(a.model_dir, a.name):
             raise FileNotFoundError(f"no overlay for user {a.name!r} in {a.model_dir}")
@@ -273,7 +277,7 @@ def cmd_score(a: argparse.Namespace) -> int:
         threshold=a.threshold, explain=a.explain, encoding=a.encoding,
         encoding_errors=a.encoding_errors, force=a.force, retrieval=a.retrieval,
         nprobe=a.nprobe, dedup=a.dedup, progress=a.progress, input_format=a.input_format,
-        output_format=a.output_format, workers=a.workers)
+        output_format=a.output_format, workers=a.workers, tsv_quoting=a.tsv_quoting)
     _say(a, summary.line(), file=sys.stderr)  # stdout may be the scored rows
     return EXIT_OK
 
@@ -300,7 +304,8 @@ def cmd_evaluate(a: argparse.Namespace) -> int:
     m = evaluate_csv(det, a.input, label_column=a.label_column, text_column=a.text_column,
                      reports=a.reports, threshold=a.threshold, batch_size=a.batch_size,
                      encoding=a.encoding, encoding_errors=a.encoding_errors,
-                     retrieval=a.retrieval, nprobe=a.nprobe, input_format=a.input_format)
+                     retrieval=a.retrieval, nprobe=a.nprobe, input_format=a.input_format,
+                     tsv_quoting=a.tsv_quoting)
     (tn, fp), (fn, tp) = m["confusion_matrix"]
     auc = "n/a (one class)" if m["roc_auc"] is None else f"{m['roc_auc']:.4f}"
     _say(a, f"{m['rows']:,} rows ({m['skipped_rows']:,} skipped: no text or label), threshold "

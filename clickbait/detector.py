@@ -29,6 +29,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from . import __version__
+from .artifacts import CASE_ARRAYS, MAX_DIM, MAX_K, MAX_LENGTH, check_config, check_npz, load_vote_arrays
 from .cases import USER_ID_OFFSET, CaseBase, _check_labels, class_neighbours
 from .errors import VectorFormatError
 from .files import ArtifactError, VersionedFolder, read_json_artifact, read_retrying, sha256_file
@@ -66,10 +67,17 @@ def _texts(texts) -> list[str]:
         raise TypeError("expected a list of headlines, got one string; wrap it in a list")
     if texts is None:
         raise TypeError("expected a list of headlines, got None")
+    shape = getattr(texts, "shape", None)
+    if shape is not None and len(shape) != 1:  # each row's repr would be scored as one text
+        raise ValueError(f"texts= must be one-dimensional (one headline per row); got an array of "
+                         f"shape {tuple(shape)}: pass one column, e.g. frame['headline'] or x[:, 0]")
     out = []
     for i, t in enumerate(texts):
         if t is None or (not isinstance(t, str) and np.ndim(t) == 0 and pd.isna(t)):
             raise ValueError(f"headline {i} is missing ({t!r}); drop or fill missing headlines first")
+        if isinstance(t, (list, tuple, dict, set, np.ndarray, pd.Series)):
+            raise ValueError(f"headline {i} is a {type(t).__name__}, not a text: texts= must be "
+                             "one headline per item, not rows of several")
         out.append(str(t))
     return out
 
@@ -156,8 +164,8 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
         "loss": [StrOptions(set(LOSS_NAMES))],
         "margin": [Interval(Real, 0, None, closed="neither"), None],
         "positive_margin": [Interval(Real, 0, 2, closed="both")],
-        "dim": [Interval(Integral, 1, None, closed="left")],
-        "length": [Interval(Integral, 1, None, closed="left")],
+        "dim": [Interval(Integral, 1, MAX_DIM, closed="both")],
+        "length": [Interval(Integral, 1, MAX_LENGTH, closed="both")],
         "hidden": [Interval(Integral, 1, None, closed="left")],
         "filters": [Interval(Integral, 1, None, closed="left")],
         "dropout": [Interval(Real, 0, 1, closed="left")],
@@ -168,7 +176,7 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
         "fine_tune_epochs": [Interval(Integral, 0, None, closed="left")],
         "fine_tune_learning_rate": [Interval(Real, 0, None, closed="neither")],
         "patience": [Interval(Integral, 0, None, closed="left")],
-        "k": [Interval(Integral, 1, None, closed="left")],
+        "k": [Interval(Integral, 1, MAX_K, closed="both")],
         "pretrained_top_n": [Interval(Integral, 0, None, closed="left")],
         "min_coverage": [Interval(Real, 0, 1, closed="both")],
         "retain_validation": ["boolean"],
@@ -927,6 +935,7 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
             version, manifest = folder.read(required=_REQUIRED)
             path = version / "config.json"
             config = read_json_artifact(path, FORMAT_VERSION)
+            check_config(config, path)  # every number bounded before anything is sized by it
             try:
                 self = cls(**config["params"])
                 self._validate_params()
@@ -937,8 +946,8 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
             if hashlib.sha256(model).hexdigest() != manifest["files"]["model.keras"]:
                 raise ArtifactError(f"{version / 'model.keras'} changed while it was read")
             _refuse_code(model, version / "model.keras")
-            with np.load(version / "vote.npz", allow_pickle=False) as z:
-                arrays = {name: z[name] for name in ("pairs", "numeric", "vectors")}
+            check_npz(version / "cases.npz", CASE_ARRAYS)  # no forged size reaches np.load
+            arrays = load_vote_arrays(version / "vote.npz", config["vote"]["headline_check"]["vocab_size"])
             return self, config, manifest, model, CaseBase.load(version), arrays
 
         self, config, manifest, model, cases, arrays = read_retrying(read, folder)

@@ -21,7 +21,16 @@ retries. `force` replaces only a folder that carries the marker and nothing fore
 else is refused with a message naming what is in the way.
 
 Leftovers of a killed run (temporary files named `.NAME.PID.*.clickbait-tmp` whose process is
-gone; version directories no pointer names) are removed by the next write, with a warning.
+gone; version directories no pointer names, holding the marker `.clickbait-writing` a writer
+puts in first or a manifest of ours) are removed by the next write, with a warning; anything
+else in `versions` is left as it is.
+
+Links: a model folder is untrusted input, and `current` is the only link in it that clickbait
+follows (after checking that it reads `versions/<id>`). Every other path below the model folder
+(`versions`, `users`, `users/NAME`, the marker, the lock, the files of a version) is checked
+with `lstat`, component by component, before it is read, written, locked or removed, and a link
+anywhere in the tree is an ArtifactError naming it (`check_real_dirs`, `check_tree`). No output
+file is written inside a model folder (`OutputFile` refuses it).
 """
 
 from __future__ import annotations
@@ -57,7 +66,13 @@ LOCK = ".lock"
 CURRENT = "current"
 VERSIONS = "versions"
 LOCK_TIMEOUT = 600.0  # seconds a writer waits for another writer of the same folder
+WRITING = ".clickbait-writing"  # in a version while it is written: proof that clickbait made it
 _VERSION_NAME = re.compile(r"[0-9]{8}T[0-9]{6}-[A-Za-z0-9_]{1,32}")
+# The files of a model's or an overlay's version: what an older clickbait (whose writers left no
+# marker) may have left in a version it never finished.
+_ARTIFACTS = frozenset({"model.keras", "cases.npz", "cases.parquet", "config.json", "vote.npz",
+                        "overlay.json", MANIFEST})
+_POINTER_TMP = re.compile(rf"\.{CURRENT}\.\d+\.[0-9a-f]+{re.escape(TMP_SUFFIX)}")
 
 
 class TargetInTheWay(FileExistsError):
@@ -69,12 +84,85 @@ class Terminated(SystemExit):
 
 
 def sha256_file(path: str | os.PathLike) -> str:
-    """Hex SHA-256 of a file, read in 1 MiB blocks."""
+    """Hex SHA-256 of a file, read in 1 MiB blocks (a link at `path` is not followed)."""
     h = hashlib.sha256()
-    with open(path, "rb") as f:
+    with os.fdopen(os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC), "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+# -- links inside a model folder ---------------------------------------------------------------
+def _pointer_target_ok(target: str) -> bool:
+    parts = target.split("/")
+    return len(parts) == 2 and parts[0] == VERSIONS and bool(_VERSION_NAME.fullmatch(parts[1]))
+
+
+def _link_error(path: Path) -> ArtifactError:
+    try:
+        target = os.readlink(path)
+    except OSError:
+        target = "?"
+    return ArtifactError(f"{path} is a symbolic link (to {target}), not a regular file or folder: "
+                         "clickbait follows no link inside a model folder (it could lead anywhere); "
+                         "remove it")
+
+
+def check_real_dirs(root: str | os.PathLike, path: str | os.PathLike) -> None:
+    """Every component of `path` below `root` that exists is a real folder, not a link (`root`
+    itself is the folder the user named and may be one). Raises ArtifactError naming the first
+    that is not; a missing component ends the check (nothing below it exists)."""
+    root, path = Path(root), Path(path)
+    here = root
+    for part in path.relative_to(root).parts:
+        here = here / part
+        try:
+            st = os.lstat(here)
+        except (FileNotFoundError, NotADirectoryError):
+            return
+        if stat.S_ISLNK(st.st_mode):
+            raise _link_error(here)
+        if not stat.S_ISDIR(st.st_mode):
+            raise ArtifactError(f"{here} is not a folder")
+
+
+def check_tree(root: str | os.PathLike) -> None:
+    """No symbolic link anywhere under `root` (a model folder), except the `current` pointers
+    (of the form versions/<id>) and the temporary pointers a writer makes before renaming one
+    over `current`: neither is followed anywhere else. Raises ArtifactError naming the link."""
+    stack = [Path(root)]
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except (FileNotFoundError, NotADirectoryError, PermissionError):
+            continue  # removed meanwhile (a writer's clean-up), or another user's private version
+        for entry in entries:
+            if entry.is_symlink():
+                if entry.name == CURRENT or _POINTER_TMP.fullmatch(entry.name):
+                    target = os.readlink(entry.path)
+                    if _pointer_target_ok(target):
+                        continue
+                    raise ArtifactError(f"{entry.path} points to {target!r}, not to {VERSIONS}/"
+                                        "<version>: refusing to follow it out of the folder")
+                raise _link_error(Path(entry.path))
+            if entry.is_dir(follow_symlinks=False):
+                stack.append(Path(entry.path))
+
+
+def model_folder_of(path: str | os.PathLike) -> Path | None:
+    """The clickbait model folder (one holding clickbait's marker) that `path` would be written
+    in, if any: its own folder or any folder above it, links resolved."""
+    try:
+        here = Path(path).parent.resolve()
+    except (OSError, RuntimeError):
+        return None
+    for folder in (here, *here.parents):
+        marker = folder / MARKER
+        with contextlib.suppress(OSError, ValueError):
+            if marker.is_file() and json.loads(marker.read_text()).get("tool") == "clickbait":
+                return folder
+    return None
 
 
 # -- signals ---------------------------------------------------------------------------------
@@ -224,13 +312,25 @@ def _stream_target(path: Path) -> bool:
     return False
 
 
+def _refuse_model_folder(path: Path) -> None:
+    """An output never goes inside a model folder: a file in a version makes every later load
+    fail (it has no checksum), and the folder is clickbait's to manage."""
+    folder = model_folder_of(path)
+    if folder is not None:
+        raise TargetInTheWay(f"{path} is inside the clickbait model folder {folder}; nothing but "
+                             "the model is written there (an extra file would make every later "
+                             "load fail): write the output elsewhere")
+
+
 def check_output(path: str | os.PathLike, force: bool = False) -> None:
     """Raise now (before any work) if `OutputFile(path, force=force)` would refuse `path`."""
     if str(path) == "-":
         return
     path = Path(path)
-    if not _stream_target(path) and os.path.lexists(path) and not force:
-        raise FileExistsError(f"{path} exists; pass --force to overwrite it")
+    if not _stream_target(path):
+        _refuse_model_folder(path)
+        if os.path.lexists(path) and not force:
+            raise FileExistsError(f"{path} exists; pass --force to overwrite it")
 
 
 class OutputFile:
@@ -238,11 +338,12 @@ class OutputFile:
     (or an exception inside `with`) removes every trace. `-` is stdout (or `stdout`).
 
     binary: a bytes handle; else text in `encoding` with `newline`. compress: gzip the stream
-    (default: when the name ends in `.gz`). force: replace an existing regular file."""
+    (default: when the name ends in `.gz`). force: replace an existing regular file. A path
+    inside a model folder is refused (`in_model`: files.py's own marker file)."""
 
     def __init__(self, path: str | os.PathLike, *, force: bool = False, binary: bool = False,
                  encoding: str = "utf-8", newline: str | None = "", compress: bool | None = None,
-                 compresslevel: int = 4, stdout: IO | None = None):
+                 compresslevel: int = 4, stdout: IO | None = None, in_model: bool = False):
         self.path = None if str(path) == "-" else Path(path)
         self.tmp: Path | None = None
         self.in_place = True
@@ -264,6 +365,8 @@ class OutputFile:
             self._own_raw = True
         else:
             self.in_place = False
+            if not in_model:
+                _refuse_model_folder(self.path)
             if os.path.lexists(self.path) and not force:
                 raise FileExistsError(f"{self.path} exists; pass --force to overwrite it")
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -385,6 +488,13 @@ def write_file(path: str | os.PathLike, data: bytes | str | Callable[[IO], objec
     return Path(path)
 
 
+def spool_file() -> IO[bytes]:
+    """A private, anonymous temporary file (no name: unlinked at once, gone when closed or
+    when the process dies) for data held between two passes, e.g. chunks whose final types are
+    known only at the end."""
+    return tempfile.TemporaryFile(prefix="clickbait-", suffix=TMP_SUFFIX)
+
+
 # -- folders ---------------------------------------------------------------------------------
 class VersionWriter:
     """The private folder a new version is written into: `open(name)` makes a file in it
@@ -415,15 +525,33 @@ class VersionWriter:
 class VersionedFolder:
     """A folder written whole, version by version, behind the one pointer `current` (see the
     module docstring). `kind` ("model", "overlay") is recorded in the marker and the manifests;
-    `lock_path` is the lock writers take (default FOLDER/.lock)."""
+    `lock_path` is the lock writers take (default FOLDER/.lock). `root` is the model folder it
+    lies in (default: itself): no link below `root` is followed, and any link in its tree
+    (but the `current` pointers) is an error naming it, so a planted link cannot lead a read,
+    a write or a clean-up out of the model folder."""
 
-    def __init__(self, path: str | os.PathLike, kind: str, lock_path: str | os.PathLike | None = None):
+    def __init__(self, path: str | os.PathLike, kind: str, lock_path: str | os.PathLike | None = None,
+                 root: str | os.PathLike | None = None):
         self.path = Path(path)
         self.kind = kind
         self.lock_path = Path(lock_path) if lock_path is not None else self.path / LOCK
+        self.root = Path(root) if root is not None else self.path
+
+    def check_links(self, whole_tree: bool = True) -> None:
+        """Raise ArtifactError if a link stands where a folder or file of this folder's should
+        be: on the way from `root` down to FOLDER/versions, at the marker or the lock, or (with
+        `whole_tree`) anywhere in the model folder's tree."""
+        check_real_dirs(self.root, self.path / VERSIONS)
+        for path in (self.path / MARKER, self.lock_path):
+            with contextlib.suppress(OSError):
+                if stat.S_ISLNK(os.lstat(path).st_mode):
+                    raise _link_error(path)
+        if whole_tree:
+            check_tree(self.root)
 
     # reading
     def exists(self) -> bool:
+        check_real_dirs(self.root, self.path)
         return os.path.lexists(self.path / CURRENT)
 
     def current(self) -> Path:
@@ -440,12 +568,12 @@ class VersionedFolder:
         if not stat.S_ISLNK(st.st_mode):
             raise ArtifactError(f"{pointer} is neither a link to a version nor a folder")
         target = os.readlink(pointer)
-        parts = target.split("/")
-        if len(parts) != 2 or parts[0] != VERSIONS or not _VERSION_NAME.fullmatch(parts[1]):
+        if not _pointer_target_ok(target):
             raise ArtifactError(f"{pointer} points to {target!r}, not to {VERSIONS}/<version>: "
                                 "refusing to follow it out of the folder")
-        version = self.path / VERSIONS / parts[1]
-        if not version.is_dir() or version.is_symlink():
+        version = self.path / target
+        check_real_dirs(self.root, version)  # neither `versions` nor the version may be a link
+        if not version.is_dir():
             raise ArtifactError(f"{pointer} points to {target}, which is missing: the folder is "
                                 "damaged (a version removed by hand?)")
         return version
@@ -458,6 +586,7 @@ class VersionedFolder:
     def read(self, required: tuple[str, ...] = ()) -> tuple[Path, dict]:
         """(version folder, manifest) after checking that every file in it is a regular file
         listed in manifest.json with a matching SHA-256, and that `required` files are there."""
+        self.check_links()
         version = self.current()
         return version, verify_manifest(version, required)
 
@@ -467,7 +596,9 @@ class VersionedFolder:
         """The folder's advisory write lock (re-entrant within a process)."""
         from filelock import FileLock, Timeout
 
+        self.check_links(whole_tree=False)  # the lock file is opened (and truncated) by path
         self.lock_path.parent.mkdir(parents=True, exist_ok=True)
+        check_real_dirs(self.root, self.lock_path.parent)
         lock = _locks.setdefault(str(self.lock_path.resolve()), FileLock(str(self.lock_path)))
         try:
             lock.acquire(timeout=timeout)
@@ -496,36 +627,67 @@ class VersionedFolder:
         ours = self._marker_ok()
         known = {MARKER, LOCK, CURRENT, VERSIONS, *allowed}
         foreign = [e for e in entries if e not in known and not _is_our_tmp(e)]
-        if ours and not foreign and not self.exists():
-            return False  # a first save that never finished: nothing to replace, leftovers go
         if not ours or foreign:
             shown = ", ".join(foreign or entries)
             raise TargetInTheWay(
                 f"{self.path} is not a folder clickbait wrote, or holds other things ({shown}); "
                 "refusing to replace it, even with --force: choose another path or move those away")
+        self.check_links()  # clean-up and the new version must stay inside the folder
+        if not self.exists():
+            return False  # a first save that never finished: nothing to replace, leftovers go
         if not force:
             raise FileExistsError(f"{self.path} exists; pass force=True (--force) to overwrite it")
         return True
 
     def _marker_ok(self) -> bool:
         try:
-            info = json.loads((self.path / MARKER).read_text())
+            info = json.loads(_read_no_follow(self.path / MARKER))
         except (OSError, ValueError):
             return False
         return isinstance(info, dict) and info.get("tool") == "clickbait"
 
+    def _ours(self, version: Path) -> bool:
+        """Whether a version folder provably was written by clickbait: it holds the marker a
+        writer puts in first, or a manifest of ours (a finished version); or, left by an older
+        clickbait (whose writers put no marker in), it has a version's name and holds nothing
+        but regular files named as clickbait names them."""
+        with contextlib.suppress(OSError):
+            if stat.S_ISREG(os.lstat(version / WRITING).st_mode):
+                return True
+        try:
+            manifest = json.loads(_read_no_follow(version / MANIFEST))
+            if isinstance(manifest, dict) and manifest.get("tool") == "clickbait" \
+                    and manifest.get("kind") == self.kind:
+                return True
+        except (OSError, ValueError):
+            pass
+        if not _VERSION_NAME.fullmatch(version.name):
+            return False
+        try:
+            return all(e.name in _ARTIFACTS and e.is_file(follow_symlinks=False)
+                       for e in os.scandir(version))
+        except OSError:
+            return False
+
     def cleanup(self) -> list[Path]:
         """Remove what a killed writer left (versions no pointer names, temporaries); call
-        under the lock. Returns what was removed."""
+        under the lock. Only version folders that clickbait's own marker or manifest proves it
+        wrote are removed; anything else in `versions` is left, with a warning. Returns what
+        was removed."""
+        self.check_links()
         removed = clean_leftovers(self.path)
         keep = (self.pointer() or "").split("/")[-1]
         versions = self.path / VERSIONS
         if versions.is_dir():
-            for entry in os.scandir(versions):
-                if entry.name != keep:
-                    shutil.rmtree(entry.path, ignore_errors=True) if entry.is_dir(follow_symlinks=False) \
-                        else os.unlink(entry.path)
-                    removed.append(Path(entry.path))
+            for entry in sorted(os.scandir(versions), key=lambda e: e.name):
+                if entry.name == keep:
+                    continue
+                path = Path(entry.path)
+                if entry.is_dir(follow_symlinks=False) and self._ours(path):
+                    shutil.rmtree(path, ignore_errors=True)  # never follows a link inside
+                    removed.append(path)
+                else:
+                    log.warning("%s: not a version clickbait wrote; left as it is", path)
         return removed
 
     @contextlib.contextmanager
@@ -537,27 +699,35 @@ class VersionedFolder:
             if not locked:
                 stack.enter_context(self.lock())
             stack.enter_context(terminate_cleanly())
+            self.check_links()
             self.path.mkdir(parents=True, exist_ok=True)
+            check_real_dirs(self.root, self.path)  # a link planted meanwhile is not written through
             if not self._marker_ok():
-                write_file(self.path / MARKER, json.dumps({"tool": "clickbait", "kind": self.kind}) + "\n")
+                write_file(self.path / MARKER, json.dumps({"tool": "clickbait", "kind": self.kind}) + "\n",
+                           in_model=True)
             stale = [p for p in self.cleanup() if p.parent.name == VERSIONS]
             if stale:
                 log.warning("%s: removed %d unfinished version(s) left by a killed run",
                             self.path, len(stale))
             versions = self.path / VERSIONS
             versions.mkdir(exist_ok=True)
+            check_real_dirs(self.root, versions)
             stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
             root = Path(tempfile.mkdtemp(dir=versions, prefix=f"{stamp}-"))
             _open_temps.add(root)
             try:
+                os.close(os.open(root / WRITING, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600))
                 yield VersionWriter(root)
                 files = {}
                 for entry in sorted(os.scandir(root), key=lambda e: e.name):
+                    if entry.name == WRITING:
+                        continue
                     if not entry.is_file(follow_symlinks=False):
                         raise ArtifactError(f"{entry.path}: only regular files belong in a version")
                     files[entry.name] = sha256_file(entry.path)
                 manifest = {"tool": "clickbait", "kind": self.kind, "written": time.time(), "files": files}
                 _write_manifest(root, manifest)
+                os.unlink(root / WRITING)  # the manifest proves it ours from here on
                 for name in [*files, MANIFEST]:
                     fd = os.open(root / name, os.O_RDONLY | os.O_NOFOLLOW)
                     try:
@@ -576,6 +746,7 @@ class VersionedFolder:
             self.cleanup()
 
     def _swap(self, target: str) -> None:
+        check_real_dirs(self.root, self.path / target)
         pointer = self.path / CURRENT
         if os.path.isdir(pointer) and not os.path.islink(pointer):
             raise TargetInTheWay(f"{pointer} is a folder (a copy made with cp -rL?), not a pointer; "
@@ -592,8 +763,10 @@ class VersionedFolder:
 
     def remove(self) -> bool:
         """Delete the whole folder (one rename first, so it vanishes whole); True if it existed."""
+        check_real_dirs(self.root, self.path)
         if not os.path.lexists(self.path):
             return False
+        self.check_links()
         gone = self.path.with_name(f"{_tmp_prefix(self.path.name)}{os.urandom(6).hex()}{TMP_SUFFIX}")
         os.replace(self.path, gone)
         fsync_dir(self.path.parent)
@@ -610,6 +783,12 @@ def _write_manifest(root: Path, manifest: dict) -> None:
         f.write(json.dumps(manifest, indent=2) + "\n")
 
 
+def _read_no_follow(path: Path) -> str:
+    """A small text file's content, refusing a link at `path`."""
+    with os.fdopen(os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC), encoding="utf-8") as f:
+        return f.read(1 << 20)
+
+
 def _is_our_tmp(name: str) -> bool:
     return name.startswith(".") and name.endswith(TMP_SUFFIX)
 
@@ -619,12 +798,14 @@ def verify_manifest(version: Path, required: tuple[str, ...] = ()) -> dict:
     and matching its SHA-256; the listed files all present; `required` among them."""
     path = version / MANIFEST
     try:
-        manifest = json.loads(path.read_text())
+        manifest = json.loads(_read_no_follow(path))
     except FileNotFoundError:
         raise ArtifactError(f"{version}: {MANIFEST} is missing, so nothing in it can be "
                             "checked; refusing to load it") from None
     except (ValueError, UnicodeDecodeError) as e:
         raise ArtifactError(f"{path} is not valid JSON ({e})") from None
+    except OSError as e:  # ELOOP: a link
+        raise ArtifactError(f"{path} cannot be read without following a link ({e.strerror})") from None
     files = manifest.get("files") if isinstance(manifest, dict) else None
     if not isinstance(files, dict) or not files:
         raise ArtifactError(f"{path} lists no files with checksums; refusing to load {version}")
@@ -663,8 +844,9 @@ def read_retrying(read: Callable[[], object], folder: VersionedFolder, attempts:
 
 
 __all__ = ["ArtifactError", "OutputFile", "TargetInTheWay", "Terminated", "VersionWriter",
-           "VersionedFolder", "check_output", "clean_leftovers", "read_retrying", "sha256_file",
-           "terminate_cleanly", "verify_manifest", "write_file"]
+           "VersionedFolder", "check_output", "check_real_dirs", "check_tree", "clean_leftovers",
+           "model_folder_of", "read_retrying", "sha256_file", "terminate_cleanly", "verify_manifest",
+           "write_file"]
 
 
 def read_json_artifact(path: Path, format_version: int) -> dict:

@@ -30,8 +30,17 @@ from pathlib import Path
 
 import pandas as pd
 
+from .artifacts import CASE_ARRAYS, check_npz
 from .cases import USER_ID_OFFSET, CaseBase
-from .files import LOCK, ArtifactError, VersionedFolder, read_json_artifact, read_retrying, write_file
+from .files import (
+    LOCK,
+    ArtifactError,
+    VersionedFolder,
+    check_real_dirs,
+    read_json_artifact,
+    read_retrying,
+    write_file,
+)
 from .validation import check_positive
 
 log = logging.getLogger("clickbait")
@@ -63,8 +72,10 @@ def user_dir(model_dir: str | os.PathLike, name: str) -> Path:
 
 
 def _folder(model_dir: str | os.PathLike, name: str) -> VersionedFolder:
-    """A user's overlay folder; its writes take the model folder's lock."""
-    return VersionedFolder(user_dir(model_dir, name), "overlay", lock_path=Path(model_dir) / LOCK)
+    """A user's overlay folder; its writes take the model folder's lock, and no link inside the
+    model folder (`users` or `users/NAME` included) is followed."""
+    return VersionedFolder(user_dir(model_dir, name), "overlay", lock_path=Path(model_dir) / LOCK,
+                           root=model_dir)
 
 
 def model_lock(model_dir: str | os.PathLike):
@@ -124,6 +135,7 @@ class UserOverlay:
         """Write the overlay as a new version of `MODEL_DIR/users/NAME/` (under the model
         folder's lock unless `locked`): readers see the previous version or this one, whole."""
         folder = _folder(model_dir, self.name)
+        folder.check_links()  # before anything is made: `users` may be a planted link
         users_dir(model_dir).mkdir(parents=True, exist_ok=True)
         info = {"format": OVERLAY_FORMAT, "name": self.name,
                 "user_weight": check_user_weight(self.user_weight),
@@ -153,6 +165,7 @@ class UserOverlay:
                 weight = check_user_weight(info.get("user_weight"))
             except ValueError as e:
                 raise ArtifactError(f"{path}: {e}") from None
+            check_npz(version / "cases.npz", CASE_ARRAYS)  # no forged size reaches np.load
             cases = CaseBase.load(version, first_id=USER_ID_OFFSET)
             return cls(name, cases, weight, info.get("base_model_sha256"))
 
@@ -190,6 +203,7 @@ class UserOverlay:
 
 def _names(model_dir: str | os.PathLike) -> list[str]:
     root = users_dir(model_dir)
+    check_real_dirs(model_dir, root)
     if not root.is_dir():
         return []
     return sorted(p.name for p in root.iterdir() if _NAME.fullmatch(p.name) and (p / "current").exists())
@@ -201,6 +215,7 @@ def list_users(model_dir: str | os.PathLike) -> list[dict]:
     warning naming it (one bad folder does not hide the others)."""
     rows = []
     root = users_dir(model_dir)
+    check_real_dirs(model_dir, root)
     for path in sorted(root.iterdir()) if root.is_dir() else []:
         if path.name.startswith(".") or path.name == LOCK:
             continue

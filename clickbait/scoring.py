@@ -48,6 +48,9 @@ TEXT_COLUMNS = ("headline", "title", "text")
 LABEL_COLUMNS = ("label", "clickbait", "is_clickbait")
 PROBA, LABEL, NEIGHBOURS = "clickbait_probability", "clickbait", "clickbait_neighbours"
 SUPPORT, LOW_SUPPORT = "support", "low_support"
+# The added columns' types in a Parquet output: the same for 0 rows as for n.
+ADDED_ARROW_TYPES = {PROBA: "float64", LABEL: "int64", SUPPORT: "float64", LOW_SUPPORT: "int64",
+                     NEIGHBOURS: "string"}
 BATCH_SIZE = 8192
 RETRIEVALS = ("exact", "ivf", "auto")
 NPROBE = 32  # IVF lists probed per class: 0.010% of labels differ from exact (README, bench_score)
@@ -524,7 +527,7 @@ def score_csv(detector: ClickbaitDetector, input: str | os.PathLike, output: str
               retrieval: str = "exact", nprobe: int = NPROBE, dedup: bool = True,
               input_format: str | None = None, output_format: str | None = None,
               stdin: TextIO | None = None, stdout: TextIO | None = None,
-              workers: int | None = None) -> ScoreSummary:
+              workers: int | None = None, tsv_quoting: str = "rfc4180") -> ScoreSummary:
     """Score the headlines of INPUT into OUTPUT: CSV, TSV, JSON Lines (each optionally .gz) or
     Parquet, by extension or `input_format`/`output_format`; `-` is stdin/stdout (CSV unless a
     format is given; see clickbait/formats.py). Every input column unchanged and in order, plus
@@ -534,7 +537,8 @@ def score_csv(detector: ClickbaitDetector, input: str | os.PathLike, output: str
     OUTPUT is written beside itself and renamed at the end, so it is never partial (stdout
     cannot be: rows there are written as they are scored). An existing OUTPUT needs `force`.
     `workers` chunks are encoded and voted on at once (default: one per usable core, at most 8;
-    up to `workers` + 2 chunks are in memory)."""
+    up to `workers` + 2 chunks are in memory). `tsv_quoting` ("rfc4180" or "none") is how TSV
+    input and output are quoted (see clickbait/formats.py)."""
     check_count(batch_size, "batch_size")
     workers = model_workers() if workers is None else check_count(workers, "workers")
     if workers > MAX_WORKERS:
@@ -542,14 +546,14 @@ def score_csv(detector: ClickbaitDetector, input: str | os.PathLike, output: str
                          f"batch_size rows in memory); got {workers}")
     check_count(explain, "explain (nearest cases per row)", minimum=0)
     check_count(nprobe, "nprobe")
-    detect(output, output_format)  # an unknown output format fails before any work
+    out_format, _ = detect(output, output_format)  # an unknown output format fails before any work
     if not is_stdio(output) and not is_stdio(input) and Path(output).exists() \
             and Path(input).resolve() == Path(output).resolve():
         raise FileExistsError(f"{output} is the input file; write the scores elsewhere")
     check_output(output, force)
     started = time.perf_counter()
     source = open_input(input, format=input_format, batch_size=batch_size, encoding=encoding,
-                        encoding_errors=encoding_errors, stdin=stdin)
+                        encoding_errors=encoding_errors, stdin=stdin, tsv_quoting=tsv_quoting)
     try:
         col = find_column(source.header, text_column)
         added = [PROBA, LABEL, SUPPORT, LOW_SUPPORT] + ([NEIGHBOURS] if explain else [])
@@ -562,7 +566,9 @@ def score_csv(detector: ClickbaitDetector, input: str | os.PathLike, output: str
         show = sys.stderr.isatty() if progress is None else progress
         with single_threaded(), \
                 TableOutput(output, source.header, added, format=output_format, force=force,
-                            stdout=stdout, input_schema=source.schema) as out, \
+                            stdout=stdout, tsv_quoting=tsv_quoting,
+                            input_schema=source.arrow_schema() if out_format == "parquet" else None,
+                            added_types=[ADDED_ARROW_TYPES[c] for c in added]) as out, \
                     tqdm(unit=" rows", unit_scale=True, disable=not show, file=sys.stderr,
                          desc="scoring") as bar:
                 for chunk, scored in _pipeline(scorer, source, col, explain, workers):
@@ -620,14 +626,15 @@ def evaluate_csv(detector: ClickbaitDetector, input: str | os.PathLike, *, label
                  text_column: str | None = None, reports: str | os.PathLike = "build/evaluation",
                  threshold: float | None = None, batch_size: int = BATCH_SIZE, encoding: str = "utf-8",
                  encoding_errors: str = "strict", retrieval: str = "exact", nprobe: int = NPROBE,
-                 input_format: str | None = None, stdin: TextIO | None = None) -> dict:
+                 input_format: str | None = None, stdin: TextIO | None = None,
+                 tsv_quoting: str = "rfc4180") -> dict:
     """Metrics of the detector on a labelled table (labels 0/1), read as `score_csv` reads;
     writes metrics.json, roc.png and confusion.png into `reports`. Rows with missing text or
     label are left out and counted."""
     from .reports import classification_metrics, plot_confusion, plot_roc, write_json
 
     source = open_input(input, format=input_format, batch_size=batch_size, encoding=encoding,
-                        encoding_errors=encoding_errors, stdin=stdin)
+                        encoding_errors=encoding_errors, stdin=stdin, tsv_quoting=tsv_quoting)
     try:
         col = find_column(source.header, text_column)
         lab = find_column(source.header, label_column, LABEL_COLUMNS, what="label")
