@@ -85,7 +85,7 @@ def source_split(name: str, seed: int, data_dir: Path, corpus: dict) -> dict:
         return {"pool": ([x[i] for i in pool], y[pool]), "judge": ([x[i] for i in judge], y[judge]),
                 "affected": None}
     if name == "no-lists":
-        (tx, ty), (sx, sy) = corpus["train"], corpus["test"]
+        (tx, _), (sx, sy) = corpus["train"], corpus["test"]
         hit = np.array([bool(_LIST.match(t)) for t in tx])
         pool = np.random.default_rng(seed).permutation(np.flatnonzero(hit))
         test_hit = np.array([bool(_LIST.match(t)) for t in sx])
@@ -182,15 +182,16 @@ def table(med: dict) -> str:
     for name, methods in med.items():
         key = "affected_agreement" if "affected_agreement" in next(iter(methods["retain"].values())) \
             else "judge_auc"
-        lines += [f"### {name}: {key.replace('_', ' ')} (median of the models; corpus test ROC-AUC / ECE "
-                  "after adapting)", "", "| N | retain | learn | TF-IDF refit | retrain |", "|---:|---|---|---|---|"]
+        lines += [f"### {name}: {key.replace('_', ' ')} (median of the models; corpus test "
+                  "ROC-AUC / ECE after adapting)", "",
+                  "| N | retain | learn | TF-IDF refit | retrain |", "|---:|---|---|---|---|"]
         ns = sorted({n for m in methods.values() for n in m}, key=int)
         for n in ns:
             cells = []
             for method in ("retain", "learn", "refit", "retrain"):
                 c = methods.get(method, {}).get(n)
-                cells.append("" if c is None else f"{c[key]['median']:.3f} ({c['corpus_test_auc']['median']:.4f} / "
-                             f"{c['corpus_test_ece']['median']:.3f})")
+                cells.append("" if c is None else f"{c[key]['median']:.3f} "
+                             f"({c['corpus_test_auc']['median']:.4f} / {c['corpus_test_ece']['median']:.3f})")
             lines.append(f"| {n} | " + " | ".join(cells) + " |")
         lines.append("")
     return "\n".join(lines)
@@ -215,8 +216,8 @@ def main() -> int:
         "models": a.models, "seeds": list(range(len(a.models))), "ns": a.ns,
         "medians": med, "runs": runs, "seconds": round(time.perf_counter() - started),
     }
-    from clickbait.reports import write_json
     from clickbait.files import write_file
+    from clickbait.reports import write_json
 
     out = Path(a.out)
     write_json(json.loads(json.dumps(results)), out)

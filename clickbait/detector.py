@@ -37,10 +37,10 @@ from .seeding import seeded
 from .tokens import standardize
 from .validation import check_count, check_positive, check_probability
 from .vote import (
+    TEMPERATURES,
     Adapter,
     Combiner,
     Decision,
-    TEMPERATURES,
     HeadlineCheck,
     adaptation_episodes,
     adaptation_space,
@@ -408,7 +408,7 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
                 break
             fitted = start.fit(episodes)
             unrelated = [e for e in episodes if e[3] == "unrelated"]
-            harm = float(np.mean([fitted.loss(e) - Adapter().loss(e) for e in unrelated])) if unrelated else 0.0
+            harm = float(np.mean([fitted.loss(e) - Adapter().loss(e) for e in unrelated] or [0.0]))
             self._log(f"adapter at T={temperature}: episode loss {start.fit_loss:.4f}, unrelated "
                       f"headlines' loss {harm:+.4f}: {fitted.to_dict()}")
             if best is None or start.fit_loss < best[0]:

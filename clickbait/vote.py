@@ -413,10 +413,11 @@ def adaptation_episodes(vectors: np.ndarray, base_logit: np.ndarray, labels: np.
     """Episodes (base logit, retained mass, label, kind) to fit an `Adapter` on, from held-out
     headlines (their adaptation-space `vectors`, out-of-fold base logits, labels, and each one's
     word ids): (1) personas: every headline holding one word of middling frequency takes the
-    label most of them do not have; half of them are retained, the other half queried beside unaffected headlines, which
-    must not move; (2) each development source (vectors, base logits, labels): 100, 300 and
-    1,000 of its rows retained, up to 2,000 others queried, and held-out corpus headlines
-    queried against the same retained rows (again: they must not move)."""
+    label most of them do not have; half of them are retained, the other half queried beside
+    three times as many unaffected headlines, which must not move; (2) each development source
+    (vectors, base logits, labels): 100, 300 and 1,000 of its rows retained, up to 2,000 others
+    queried, and held-out corpus headlines queried against the same retained rows (again: they
+    must not move). Each episode's kind is "persona", "source" or "unrelated"."""
     adapter = adapter or Adapter()
     rng = np.random.default_rng(seed)
     n = len(labels)
@@ -424,7 +425,7 @@ def adaptation_episodes(vectors: np.ndarray, base_logit: np.ndarray, labels: np.
     df = pd.Series([w for row in words for w in set(row.tolist())]).value_counts()
     lo, hi = max(3, int(0.01 * n)), max(6, int(0.06 * n))
     candidates = df[(df >= lo) & (df <= hi)].index.to_numpy()
-    for i in range(min(personas, len(candidates))):
+    for _ in range(min(personas, len(candidates))):
         word = candidates[rng.integers(len(candidates))]
         hit = np.array([word in set(row.tolist()) for row in words])
         relabelled = np.where(hit, int(labels[hit].mean() < 0.5), labels)  # the persona disagrees
@@ -441,8 +442,8 @@ def adaptation_episodes(vectors: np.ndarray, base_logit: np.ndarray, labels: np.
             rows = rng.permutation(len(src_labels))
             keep, ask = rows[:size], rows[size:size + 2000]
             r, ry = src_vectors[keep], src_labels[keep]
-            out.append((src_logit[ask], episode_mass(src_vectors[ask], r, ry, adapter), src_labels[ask],
-                        "source"))
+            mass = episode_mass(src_vectors[ask], r, ry, adapter)
+            out.append((src_logit[ask], mass, src_labels[ask], "source"))
             own = rng.choice(n, min(n, 1000), replace=False)
             out.append((base_logit[own], episode_mass(vectors[own], r, ry, adapter), labels[own],
                         "unrelated"))
