@@ -5,8 +5,9 @@ reference refitted in the same run; the corpus test split judged after each (col
         [--sources youtube downs2014 no-lists] [--ns 0 100 300 1000 3000] [--retrain-n 1000]
 
 Sources (model i uses split seed i, so three models give three seeds):
-  youtube   youtube2018.csv split by channel: the channels of a seeded half are the pool, the rest
-            are judged (no channel on both sides). The adapter's weights never saw it.
+  youtube   youtube2018.csv without its development channels (`data.development_channel`, a
+            fixed third on which `make train` fits the adapter), split by channel: the channels
+            of a seeded half are the pool, the rest are judged (no channel on both sides).
   downs2014 downs2014.csv, a stratified pool of 3,000 rows, the other rows judged. A development
             source: `make train` fits the adapter's weights on it, so its curve is not zero-shot.
   no-lists  a persona: number-led list headlines ("17 Things ...") are not clickbait. Pool: the
@@ -46,7 +47,13 @@ sys.path.insert(0, str(ROOT))
 from sklearn.metrics import roc_auc_score  # noqa: E402
 
 from clickbait.baseline import tfidf_baseline  # noqa: E402
-from clickbait.data import DEFAULT_DATA_DIR, load_split, read_labelled  # noqa: E402
+from clickbait.data import (  # noqa: E402
+    DEFAULT_DATA_DIR,
+    development_channel,
+    development_sources,
+    load_split,
+    read_labelled,
+)
 from clickbait.detector import ClickbaitDetector, best_threshold  # noqa: E402
 from clickbait.vote import expected_calibration_error  # noqa: E402
 
@@ -70,6 +77,7 @@ def source_split(name: str, seed: int, data_dir: Path, corpus: dict) -> dict:
     judge rows it affects."""
     if name == "youtube":
         f = pd.read_csv(data_dir / "youtube2018.csv", keep_default_na=False, dtype={"headline": str})
+        f = f[~f["channel"].map(development_channel).to_numpy(bool)]  # those chose the adapter
         channels = np.random.default_rng(seed).permutation(np.sort(f["channel"].unique()))
         in_pool = f["channel"].isin(channels[: len(channels) // 2]).to_numpy()
         pool, judge = f[in_pool], f[~in_pool]
@@ -111,7 +119,8 @@ def run(model: str, seed: int, sources: list[str], ns: list[int], retrain_n: int
         data_dir: Path) -> dict:
     corpus = {s: load_split(s, data_dir) for s in ("train", "valid", "test")}
     test = corpus["test"]
-    downs = read_labelled(data_dir / "downs2014.csv")
+    development = [(f["headline"].tolist(), f["label"].to_numpy())
+                   for f in development_sources(data_dir).values()]
     base = ClickbaitDetector.load(model)
     out: dict = {}
     for name in sources:
@@ -145,7 +154,7 @@ def run(model: str, seed: int, sources: list[str], ns: list[int], retrain_n: int
                 new = ClickbaitDetector(**params).fit(
                     corpus["train"][0] + x, np.concatenate([corpus["train"][1], y]),
                     validation=corpus["valid"],
-                    adaptation=[(downs["headline"].tolist(), downs["label"].to_numpy())])
+                    adaptation=development)
                 seconds["retrain"][n] = round(time.perf_counter() - t0, 1)
                 curves["retrain"][n] = judge(new.predict_proba(jx)[:, 1], new.threshold_, split, test,
                                              new.predict_proba(test[0])[:, 1])

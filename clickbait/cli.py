@@ -152,10 +152,18 @@ def cmd_explain(a: argparse.Namespace) -> int:
         print(f"  evidence (value, logit contribution): {terms}; intercept {e.intercept:+.2f} "
               f"-> the cases say {e.cases_probability:.3f} (pulled toward the prior {e.prior:.2f} only if "
               f"P(headline) < 0.5)")
+        if e.user_label == e.user_label:  # not NaN: a retained copy of this very headline
+            print(f"  decided by a retained label: this headline was retained as "
+                  f"{_label_name(int(e.user_label))}")
+        elif e.retained_other_mass + e.retained_clickbait_mass > 0:
+            print(f"  retained cases (marked *) moved the cases' P(clickbait) from "
+                  f"{e.base_probability:.3f} to {e.cases_probability:.3f} (their weight: clickbait "
+                  f"{e.retained_clickbait_mass:.2f}, not clickbait {e.retained_other_mass:.2f})")
         print(f"  {'rank':>4} {'sim':>6} {'label':<13} {'source':<14} {'added':<16} {'case':>10}  headline")
         for r in frame[frame["query"] == q].itertuples():
             weight = f" x{r.weight:g}" if r.weight != 1 else ""
-            print(f"  {r.rank:>4} {r.similarity:6.3f} {_label_name(r.label):<13} "
+            mark = "*" if r.retained else " "
+            print(f" {mark}{r.rank:>4} {r.similarity:6.3f} {_label_name(r.label):<13} "
                   f"{(r.source + weight)[:14]:<14} {r.added:%Y-%m-%d %H:%M} {r.case_id:>10}  "
                   f"{r.case_text[:70]}")
     return EXIT_OK

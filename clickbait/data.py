@@ -116,3 +116,26 @@ def split_by_source(texts: Sequence[str], labels: np.ndarray, sources: Sequence[
         train.append(tr)
         valid.append(va)
     return np.sort(np.concatenate(train)), np.sort(np.concatenate(valid))
+
+
+def development_sources(data_dir: str | os.PathLike | None = None) -> dict[str, pd.DataFrame]:
+    """The labelled sources beside the corpus on which settings may be chosen (headline, label):
+    downs2014.csv whole, and youtube2018.csv's development channels (`development_channel`);
+    the other YouTube channels are left to judge. Missing files are skipped."""
+    root = Path(data_dir or DEFAULT_DATA_DIR)
+    out = {}
+    if (root / "downs2014.csv").is_file():
+        out["downs2014"] = read_labelled(root / "downs2014.csv")[["headline", "label"]]
+    if (root / "youtube2018.csv").is_file():
+        frame = pd.read_csv(root / "youtube2018.csv", keep_default_na=False, dtype={"headline": str})
+        dev = frame["channel"].map(development_channel).to_numpy(bool)
+        out["youtube2018-development"] = frame.loc[dev, ["headline", "label"]].reset_index(drop=True)
+    return out
+
+
+def development_channel(channel: str) -> bool:
+    """A fixed third of youtube2018's channels (by a hash of the name) serves development; the
+    adaptation benchmark judges only the others."""
+    import hashlib
+
+    return int(hashlib.sha256(str(channel).encode()).hexdigest(), 16) % 3 == 0

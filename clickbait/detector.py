@@ -56,6 +56,7 @@ LOSS_NAMES = ("contrastive", "triplet", "triplet-all", "triplet-soft")  # losses
 log = logging.getLogger("clickbait")
 _KERAS_LOADING = threading.Lock()  # scoring's model workers may all ask for the model at once
 FORMAT_VERSION = 4  # 2: versioned folder with a manifest; 3: the learned vote (vote.npz); 4: adapter
+HARM_TOLERANCE = 0.001  # mean log-loss increase on unrelated headlines a kernel may cause
 _REQUIRED = ("model.keras", "cases.npz", "cases.parquet", "config.json", "vote.npz")
 
 
@@ -411,8 +412,11 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
             harm = float(np.mean([fitted.loss(e) - Adapter().loss(e) for e in unrelated] or [0.0]))
             self._log(f"adapter at T={temperature}: episode loss {start.fit_loss:.4f}, unrelated "
                       f"headlines' loss {harm:+.4f}: {fitted.to_dict()}")
-            if best is None or start.fit_loss < best[0]:
-                best = (start.fit_loss, fitted, len(episodes))
+            # Unrelated headlines must not move: a kernel that hurts them is chosen only if
+            # every kernel does (then the least harmful).
+            key = (harm > HARM_TOLERANCE, harm if harm > HARM_TOLERANCE else start.fit_loss)
+            if best is None or key < best[0]:
+                best = (key, fitted, len(episodes))
         self.adapter_ = best[1] if best else Adapter(lam=0.1, beta=1.0, temperature=0.03)
         self._log(f"adapter fitted on {best[2] if best else 0} episodes: {self.adapter_.to_dict()}")
 

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .baseline import tfidf_baseline
-from .data import DEFAULT_DATA_DIR, load_labelled, load_split, read_labelled, split_by_source
+from .data import development_sources, load_labelled, load_split, split_by_source
 from .detector import ClickbaitDetector, best_threshold, check_model_target
 from .files import write_file
 from .reports import classification_metrics, plot_confusion, plot_projection, plot_roc, write_json
@@ -70,12 +70,10 @@ def train(
         train_s = valid_s = None
     _step(f"training on {len(train_x):,} headlines ({len(valid_x):,} for validation)")
     validation = (valid_x, valid_y) if valid_s is None else (valid_x, valid_y, valid_s)
-    adaptation = []
-    development = Path(data_dir or DEFAULT_DATA_DIR) / "downs2014.csv"
-    if development.is_file():  # a development source: the retained-case weights are fitted on it
-        _step(f"adaptation episodes from {development}")
-        frame = read_labelled(development)
-        adaptation.append((frame["headline"].tolist(), frame["label"].to_numpy()))
+    # Development sources: the weights of retained cases' evidence are fitted on them.
+    adaptation = [(f["headline"].tolist(), f["label"].to_numpy())
+                  for f in development_sources(data_dir).values()]
+    _step(f"adaptation episodes from {len(adaptation)} development source(s)")
     detector = ClickbaitDetector(**params).fit(train_x, train_y, validation=validation,
                                                sources=train_s, adaptation=adaptation)
     metrics: dict = {}

@@ -413,11 +413,12 @@ def adaptation_episodes(vectors: np.ndarray, base_logit: np.ndarray, labels: np.
     """Episodes (base logit, retained mass, label, kind) to fit an `Adapter` on, from held-out
     headlines (their adaptation-space `vectors`, out-of-fold base logits, labels, and each one's
     word ids): (1) personas: every headline holding one word of middling frequency takes the
-    label most of them do not have; half of them are retained, the other half queried beside
-    three times as many unaffected headlines, which must not move; (2) each development source
-    (vectors, base logits, labels): 100, 300 and 1,000 of its rows retained, up to 2,000 others
-    queried, and held-out corpus headlines queried against the same retained rows (again: they
-    must not move). Each episode's kind is "persona", "source" or "unrelated"."""
+    label most of them do not have; half of them are retained and the other half queried, and
+    three times as many unaffected headlines are queried apart ("unrelated": they must not
+    move); (2) each development source (vectors, base logits, labels): 100, 300 and 1,000 of its
+    rows retained, up to 2,000 others queried, and held-out corpus headlines queried against the
+    same retained rows (again: they must not move). Each episode's kind is "persona",
+    "source" or "unrelated"."""
     adapter = adapter or Adapter()
     rng = np.random.default_rng(seed)
     n = len(labels)
@@ -432,9 +433,10 @@ def adaptation_episodes(vectors: np.ndarray, base_logit: np.ndarray, labels: np.
         rows = rng.permutation(np.flatnonzero(hit))
         keep, ask = rows[:len(rows) // 2], rows[len(rows) // 2:]
         rest = np.flatnonzero(~hit)
-        ask = np.concatenate([ask, rng.choice(rest, min(len(rest), 3 * len(ask)), replace=False)])
-        out.append((base_logit[ask], episode_mass(vectors[ask], vectors[keep], relabelled[keep], adapter),
-                    relabelled[ask], "persona"))
+        others = rng.choice(rest, min(len(rest), 3 * len(ask)), replace=False)
+        for rows, kind in ((ask, "persona"), (others, "unrelated")):
+            mass = episode_mass(vectors[rows], vectors[keep], relabelled[keep], adapter)
+            out.append((base_logit[rows], mass, relabelled[rows], kind))
     for src_vectors, src_logit, src_labels in sources:
         for size in (100, 300, 1000):
             if size >= len(src_labels):

@@ -165,3 +165,28 @@ def test_adapt_learn_killed_leaves_the_old_version_whole(small_detector, tmp_pat
     refused = subprocess.run([sys.executable, "-m", "clickbait", "adapt", str(path), "--cases", str(cases),
                               "--learn", "--user", "bob"], capture_output=True, text=True, cwd=ROOT)
     assert refused.returncode != 0 and "--learn" in refused.stderr and "Traceback" not in refused.stderr
+
+
+def test_learn_is_reproducible_with_the_seed(small_detector, tmp_path):
+    path = small_detector.save(tmp_path / "model")
+    youtube = pd.read_csv(YOUTUBE, keep_default_na=False).sample(80, random_state=3)
+    texts, labels = youtube["headline"].tolist(), youtube["label"].to_numpy()
+    runs = []
+    for _ in range(2):
+        det = ClickbaitDetector.load(path)
+        det.learn(texts, labels, epochs=1, replay=200)
+        runs.append(det.transform(texts[:10]))
+    np.testing.assert_array_equal(runs[0], runs[1])
+
+
+def test_cli_explain_says_what_retained_cases_did(small_detector, tmp_path):
+    path = small_detector.save(tmp_path / "model")
+    det = ClickbaitDetector.load(path)
+    det.retain_and_save(["Parliament votes on the budget tonight"], [1])
+    out = subprocess.run([sys.executable, "-m", "clickbait", "explain", str(path),
+                          "Parliament votes on the budget tonight", "Parliament votes on the budget",
+                          "-k", "3"], capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    first, second = out.stdout.split("'Parliament votes on the budget'")
+    assert "decided by a retained label" in first and "clickbait" in first
+    assert "retained cases (marked *) moved" in second and "*" in second
