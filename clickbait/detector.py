@@ -48,7 +48,6 @@ from .vote import (
     evidence,
     non_headlines,
     retained_mass,
-    unit_rows,
 )
 
 DEFAULT_VECTORS = "pretrained/glove.6B.50d.txt"
@@ -665,20 +664,23 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
             headline=d.headline, prior=self.prior_, support=d.support,
             low_support=d.low_support, clickbait_probability=d.proba)
 
-    def _case_topics(self) -> np.ndarray:
-        """Unit topic vectors (mean word vector direction) of the training cases, cached."""
+    def _adaptation_index(self) -> CaseBase:
+        """The training cases in the adaptation space (metric embedding beside the mean word
+        vector), for `explain`; cached."""
         def build():
             cases = self._trained_cases()
-            return unit_rows(self.headline_check_.word_sums(self._ids(cases.meta["text"].tolist())))
-        return self._cached("_topics_cache", build)
+            topics = self.headline_check_.word_sums(self._ids(cases.meta["text"].tolist()))
+            return CaseBase(adaptation_space(cases.embeddings, topics), cases.labels,
+                            cases.meta[["case_id", "text"]])
+        return self._cached("_adaptation_cache", build)
 
     def explain(self, texts, k: int | None = None) -> pd.DataFrame:
         """The cases behind each prediction, one row per (query, case): query index and text,
         rank, case id, `similarity` (metric), `relevance` (the mean of the metric and the
         word-vector similarity: near in class AND about the same thing), the case's label, text,
         source and time added, its vote `weight` (1, or the overlay's user_weight) and whether
-        it was `retained` after training. The cases are the most relevant among those the vote
-        read: the `self.k` nearest of each class and the nearest retained cases."""
+        it was `retained` after training. The cases are the most relevant training and
+        retained cases: the space retained cases are weighed in (vote.Adapter)."""
         self._check_fitted()
         texts = _texts(texts)
         k = self.k if k is None else check_count(k, "k")
@@ -687,26 +689,23 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
         n = len(texts)
         ids = self._ids(texts)
         emb = self._embed_ids(ids) if n else np.zeros((0, self.dim), "float32")
-        nb = class_neighbours([self._trained_cases()], [1.0], emb, max(self.k, k))
-        pos = np.concatenate(nb.pos, axis=1)
-        sims = np.concatenate(nb.sims, axis=1)
-        topics = unit_rows(self.headline_check_.word_sums(ids))
-        rel = (sims + np.einsum("nd,nkd->nk", topics, self._case_topics()[np.maximum(pos, 0)])) / 2
-        rel = np.where(pos >= 0, rel, -np.inf)
+        queries = adaptation_space(emb, self.headline_check_.word_sums(ids))
+        index = self._adaptation_index()
+        rel, pos = index.kneighbors(queries, min(k, len(index)))
         layer = np.zeros_like(pos)
-        near, retained = self._retained_neighbours(ids, emb), self._retained()
-        if near is not None:
-            _, rsims, rpos = near
-            rlayer, rstored = retained["layer"][rpos], retained["pos"][rpos]
-            remb = np.stack([layers[i].embeddings[p] for i, p in zip(rlayer.ravel(), rstored.ravel(),
-                                                                    strict=True)]).reshape(*rpos.shape, -1)
-            pos, layer = np.concatenate([pos, rstored], axis=1), np.concatenate([layer, rlayer], axis=1)
-            sims = np.concatenate([sims, np.einsum("nd,nkd->nk", emb, remb)], axis=1)
+        retained = self._retained()
+        if retained is not None:
+            rsims, rpos = retained["index"].kneighbors(queries, min(k, len(retained["labels"])))
+            pos = np.concatenate([pos, retained["pos"][rpos]], axis=1)
+            layer = np.concatenate([layer, retained["layer"][rpos]], axis=1)
             rel = np.concatenate([rel, rsims], axis=1)
-        k = min(k, int(np.isfinite(rel).sum(axis=1).min())) if n else min(k, sum(map(len, layers)))
+        k = rel.shape[1] if not n else min(k, rel.shape[1])
         order = np.argsort(-rel, axis=1, kind="stable")[:, :k]
-        pos, layer, sims, rel = (np.take_along_axis(a, order, axis=1).ravel()
-                                 for a in (pos, layer, sims, rel))
+        pos, layer, rel = (np.take_along_axis(a, order, axis=1).ravel() for a in (pos, layer, rel))
+        case_emb = np.zeros((len(pos), self.dim), "float32")
+        for i, stored in enumerate(layers):
+            case_emb[layer == i] = stored.embeddings[pos[layer == i]]
+        sims = (np.repeat(emb, k, axis=0) * case_emb).sum(axis=1)
         meta = {"case_id": np.zeros(len(pos), "int64"), "text": np.empty(len(pos), object),
                 "source": np.empty(len(pos), object), "added": np.zeros(len(pos))}
         labels = np.zeros(len(pos), "int8")
