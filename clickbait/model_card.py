@@ -162,9 +162,10 @@ def setup_block(setup: dict | None, metrics: dict | None) -> str:
     lines = [SETUP_BEGIN]
     seconds = [r["seconds"] for r in (metrics or {}).get("runs", []) if r.get("seconds") is not None]
     if setup:
-        lines.append(f"Measured on the {setup['cpus']}-core machine that wrote the committed results: the "
-                     f"virtual environment takes {setup['venv_bytes'] / 2**30:.1f} GiB of disk and the vectors "
-                     f"{setup['vectors_bytes'] / 2**20:.0f} MiB (`benchmarks/results/setup.json`).")
+        gib, mib = setup["venv_bytes"] / 2**30, setup["vectors_bytes"] / 2**20
+        lines.append(f"Measured on the {setup['cpus']}-core machine that wrote the committed results: "
+                     f"the virtual environment takes {gib:.1f} GiB of disk and the vectors {mib:.0f} MiB "
+                     "(`benchmarks/results/setup.json`).")
     if seconds:
         lines.append(f"Training one model took {min(seconds):.0f}-{max(seconds):.0f} s "
                      "(`reports/metrics.json`).")
@@ -253,7 +254,7 @@ def model_card(reports: Path, multi: dict | None) -> str:
     comparison = _section(reports, "comparison.md", missing)
     if comparison:
         cparams = (_read_json(reports / "comparison.json") or {}).get("params", {})
-        older = ("temperature" in cparams and "no longer the current vote: an earlier one, a "
+        older = ("temperature" in cparams and "not the current vote but an earlier one, a "
                  f"temperature-weighted share of the k = {cparams.get('k')} nearest cases. Read it for "
                  "the encoder and vector choices, not as this model's figures") or ""
         out += ["Variants and baselines, one run each (`make compare`, `reports/comparison.json`"
