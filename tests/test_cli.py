@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -110,6 +111,17 @@ def test_ctrl_c_that_ends_a_string_exec_still_exits_130(tmp_path):
     assert "interrupted" in r.stderr and "Traceback" not in r.stderr
 
 
+def _reading_stdin(pid: int) -> bool:
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            call = (task / "syscall").read_text().split()
+        except OSError:  # the thread ended meanwhile
+            continue
+        if call[:2] == ["0", "0x0"]:  # read(0, ...)
+            return True
+    return False
+
+
 def test_ctrl_c_exits_130_without_traceback(saved_model, tmp_path):
     """Interrupted while it waits for rows on stdin."""
     proc = subprocess.Popen([sys.executable, "-m", "clickbait", "score", str(saved_model), "-",
@@ -117,10 +129,11 @@ def test_ctrl_c_exits_130_without_traceback(saved_model, tmp_path):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env())
     proc.stdin.write(b"headline\nSenate votes\n")
     proc.stdin.flush()
-    # Ready: the header was read and the output's private temporary made; rows are awaited.
+    # Ready: the model is loaded and a thread of the command blocks in read(0) on stdin
+    # (/proc/PID/task/*/syscall: number 0, first argument 0), waiting for more rows.
     deadline = time.monotonic() + 300
-    while not list(tmp_path.iterdir()):
-        assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
+    while not _reading_stdin(proc.pid):
+        assert proc.poll() is None and time.monotonic() < deadline, "never started reading stdin"
         time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=300)
