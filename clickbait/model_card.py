@@ -83,7 +83,9 @@ CROSS_ROWS = (
 
 
 def _range(values: list[float], spec: str) -> str:
-    return f"{format(min(values), spec)}-{format(max(values), spec)}" if len(values) > 1 else ""
+    """min-max of the seeds' values ("" for one value, or when they all print the same)."""
+    low, high = format(min(values), spec), format(max(values), spec)
+    return f"{low}-{high}" if len(values) > 1 and low != high else ""
 
 
 def cross_table(cross: dict) -> list[str]:
@@ -167,8 +169,8 @@ def setup_block(setup: dict | None, metrics: dict | None) -> str:
                      f"the virtual environment takes {gib:.1f} GiB of disk and the vectors {mib:.0f} MiB "
                      "(`benchmarks/results/setup.json`).")
     if seconds:
-        lines.append(f"Training one model took {min(seconds):.0f}-{max(seconds):.0f} s "
-                     "(`reports/metrics.json`).")
+        lines.append(f"Training one model took {min(seconds):.0f}-{max(seconds):.0f} s of wall time "
+                     "(`reports/metrics.json`; the machine is shared, so this varies with its load).")
     if setup and setup.get("test_seconds") is not None:
         lines.append(f"The test suite took {setup['test_seconds'] / 60:.0f} min after installation.")
     if len(lines) == 1:
@@ -227,8 +229,10 @@ def model_card(reports: Path, multi: dict | None) -> str:
            "nearest-case decisions), with a person able to inspect the cases behind a flag and "
            "to adapt it through a per-user overlay.",
            "- Not for: judging the truth or quality of an article, moderating people, languages "
-           "other than English, or texts that are not headlines (they are marked `low_support` and "
-           "never labelled clickbait). Probabilities are calibrated on the corpus (see the "
+           "other than English, or texts that are not headlines. Text the headline check rejects "
+           "is marked `low_support` and never labelled clickbait, but the check misses some "
+           "unrelated text (code, log lines, other languages: see the cross-source section). "
+           "Probabilities are calibrated on the corpus (see the "
            "calibration error below); on other sources read the cross-source report.",
            "", "## Training data", "",
            "- Stop Clickbait corpus (Chakraborty, Paranjape, Kakarla and Ganguly, ASONAM 2016; MIT "

@@ -95,6 +95,6 @@ def test_the_readme_results_block_is_what_make_report_writes_from_the_committed_
 def test_setup_block_names_its_files():
     text = model_card.setup_block({"cpus": 2, "venv_bytes": 2_986_061_710, "vectors_bytes": 171_350_079,
                                    "test_seconds": 301.0}, {"runs": [{"seconds": 49.7}, {"seconds": 62.8}]})
-    assert "2.8 GiB" in text and "163 MiB" in text and "50-63 s" in text and "5 min" in text
+    assert "2.8 GiB" in text and "163 MiB" in text and "50-63 s of wall time" in text and "5 min" in text
     assert text.startswith(model_card.SETUP_BEGIN) and text.endswith(model_card.SETUP_END)
     assert "Not measured yet" in model_card.setup_block(None, None)
