@@ -179,3 +179,15 @@ def rewrite_with_checksum(version: Path, name: str, data: bytes) -> None:
     manifest = json.loads((version / "manifest.json").read_text())
     manifest["files"][name] = files.sha256_file(version / name)
     (version / "manifest.json").write_text(json.dumps(manifest))
+
+
+@pytest.fixture
+def clickbait_log(caplog):
+    """caplog for the `clickbait` logger, whatever an earlier `cli.main` did to it (the CLI
+    stops it propagating to the root logger, where caplog listens)."""
+    import logging
+
+    logger = logging.getLogger("clickbait")
+    logger.addHandler(caplog.handler)
+    yield caplog
+    logger.removeHandler(caplog.handler)

@@ -148,14 +148,14 @@ def test_sigterm_and_sighup_leave_no_temporary_behind(tmp_path, sig):
     assert listing(tmp_path) == ["o.txt"] and (tmp_path / "o.txt").read_text() == "old"
 
 
-def test_sigkill_leftovers_are_removed_by_the_next_write(tmp_path, caplog):
+def test_sigkill_leftovers_are_removed_by_the_next_write(tmp_path, clickbait_log):
     proc = _start_writer(tmp_path / "o.txt")
     proc.kill()
     proc.wait(30)
     left = [n for n in listing(tmp_path) if n.endswith(files.TMP_SUFFIX)]
     assert len(left) == 1  # SIGKILL cannot be caught: the temporary stays ...
     write_file(tmp_path / "o.txt", "new")  # ... until the next write of that target
-    assert listing(tmp_path) == ["o.txt"] and "leftover" in caplog.text
+    assert listing(tmp_path) == ["o.txt"] and "leftover" in clickbait_log.text
 
 
 def test_every_write_of_the_package_goes_through_files_py():

@@ -170,7 +170,7 @@ def test_a_user_weight_that_is_not_positive_and_finite_is_refused(small_detector
         UserOverlay.load(model_copy, "kim")
 
 
-def test_user_list_survives_a_bad_folder_name_and_a_damaged_overlay(model_copy, capsys, caplog):
+def test_user_list_survives_a_bad_folder_name_and_a_damaged_overlay(model_copy, capsys, clickbait_log):
     from clickbait import cli
     from clickbait.detector import ClickbaitDetector
 
@@ -183,7 +183,8 @@ def test_user_list_survives_a_bad_folder_name_and_a_damaged_overlay(model_copy, 
     assert cli.main(["user", "list", str(model_copy)]) == 0
     out = capsys.readouterr().out
     assert "alice" in out and "bob" not in out
-    assert "not a name" in caplog.text and "x.y" in caplog.text and "bob" in caplog.text
+    text = clickbait_log.text
+    assert "not a name" in text and "x.y" in text and "bob" in text
 
 
 def test_a_misspelled_user_is_an_error_naming_the_known_users(model_copy, headlines_csv, tmp_path, capsys):
