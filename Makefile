@@ -109,13 +109,13 @@ evaluate-sources: install $(MODEL)/current/config.json
 bench-adapt: install pretrained $(MODEL)/current/config.json
 	nice $(BIN)/python benchmarks/bench_adapt.py --model $(MODEL)
 
-# Adapting to a new source only: retain 0/100/300/1,000 downs2014 rows vs the baseline refitted on
-# corpus + the same rows -> reports/adapt_source.{json,png}, benchmarks/results/adapt_source.json
 # How the vote's k and headline-check cut were chosen (validation out of fold, downs2014, generated
 # nonsense; never the test split), on the models `make report` trained -> benchmarks/results/vote_settings.json
 bench-vote: install pretrained
 	nice $(BIN)/python benchmarks/bench_vote.py --models $(foreach s,$(SEEDS),build/models/seed$(s))
 
+# Adapting to a new source only: retain 0/100/300/1,000 downs2014 rows vs the baseline refitted on
+# corpus + the same rows -> reports/adapt_source.{json,png}, benchmarks/results/adapt_source.json
 bench-adapt-source: install pretrained $(MODEL)/current/config.json
 	nice $(BIN)/python benchmarks/bench_adapt.py --model $(MODEL) --source-only
 
