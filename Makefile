@@ -22,7 +22,7 @@ TRAIN_FLAGS = --encoder $(ENCODER) --loss $(LOSS) --dim $(DIM) --epochs $(EPOCHS
 PYTEST_FLAGS ?=
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: install pretrained train compare test test-slow lint bench clean notebooks score bench-score bench-spark bench-adapt condense evaluate-sources bench-adapt-source report bench-vote bench-subword
+.PHONY: install pretrained train compare test test-slow lint bench clean notebooks score bench-score bench-spark bench-adapt condense evaluate-sources bench-adapt-source report bench-vote bench-subword bench-setup
 
 install: $(VENV)/.installed
 # constraints.txt pins the versions the tests passed with (edit it to move to newer ones).
@@ -125,6 +125,11 @@ bench-adapt-source: install pretrained $(MODEL)/current/config.json
 bench-subword: install pretrained
 	nice $(BIN)/python benchmarks/bench_subword.py --seeds $(SEEDS) --out benchmarks/results/subword.json \
 		--work build/subword --data-dir $(DATA) --vectors $(GLOVE)
+
+# What the README's two commands cost: disk of .venv and the vectors, the test suite's wall time
+# -> benchmarks/results/setup.json (the README's set-up block is written from it by make report)
+bench-setup: install pretrained
+	$(BIN)/python benchmarks/bench_setup.py --tests
 
 # Wilson editing + condensing of the case base into a new model directory.
 CONDENSED ?= models/condensed
