@@ -121,7 +121,7 @@ def cross_table(cross: dict) -> list[str]:
 
 
 def results_block(multi: dict, cross: dict | None = None) -> str:
-    """The README's results: mean ± sample sd over the seeds, each seed, training time, and (from
+    """The README's results: mean ± sample sd over the seeds, each seed, and (from
     reports/cross_source.json) the model next to the baseline on the corpus, downs2014 and
     generated unrelated text."""
     s, runs = multi["summary"], multi["runs"]
