@@ -113,6 +113,15 @@ SUBPROCESS_ENV = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL":
 TWO_HEADLINES = ["You Won't Believe What This Dog Did Next", "Senate passes budget bill"]
 
 
+def default_signals() -> None:
+    """preexec_fn for a child that is sent signals: their default actions, whatever this process
+    inherited (under `nohup`, SIGHUP is ignored, and an ignored signal stays ignored in children)."""
+    import signal
+
+    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        signal.signal(sig, signal.SIG_DFL)
+
+
 def listing(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir())
 

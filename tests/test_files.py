@@ -21,6 +21,7 @@ from conftest import (
     ROOT,
     SUBPROCESS_ENV,
     copy_model,
+    default_signals,
     leftovers,
     listing,
     rewrite_with_checksum,
@@ -133,7 +134,7 @@ time.sleep(60)
 
 def _start_writer(target: Path) -> subprocess.Popen:
     proc = subprocess.Popen([sys.executable, "-c", WRITER, str(target)], env=SUBPROCESS_ENV,
-                            stdout=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, text=True, preexec_fn=default_signals)
     assert proc.stdout.readline().strip() == "ready"
     return proc
 

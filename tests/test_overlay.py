@@ -20,6 +20,7 @@ import pytest
 from conftest import (
     SUBPROCESS_ENV,
     damage,
+    default_signals,
     leftovers,
     rewrite_with_checksum,
 )
@@ -46,7 +47,8 @@ for i in range(n):
 
 def _overlay_writer(model: Path, name: str, writer: int, n: int) -> subprocess.Popen:
     proc = subprocess.Popen([sys.executable, "-c", OVERLAY_WRITER, str(model), name, str(writer), str(n)],
-                            env=SUBPROCESS_ENV, stdout=subprocess.PIPE, text=True)
+                            env=SUBPROCESS_ENV, stdout=subprocess.PIPE, text=True,
+                            preexec_fn=default_signals)
     assert proc.stdout.readline().strip() == "ready"
     return proc
 
