@@ -226,7 +226,7 @@ def adapt_to_source(model: str | os.PathLike, data: str | os.PathLike | None = N
 
 
 def _target(curves: dict, n: int) -> dict:
-    """Issue 9's adaptation target at N = n: retained cases reach the refitted baseline's AUC."""
+    """The adaptation target at N = n: retained cases reach the refitted baseline's AUC."""
     auc = {method: curves[method][n]["roc_auc"] for method in curves}
     return {"n": n, "retain_auc": auc["retain"], "overlay_auc": auc["overlay"],
             "tfidf_refit_auc": auc["tfidf_refit"],

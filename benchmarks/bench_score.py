@@ -23,7 +23,7 @@ ours = `clickbait score MODEL IN -o OUT --force`. reference = TF-IDF word 1-2 gr
 sublinear tf) + LogisticRegression, fitted on the train split before the run, saved with joblib
 and loaded by its own process, which reads the CSV in chunks of 8,192 rows with pandas and writes
 every input column plus `clickbait_probability` and `clickbait` (what ours writes).
-Targets (issue 12): distinct >= 1.0x the reference; start-up <= 2 s; peak RSS <= 1.5 GB and
+Targets: distinct >= 1.0x the reference; start-up <= 2 s; peak RSS <= 1.5 GB and
 flat from the smallest to the largest --rss-rows size. Results: benchmarks/results/score.json.
 """
 

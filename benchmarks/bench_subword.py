@@ -1,4 +1,4 @@
-"""Subword evidence (issue 9, point 3): the product's words-only encoder against the same encoder
+"""Subword evidence: the product's words-only encoder against the same encoder
 plus a fastText-style bag of hashed character n-grams, on several seeds, both voted by the product.
 
     nice .venv/bin/python benchmarks/bench_subword.py --seeds 0 1 2

@@ -340,7 +340,8 @@ def cmd_evaluate_sources(a: argparse.Namespace) -> int:
     from .cross_source import evaluate_sources, markdown
 
     results = evaluate_sources(a.model_dirs, a.data or (), data_dir=a.data_dir, downs=a.downs,
-                               reports=a.reports, nonsense=a.nonsense, seed=a.seed, user=a.user)
+                               reports=a.reports, nonsense=a.nonsense, seed=a.seed, user=a.user,
+                               force=a.force)
     _say(a, markdown(results))
     return EXIT_OK
 
@@ -471,8 +472,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a further labelled CSV (headline,label); repeat for several")
     p.add_argument("--data-dir", default=None, help="folder with the corpus splits and downs2014.csv")
     p.add_argument("--downs", default=None, help="downs2014.csv (default: DATA_DIR/downs2014.csv)")
-    p.add_argument("--reports", default="reports",
+    p.add_argument("--reports", default="build/reports",
                    help="folder for cross_source.md/.json and the reliability diagram")
+    p.add_argument("--force", action="store_true", help="overwrite existing cross_source files")
     p.add_argument("--nonsense", type=int, default=1000, help="rows of generated unrelated text")
     p.add_argument("--seed", type=int, default=0, help="seed of the generated text")
     p.add_argument("--user", default=None, help="include this user's overlay cases")

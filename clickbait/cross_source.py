@@ -18,56 +18,101 @@ import pandas as pd
 
 from .baseline import tfidf_baseline
 from .data import DEFAULT_DATA_DIR, load_split, read_labelled
-from .files import write_file
+from .files import check_output, write_file
 from .reports import classification_metrics, expected_calibration_error, plot_reliability, write_json
 
 DOWNS = "downs2014.csv"
 ECE_BINS = 15
 BASELINE = "TF-IDF + LR"
 MODEL = "this model"
+REPORT_FILES = ("cross_source.json", "cross_source.md", "cross_source_reliability.png")
 
-_TEAMS = (
-    "Arsenal", "Chelsea", "Liverpool", "Everton", "Tottenham", "Fulham", "Brentford", "Burnley",
-    "Leeds", "Wolves", "Real Madrid", "Barcelona", "Sevilla", "Valencia", "Bayern Munich",
-    "Dortmund", "Juventus", "Inter", "Napoli", "Ajax", "PSV", "Porto", "Benfica", "Celtic",
-    "Rangers", "Lakers", "Celtics", "Knicks", "Bulls", "Warriors", "Yankees", "Red Sox", "Mets",
-    "Dodgers", "Cubs", "Packers", "Bears", "Giants", "Eagles", "Cowboys",
+_CODE = (
+    "for (int i = 0; i < {n}; i++) {{ total += xs[i]; }}",
+    "def {w}(self, x): return x * {n}",
+    "if err != nil {{ return nil, fmt.Errorf(\"{w}: %w\", err) }}",
+    "SELECT id, {w} FROM orders WHERE total > {n} ORDER BY id;",
+    "const {w} = require('./{w}');",
+    "x = np.zeros(({n}, {m}), dtype=np.float32)",
+    "#include <{w}.h>",
+    "git commit -m \"fix {w}\" && git push origin main",
 )
+_LOG = (
+    "2019-{mo:02d}-{d:02d} {h:02d}:{mi:02d}:{s:02d},{ms:03d} INFO [{w}] started in {n} ms",
+    "{ip} - - [{d:02d}/Mar/2018:{h:02d}:{mi:02d}:{s:02d} +0000] \"GET /{w} HTTP/1.1\" {code} {n}",
+    "ERROR {w}.service: connection refused (errno={m}) after {n} retries",
+    "kernel: [{n}.{ms:03d}] usb {m}-1: new high-speed USB device number {d}",
+    "WARN  pid={n} {w}: disk usage at {m}%",
+)
+_URL = (
+    "https://www.{w}.com/{v}/{n}?ref={v}&utm_source=feed",
+    "http://{w}.org/index.php?id={n}&page={m}",
+    "www.{w}-{v}.net/{n}/{m}.html",
+    "ftp://files.{w}.io/pub/{v}-{n}.tar.gz",
+)
+_PRODUCT = (
+    "SKU {L}{L}-{n}-{L}{m}", "P/N {n}-{m}-{L}{L}", "{L}{L}{L}{n} rev {L}", "EAN {ean}",
+    "Model {L}{L}-{n}{L} {m}W", "ISBN 978-{m}-{n}-{d}",
+)
+_FOREIGN = (
+    # German, French, Spanish, Italian, Dutch, Portuguese: common words, randomly ordered
+    "der die und nicht mit sich auf für ist im dem den eine auch nach wird bei einer über",
+    "le la les des une est pour qui dans sur pas plus avec sont mais comme nous leur tout",
+    "el los las una por con para como pero sus más este entre cuando muy sin sobre también",
+    "il della che non per una sono alla anche nel come più questo dalla degli loro molto",
+    "het een van niet zijn dat met voor ook maar bij door naar wordt nog werd onder tegen",
+    "não uma com por mais como mas foi ao ele das tem seu sua ou ser quando muito nos já",
+)
+_LOREM = ("lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt "
+          "ut labore et dolore magna aliqua enim ad minim veniam quis nostrud exercitation ullamco "
+          "laboris nisi aliquip ex ea commodo consequat duis aute irure in reprehenderit voluptate")
+_TOKENS = ("cache", "parser", "billing", "auth", "worker", "queue", "render", "sync", "metrics",
+           "upload", "session", "index", "router", "backup", "scheduler", "gateway")
+UNRELATED_KINDS = ("code", "log", "url", "product code", "other language", "lorem ipsum")
 
 
-def nonsense_headlines(vocabulary: Sequence[str], n: int = 1000, seed: int = 0) -> pd.DataFrame:
-    """`n` lines of generated text that is no headline, in four equal kinds (column `kind`):
-    random strings of 3-10 words from `vocabulary`, digit strings, letter salad, and sports
-    results ("Arsenal 2-1 Chelsea", "Lakers 104, Celtics 99"). Fixed `seed`: the same rows
-    every run."""
-    vocabulary = sorted(set(vocabulary))
-    if not vocabulary:
-        raise ValueError("nonsense_headlines needs a non-empty vocabulary")
+def unrelated_text(n: int = 1000, seed: int = 0) -> pd.DataFrame:
+    """`n` lines of generated text that is no English headline, in six equal kinds (column
+    `kind`): source code, log lines, URLs, product codes, common words of six other languages,
+    and lorem ipsum. None of these kinds is among the generated non-headlines the headline check
+    is fitted against (`clickbait.vote.non_headlines`: vocabulary word strings, numbers, letter
+    salad), and no setting was chosen on them. Fixed `seed`: the same rows every run."""
     rng = np.random.default_rng(seed)
-    letters = np.array(list("abcdefghijklmnopqrstuvwxyz"))
+    letters = "ABCDEFGHJKLMNPQRSTUVWXYZ"
+    lorem = _LOREM.split()
+
+    def fill(template: str) -> str:
+        values = {"n": int(rng.integers(2, 10_000)), "m": int(rng.integers(1, 100)),
+                  "d": int(rng.integers(1, 29)), "mo": int(rng.integers(1, 13)),
+                  "h": int(rng.integers(0, 24)), "mi": int(rng.integers(0, 60)),
+                  "s": int(rng.integers(0, 60)), "ms": int(rng.integers(0, 1000)),
+                  "code": int(rng.choice([200, 301, 404, 500])),
+                  "w": str(rng.choice(_TOKENS)), "v": str(rng.choice(_TOKENS)),
+                  "ip": ".".join(str(int(b)) for b in rng.integers(1, 255, 4)),
+                  "ean": "".join(str(int(c)) for c in rng.integers(0, 10, 13))}
+        while "{L}" in template:  # each {L} its own random capital letter
+            template = template.replace("{L}", letters[int(rng.integers(len(letters)))], 1)
+        return template.format(**values)
+
     rows: list[tuple[str, str]] = []
     for i in range(n):
-        kind = ("words", "digits", "letters", "sports")[i % 4]
-        if kind == "words":
-            text = " ".join(rng.choice(vocabulary, rng.integers(3, 11)))
-        elif kind == "digits":
-            text = " ".join(str(rng.integers(0, 10 ** rng.integers(1, 7))) for _ in range(rng.integers(1, 7)))
-        elif kind == "letters":
-            text = " ".join("".join(rng.choice(letters, rng.integers(2, 10)))
-                            for _ in range(rng.integers(2, 9)))
+        kind = UNRELATED_KINDS[i % len(UNRELATED_KINDS)]
+        if kind == "code":
+            text = fill(str(rng.choice(_CODE)))
+        elif kind == "log":
+            text = fill(str(rng.choice(_LOG)))
+        elif kind == "url":
+            text = fill(str(rng.choice(_URL)))
+        elif kind == "product code":
+            text = fill(str(rng.choice(_PRODUCT)))
+        elif kind == "other language":
+            words = str(rng.choice(_FOREIGN)).split()
+            text = " ".join(rng.choice(words, int(rng.integers(5, 13))))
         else:
-            home, away = rng.choice(len(_TEAMS), 2, replace=False)
-            if rng.random() < 0.5:
-                text = f"{_TEAMS[home]} {rng.integers(0, 6)}-{rng.integers(0, 6)} {_TEAMS[away]}"
-            else:
-                text = f"{_TEAMS[home]} {rng.integers(80, 131)}, {_TEAMS[away]} {rng.integers(80, 131)}"
+            start = int(rng.integers(0, len(lorem) - 12))
+            text = " ".join(lorem[start:start + int(rng.integers(5, 13))])
         rows.append((text, kind))
     return pd.DataFrame(rows, columns=["headline", "kind"])
-
-
-def _words(texts: Sequence[str]) -> list[str]:
-    """Lowercase alphabetic words of the texts (the nonsense generator's vocabulary)."""
-    return sorted({w for t in texts for w in t.lower().split() if w.isalpha()})
 
 
 def source_metrics(labels: np.ndarray, proba: np.ndarray, threshold: float,
@@ -112,17 +157,23 @@ def evaluate_sources(
     *,
     data_dir: str | os.PathLike | None = None,
     downs: str | os.PathLike | None = None,
-    reports: str | os.PathLike = "reports",
+    reports: str | os.PathLike = "build/reports",
     nonsense: int = 1000,
     seed: int = 0,
     user: str | None = None,
+    force: bool = False,
 ) -> dict:
     """Score the model(s) in `model_dirs` and a TF-IDF baseline (fitted here on the corpus train
     split, threshold chosen on valid) on the corpus test split, downs2014 (`downs`, default
     DATA_DIR/downs2014.csv), each CSV in `extra` and generated nonsense; write
-    reports/cross_source.{md,json} and reports/cross_source_reliability.png. Several models
-    (e.g. one per seed) get a row each and a row of their medians. Returns the results."""
+    REPORTS/cross_source.{md,json} and REPORTS/cross_source_reliability.png (default
+    build/reports; existing files are replaced only with `force`, checked before any work).
+    Several models (e.g. one per seed) get a row each and a row of their medians. Returns the
+    results."""
     from .detector import ClickbaitDetector, best_threshold
+
+    for name in REPORT_FILES:
+        check_output(Path(reports) / name, force)
 
     started = time.perf_counter()
     dirs = [Path(model_dirs)] if isinstance(model_dirs, (str, os.PathLike)) else [Path(d) for d in model_dirs]
@@ -142,7 +193,7 @@ def evaluate_sources(
             frame["site"] = raw["site"].to_numpy()
         name = path.name.split(".")[0]
         sets[name if name not in sets else str(path)] = frame
-    gen = nonsense_headlines(_words(train_x), nonsense, seed)
+    gen = unrelated_text(nonsense, seed)
     labels_ = _labels(dirs)
     detectors = {label: ClickbaitDetector.load(d, user=user) for label, d in zip(labels_, dirs, strict=True)}
     baseline = tfidf_baseline(train_x, train_y)
@@ -188,7 +239,9 @@ def evaluate_sources(
     if median:
         flagged_by = {**{k: flagged_by[k] for k in labels_},
                       median: _median([flagged_by[k] for k in labels_]), BASELINE: flagged_by[BASELINE]}
-    results["nonsense"] = {"rows": len(gen), "seed": seed, "kinds": gen["kind"].value_counts().to_dict(),
+    counts = gen["kind"].value_counts()
+    results["nonsense"] = {"rows": len(gen), "seed": seed, "generator": "unrelated_text",
+                           "kinds": {k: int(counts[k]) for k in UNRELATED_KINDS if k in counts},
                            "by_model": flagged_by,
                            "examples": gen.groupby("kind").head(2)["headline"].tolist()}
 
@@ -200,7 +253,7 @@ def evaluate_sources(
                      f"Reliability: {dirs[0].name} and the TF-IDF baseline")
     results["seconds"] = round(time.perf_counter() - started, 1)
     results["when"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-    write_json(results, reports / "cross_source.json")
+    write_json(results, reports / "cross_source.json")  # write_file replaces: checked above
     write_file(reports / "cross_source.md", markdown(results))
     return results
 
@@ -222,7 +275,9 @@ def markdown(results: dict) -> str:
         f"LogisticRegression(C=10), fitted in the same run on the corpus train split, threshold "
         f"{th[BASELINE]:.3f} chosen on the corpus valid split. ECE: {results['ece_bins']} "
         "equal-width bins. News flagged: share of label-0 rows scored as clickbait. "
-        f"Written {results['when']} ({results['seconds']:.0f} s).", "",
+        + ("downs2014 is a development set, not an unseen source: the vote's k and the headline "
+           "check's cut were chosen on it (`make bench-vote`). " if "downs2014" in results["sets"] else "")
+        + f"Written {results['when']} ({results['seconds']:.0f} s).", "",
         "| data | rows | model | accuracy | ROC-AUC | F1 | ECE | news flagged | P = 0 or 1 |",
         "|---|---:|---|---:|---:|---:|---:|---:|---:|"]
     for name, out in results["sets"].items():
@@ -241,9 +296,10 @@ def markdown(results: dict) -> str:
                 f"{m['flagged_by_site'][site]:.2%}" for m in out.values()) + " |")
     ns = results["nonsense"]
     kinds = list(ns["kinds"])
-    lines += ["", f"Generated unrelated text ({ns['rows']:,} rows, seed {ns['seed']}: random "
-              "vocabulary word strings, digit strings, letter salad, sports results), share flagged "
-              "as clickbait:", "",
+    lines += ["", f"Generated unrelated text ({ns['rows']:,} rows, seed {ns['seed']}: source "
+              "code, log lines, URLs, product codes, six other languages, lorem ipsum; no kind the "
+              "headline check is fitted against, none used to choose a setting), share flagged as "
+              "clickbait:", "",
               "| model | all | " + " | ".join(kinds) + " |", "|---|---:|" + "---:|" * len(kinds)]
     for model, m in ns["by_model"].items():
         lines.append(f"| {model} | {m['flagged']:.2%} | " + " | ".join(

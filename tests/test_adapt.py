@@ -1,7 +1,6 @@
 """Retain, revise, forget, explain provenance, per-user overlays, crash-safe saves and the CLI."""
 
 import json
-import time
 
 import numpy as np
 import pandas as pd
@@ -14,11 +13,6 @@ from clickbait.files import sha256_file
 from clickbait.vote import FEATURES, evidence
 
 NEW = ["Senate committee delays vote on farm subsidies", "You Won't Believe What This Cat Did Next"]
-
-
-@pytest.fixture(scope="module")
-def model_dir(small_detector, tmp_path_factory):
-    return small_detector.save(tmp_path_factory.mktemp("adapt") / "model")
 
 
 def test_retain_is_used_by_the_very_next_predict_then_revise_and_forget(det):
@@ -34,15 +28,18 @@ def test_retain_is_used_by_the_very_next_predict_then_revise_and_forget(det):
     assert len(det.cases_) == 4800 and set(det.cases_.meta["source"]) == {"train", "validation"}
 
 
-def test_retaining_1000_cases_is_fast(det, corpus):
+def test_1000_retained_cases_are_used_by_the_next_predict(det, corpus):
+    """Bulk retention (its time is a benchmark: bench_adapt.py): every retained headline is then
+    scored with the label it was retained with, even where that contradicts the corpus."""
+    from clickbait.vote import row_keys
+
     texts, labels = corpus["test"][0][:1000], corpus["test"][1][:1000]
-    det.transform(texts[:10])  # warm the model, as a serving process would be
-    t0 = time.perf_counter()
-    det.retain(texts, labels, source="bulk")
-    det.predict(texts[:1])  # includes the lazy index rebuild
-    seconds = time.perf_counter() - t0
+    flipped = 1 - labels
+    det.retain(texts, flipped, source="bulk")
     assert len(det.cases_) == 5800
-    assert seconds < 5, f"{seconds:.2f} s (target < 1 s; the test machine is shared)"
+    keys = row_keys(det._ids(texts)).tolist()
+    last = dict(zip(keys, flipped.tolist(), strict=True))  # same tokens twice: the later case wins
+    np.testing.assert_array_equal(det.predict_proba(texts)[:, 1], [last[k] for k in keys])
 
 
 def test_explain_shows_provenance_of_retained_cases(det):
@@ -57,9 +54,9 @@ def test_explain_shows_provenance_of_retained_cases(det):
     assert (frame["weight"] == 1).all()
 
 
-def test_user_overlay_round_trip_list_export_drop(small_detector, model_dir, tmp_path):
-    base_sha = json.loads((model_dir / "current" / "manifest.json").read_text())["files"]
-    det = ClickbaitDetector.load(model_dir, user="alice", new_user=True)
+def test_user_overlay_round_trip_list_export_drop(small_detector, model_copy, tmp_path):
+    base_sha = json.loads((model_copy / "current" / "manifest.json").read_text())["files"]
+    det = ClickbaitDetector.load(model_copy, user="alice", new_user=True)
     assert len(det.overlay_) == 0
     det.k = 1
     flipped = 1 - det.predict(NEW)
@@ -67,11 +64,11 @@ def test_user_overlay_round_trip_list_export_drop(small_detector, model_dir, tmp
     assert (ids >= USER_ID_OFFSET).all() and len(det.cases_) == 4800  # the base is untouched
     det.save_user()
     # The base files still match their checksums; loading without the user ignores the overlay.
-    assert {f: sha256_file(model_dir / "current" / f) for f in base_sha} == base_sha
-    plain = ClickbaitDetector.load(model_dir)
+    assert {f: sha256_file(model_copy / "current" / f) for f in base_sha} == base_sha
+    plain = ClickbaitDetector.load(model_copy)
     plain.k = 1
     np.testing.assert_array_equal(plain.predict(NEW), 1 - flipped)
-    again = ClickbaitDetector.load(model_dir, user="alice")
+    again = ClickbaitDetector.load(model_copy, user="alice")
     again.k = 1
     np.testing.assert_array_equal(again.predict(NEW), flipped)
     frame = again.explain(NEW, k=2)
@@ -82,13 +79,13 @@ def test_user_overlay_round_trip_list_export_drop(small_detector, model_dir, tmp
     again.revise(ids[:1], 1 - flipped[:1])
     assert again.overlay_.cases.labels[0] == 1 - flipped[0]
     assert again.forget(case_ids=ids[1:]) == 1 and len(again.overlay_) == 1
-    rows = overlay.list_users(model_dir)
+    rows = overlay.list_users(model_copy)
     assert [(r["name"], r["cases"]) for r in rows] == [("alice", 2)]
-    out = overlay.UserOverlay.load(model_dir, "alice").export(tmp_path / "alice.csv")
+    out = overlay.UserOverlay.load(model_copy, "alice").export(tmp_path / "alice.csv")
     exported = pd.read_csv(out)
     assert exported["headline"].tolist() == NEW and exported["label"].tolist() == flipped.tolist()
-    assert overlay.drop_user(model_dir, "alice") and overlay.list_users(model_dir) == []
-    assert not overlay.drop_user(model_dir, "alice")
+    assert overlay.drop_user(model_copy, "alice") and overlay.list_users(model_copy) == []
+    assert not overlay.drop_user(model_copy, "alice")
 
 
 @pytest.mark.parametrize("name", ["", "../x", "a/b", "bob smith", "x" * 65, "ünï"])
@@ -114,8 +111,8 @@ def test_user_weight_decides_against_equally_near_shared_cases():
     assert nb.layer[0][0, 0] == 1 and nb.weights[0][0, 0] == 100 and nb.pos[0][0, 1] == -1
 
 
-def test_overlay_save_survives_a_crash(det, model_dir, monkeypatch):
-    ov = det.attach_user("carol", model_dir)
+def test_overlay_save_survives_a_crash(det, model_copy, monkeypatch):
+    ov = det.attach_user("carol", model_copy)
     det.retain(NEW[:1], [1])
     det.save_user()
     det.retain(NEW[1:], [0])
@@ -127,15 +124,15 @@ def test_overlay_save_survives_a_crash(det, model_dir, monkeypatch):
     with pytest.raises(OSError, match="disk full"):
         det.save_user()
     monkeypatch.undo()
-    kept = overlay.UserOverlay.load(model_dir, "carol")
+    kept = overlay.UserOverlay.load(model_copy, "carol")
     assert kept.cases.meta["text"].tolist() == NEW[:1] and len(ov) == 2
-    assert [p.name for p in (model_dir / "users").iterdir()] == ["carol"]  # no temp leftovers
-    assert len(list((model_dir / "users" / "carol" / "versions").iterdir())) == 1
-    overlay.drop_user(model_dir, "carol")
+    assert [p.name for p in (model_copy / "users").iterdir()] == ["carol"]  # no temp leftovers
+    assert len(list((model_copy / "users" / "carol" / "versions").iterdir())) == 1
+    overlay.drop_user(model_copy, "carol")
 
 
-def test_model_save_survives_a_crash_and_keeps_overlays(small_detector, tmp_path, monkeypatch):
-    path = small_detector.save(tmp_path / "model")
+def test_model_save_survives_a_crash_and_keeps_overlays(model_copy, tmp_path, monkeypatch):
+    path = model_copy
     det = ClickbaitDetector.load(path, user="dave", new_user=True)
     det.retain(NEW[:1], [1])
     det.save_user()
@@ -153,8 +150,8 @@ def test_model_save_survives_a_crash_and_keeps_overlays(small_detector, tmp_path
     assert len(list((path / "versions").iterdir())) == 1  # the failed version was removed
 
 
-def test_cli_adapt_explain_and_user_commands(small_detector, tmp_path, capsys):
-    path = small_detector.save(tmp_path / "model")
+def test_cli_adapt_explain_and_user_commands(model_copy, tmp_path, capsys):
+    path = model_copy
     csv = tmp_path / "labels.csv"
     pd.DataFrame({"headline": NEW, "label": [1, 0]}).to_csv(csv, index=False)
     assert cli.main(["adapt", str(path), "--cases", str(csv), "--user", "erin"]) == 0

@@ -6,6 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import load_benchmark, subset
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import train_test_split
 
 from clickbait.data import DEFAULT_DATA_DIR
 
@@ -24,7 +26,7 @@ def test_balanced_order_keeps_class_shares_in_every_prefix(bench):
     assert not np.array_equal(order, bench.balanced_order(labels, seed=1))
 
 
-def test_adapt_to_source(bench, small_detector, corpus, tmp_path):
+def test_adapt_to_source(bench, small_detector, saved_model, det, corpus, tmp_path):
     data = tmp_path / "data"
     data.mkdir()
     for split, n in (("train", 1500), ("valid", 300)):
@@ -33,12 +35,17 @@ def test_adapt_to_source(bench, small_detector, corpus, tmp_path):
             data / f"chakraborty2016_{split}.csv", index=False)
     downs = pd.read_csv(DEFAULT_DATA_DIR / "downs2014.csv", dtype=str, keep_default_na=False)
     downs.sample(300, random_state=1).to_csv(data / "downs2014.csv", index=False)
-    model = small_detector.save(tmp_path / "model")
+    model = saved_model
     res = bench.adapt_to_source(model, data_dir=data, pool_size=60, ns=(0, 20, 60), seed=0)
     assert res["judge_rows"] == 240 and res["pool_rows"] == 60
     curves = res["curves"]
     assert set(curves) == {"retain", "overlay", "tfidf_refit"}
-    assert all(0 <= curves[m][n]["roc_auc"] <= 1 for m in curves for n in (0, 20, 60))
+    # N = 0 is the saved model on the judge rows: the same stratified split, computed here.
+    frame = pd.read_csv(data / "downs2014.csv", dtype=str, keep_default_na=False)
+    texts, labels = frame["headline"].tolist(), frame["label"].astype(int).to_numpy()
+    _, judge = train_test_split(np.arange(len(texts)), train_size=60, stratify=labels, random_state=0)
+    proba = small_detector.predict_proba([texts[i] for i in judge])[:, 1]
+    assert curves["retain"][0]["roc_auc"] == pytest.approx(roc_auc_score(labels[judge], proba))
     # With nothing retained, base and overlay are the unchanged model.
     assert curves["retain"][0] == curves["overlay"][0]
     # Retaining 60 rows of the new source moves the model's scores on it.
@@ -47,12 +54,18 @@ def test_adapt_to_source(bench, small_detector, corpus, tmp_path):
     assert not (model / "users").exists()  # the overlay is never saved
     png = bench.plot_source(res, tmp_path / "adapt.png")
     assert png.read_bytes()[:4] == b"\x89PNG"
-    # Several models (seeds): the curve is the per-point median; the baseline is fitted once.
-    copy = small_detector.save(tmp_path / "model-copy")
-    both = bench.run_source([str(model), str(copy)], tmp_path / "reports", 0, data_dir=data,
+    # Several models (seeds): the curve is the per-point median (of two: their mean); the
+    # baseline is fitted once. The second model differs: 300 corpus rows retained, labels flipped.
+    flip_x, flip_y = subset(corpus["test"], 300, seed=3)
+    det.retain(flip_x, 1 - flip_y)
+    other = det.save(tmp_path / "other")
+    both = bench.run_source([str(model), str(other)], tmp_path / "reports", 0, data_dir=data,
                             pool_size=60, ns=(0, 60))
-    assert len(both["runs"]) == 2 and both["curves"]["retain"][60] == {
-        k: pytest.approx(v) for k, v in both["runs"][0]["curves"]["retain"][60].items() if k != "threshold"}
+    runs = [r["curves"]["retain"][60]["roc_auc"] for r in both["runs"]]
+    assert len(runs) == 2 and runs[0] != pytest.approx(runs[1])
+    assert both["curves"]["retain"][60]["roc_auc"] == pytest.approx(sum(runs) / 2)
+    refit = [r["curves"]["tfidf_refit"][60]["roc_auc"] for r in both["runs"]]
+    assert refit[0] == refit[1] == both["curves"]["tfidf_refit"][60]["roc_auc"]  # fitted once
     assert (tmp_path / "reports" / "adapt_source.json").is_file()
     assert (tmp_path / "reports" / "adapt_source.png").is_file()
     with pytest.raises(ValueError, match="pool"):

@@ -7,9 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import subset
+from sklearn.metrics import roc_auc_score
 
 from clickbait.cli import main
-from clickbait.cross_source import MODEL, nonsense_headlines
+from clickbait.cross_source import MODEL, UNRELATED_KINDS, unrelated_text
 from clickbait.data import DEFAULT_DATA_DIR, load_split
 from clickbait.reports import expected_calibration_error, plot_reliability
 
@@ -39,16 +40,33 @@ def test_reliability_diagram_leaves_pyplot_alone(tmp_path):
     assert matplotlib.get_backend() == backend and plt.get_fignums() == figures
 
 
-def test_nonsense_is_fixed_by_seed_and_has_every_kind():
-    vocab = ["alpha", "beta", "gamma", "delta"]
-    a, b = nonsense_headlines(vocab, 100, seed=3), nonsense_headlines(vocab, 100, seed=3)
-    assert a.equals(b) and len(a) == 100
-    assert not a.equals(nonsense_headlines(vocab, 100, seed=4))
-    assert a["kind"].value_counts().to_dict() == {"words": 25, "digits": 25, "letters": 25, "sports": 25}
-    words = a.loc[a["kind"] == "words", "headline"]
-    assert all(set(t.split()) <= set(vocab) for t in words)
-    assert a.loc[a["kind"] == "digits", "headline"].str.fullmatch(r"[\d ]+").all()
-    assert a.loc[a["kind"] == "sports", "headline"].str.contains(r"\d").all()
+def test_unrelated_text_is_fixed_by_seed_and_has_every_kind():
+    a, b = unrelated_text(120, seed=3), unrelated_text(120, seed=3)
+    assert a.equals(b) and len(a) == 120
+    assert not a.equals(unrelated_text(120, seed=4))
+    assert a["kind"].value_counts().to_dict() == {k: 20 for k in UNRELATED_KINDS}
+    by = {k: a.loc[a["kind"] == k, "headline"] for k in UNRELATED_KINDS}
+    assert by["url"].str.contains(r"^(?:https?://|ftp://|www\.)").all()
+    assert by["log"].str.contains(r"\d").all() and by["product code"].str.contains(r"\d").all()
+    assert not by["code"].str.contains(r"\{[a-zA-Z]+\}").any()  # every template slot filled
+    assert all(set(t.split()) <= set(
+        "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut "
+        "labore et dolore magna aliqua enim ad minim veniam quis nostrud exercitation ullamco "
+        "laboris nisi aliquip ex ea commodo consequat duis aute irure in reprehenderit voluptate".split())
+        for t in by["lorem ipsum"])
+    assert a["headline"].str.strip().str.len().gt(0).all()
+
+
+def test_unrelated_text_shares_no_kind_with_the_headline_checks_negatives():
+    """The reported nonsense figure must not come from what the headline check was fitted
+    against (vote.non_headlines: vocabulary word strings, numbers, letter salad)."""
+    from clickbait.vote import non_headlines
+
+    ours = set(unrelated_text(600, seed=0)["headline"])
+    theirs = non_headlines(["alpha", "beta", "gamma"], 600, seed=0)
+    assert not ours & set(theirs)
+    assert not any(t.replace(" ", "").isdigit() for t in ours)  # no bare number strings
+    assert not any(t.replace(" ", "").isalpha() and t.islower() and len(set(t.split())) < 3 for t in ours)
 
 
 @pytest.fixture(scope="module")
@@ -69,8 +87,8 @@ def source_data(corpus, tmp_path_factory):
     return folder
 
 
-def test_evaluate_sources_report(small_detector, source_data, tmp_path, capsys):
-    model = small_detector.save(tmp_path / "model")
+def test_evaluate_sources_report(small_detector, saved_model, source_data, tmp_path, capsys):
+    model = saved_model
     reports = tmp_path / "reports"
     rc = main(["evaluate-sources", str(model), "--data-dir", str(source_data), "--reports",
                str(reports), "--data", str(source_data / "reddit.csv"), "--nonsense", "40"])
@@ -85,20 +103,26 @@ def test_evaluate_sources_report(small_detector, source_data, tmp_path, capsys):
     assert test[MODEL]["accuracy"] == pytest.approx((pred == y).mean())
     assert test[MODEL]["news_flagged"] == pytest.approx(pred[y == 0].mean())
     downs = res["sets"]["downs2014"][MODEL]
-    assert downs["rows"] == 240 and 0 <= downs["flagged_by_site"]["nytimes"] <= 1
-    assert downs["flagged_by_site"]["nytimes"] == pytest.approx(downs["news_flagged"])
-    for m in ("TF-IDF + LR", MODEL):
-        assert 0 <= res["sets"]["downs2014"][m]["ece"] <= 1
-        assert 0 <= res["nonsense"]["by_model"][m]["flagged"] <= 1
-    assert res["nonsense"]["rows"] == 40
+    assert downs["rows"] == 240
+    assert downs["flagged_by_site"]["nytimes"] == pytest.approx(downs["news_flagged"])  # NYT: all news
+    frame = pd.read_csv(source_data / "downs2014.csv", dtype=str, keep_default_na=False)
+    labels = frame["label"].astype(int).to_numpy()
+    proba = small_detector.predict_proba(frame["headline"].tolist())[:, 1]
+    assert downs["roc_auc"] == pytest.approx(roc_auc_score(labels, proba))
+    assert downs["ece"] == pytest.approx(expected_calibration_error(labels, proba, 15))
+    # The nonsense row is the detector's own labels on the generated text.
+    gen = unrelated_text(40, seed=0)
+    assert res["nonsense"]["rows"] == 40 and res["nonsense"]["generator"] == "unrelated_text"
+    assert res["nonsense"]["by_model"][MODEL]["flagged"] == pytest.approx(
+        small_detector.predict(gen["headline"].tolist()).mean())
     md = (reports / "cross_source.md").read_text()
     assert "| downs2014 | 240 | this model |" in md and "| reddit | 2 |" in md and "nytimes" in md
     assert (reports / "cross_source_reliability.png").read_bytes()[:4] == b"\x89PNG"
     assert "# Cross-source report" in capsys.readouterr().out
 
 
-def test_evaluate_sources_bad_extra_csv_is_a_clear_error(small_detector, source_data, tmp_path, capsys):
-    model = small_detector.save(tmp_path / "model")
+def test_evaluate_sources_bad_extra_csv_is_a_clear_error(saved_model, source_data, tmp_path, capsys):
+    model = saved_model
     bad = tmp_path / "mine.csv"
     bad.write_text("headline,is_clickbait\nx,1\n")
     rc = main(["evaluate-sources", str(model), "--data-dir", str(source_data), "--reports",
@@ -107,15 +131,39 @@ def test_evaluate_sources_bad_extra_csv_is_a_clear_error(small_detector, source_
     assert rc == 1 and "mine.csv" in err and "missing column(s) label" in err
 
 
-def test_several_models_get_a_row_each_and_their_median(small_detector, source_data, tmp_path):
+def test_several_models_get_a_row_each_and_their_median(saved_model, det, source_data, tmp_path):
     from clickbait.cross_source import _median, evaluate_sources
 
     assert _median([{"a": 1.0, "s": {"x": 0.1}, "n": None}, {"a": 3.0, "s": {"x": 0.3}, "n": None},
                     {"a": 2.0, "s": {"x": 0.9}, "n": None}]) == {"a": 2.0, "s": {"x": 0.3}, "n": None}
-    dirs = [small_detector.save(tmp_path / name) for name in ("seed1", "seed1-copy")]
-    res = evaluate_sources(dirs, data_dir=source_data, reports=tmp_path / "r", nonsense=8)
+    # A second, different model: the same network with 300 test headlines retained, labels flipped.
+    texts, labels = load_split("test", source_data)
+    det.retain(texts[:300], 1 - labels[:300])
+    other = det.save(tmp_path / "flipped")
+    res = evaluate_sources([saved_model, other], data_dir=source_data, reports=tmp_path / "r", nonsense=8)
     test = res["sets"]["corpus test"]
-    assert list(test) == ["seed1", "seed1-copy", "median of 2", "TF-IDF + LR"]
-    assert test["median of 2"]["roc_auc"] == pytest.approx(test["seed1"]["roc_auc"])
+    assert list(test) == ["model", "flipped", "median of 2", "TF-IDF + LR"]
+    a, b = test["model"]["roc_auc"], test["flipped"]["roc_auc"]
+    assert a != pytest.approx(b)  # two models that disagree: the median is their mean
+    assert test["median of 2"]["roc_auc"] == pytest.approx((a + b) / 2)
     assert "median of 2" in res["nonsense"]["by_model"]
     assert "| corpus test | 300 | median of 2 |" in (tmp_path / "r" / "cross_source.md").read_text()
+
+
+def test_evaluate_sources_never_overwrites_without_force(saved_model, source_data, tmp_path, capsys):
+    """Its reports are not rewritten unless asked: the default folder is build/reports, and an
+    existing report there (or in the committed reports/) needs --force, refused before any work."""
+    from clickbait.cli import build_parser
+
+    assert build_parser().parse_args(["evaluate-sources", "m"]).reports == "build/reports"
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    (reports / "cross_source.md").write_text("committed figures")
+    argv = ["evaluate-sources", str(saved_model), "--data-dir", str(source_data), "--reports",
+            str(reports), "--nonsense", "6"]
+    assert main(argv) == 1
+    assert "--force" in capsys.readouterr().err
+    assert (reports / "cross_source.md").read_text() == "committed figures"
+    assert sorted(p.name for p in reports.iterdir()) == ["cross_source.md"]
+    assert main([*argv, "--force"]) == 0
+    assert (reports / "cross_source.md").read_text().startswith("# Cross-source report")

@@ -12,18 +12,13 @@ from clickbait import scoring  # noqa: E402
 from clickbait.dask import score  # noqa: E402
 
 
-@pytest.fixture(scope="module")
-def model(small_detector, tmp_path_factory):
-    return small_detector.save(tmp_path_factory.mktemp("dask") / "model")
-
-
 @pytest.mark.parametrize("scheduler", ["threads", "processes"])
-def test_partitions_scored_like_the_cli(model, small_detector, corpus, scheduler):
+def test_partitions_scored_like_the_cli(saved_model, small_detector, corpus, scheduler):
     heads = list(corpus["test"][0])[:600]
     texts = [f"{h} {heads[(7 * i) % len(heads)].split()[0]}" for i, h in enumerate(heads)]
     texts[:4] = ["", "  ", "7 42 1999 0 3", 'He said "no" twice']
     data = pd.DataFrame({"id": [str(i) for i in range(len(texts))], "headline": texts})
-    got = score(dd.from_pandas(data, npartitions=4), model).compute(scheduler=scheduler)
+    got = score(dd.from_pandas(data, npartitions=4), saved_model).compute(scheduler=scheduler)
     want = scoring.score_frame(small_detector, data)
     assert list(got.columns) == list(want.columns)
     assert got["id"].tolist() == data["id"].tolist()  # every row once, in order
@@ -34,10 +29,10 @@ def test_partitions_scored_like_the_cli(model, small_detector, corpus, scheduler
     assert got[scoring.PROBA].isna().sum() == 2
 
 
-def test_an_indexed_frame_keeps_its_index_through_parquet(model, small_detector, tmp_path):
+def test_an_indexed_frame_keeps_its_index_through_parquet(saved_model, small_detector, tmp_path):
     data = pd.DataFrame({"id": [f"r{i}" for i in range(40)],
                          "headline": [f"Headline number {i} about the budget" for i in range(40)]})
-    got = score(dd.from_pandas(data.set_index("id"), npartitions=3, sort=False), model)
+    got = score(dd.from_pandas(data.set_index("id"), npartitions=3, sort=False), saved_model)
     got.to_parquet(tmp_path / "out")
     back = pd.read_parquet(tmp_path / "out")
     assert back.index.name == "id" and back.index.tolist() == data["id"].tolist()
@@ -46,13 +41,13 @@ def test_an_indexed_frame_keeps_its_index_through_parquet(model, small_detector,
     assert got.reset_index()["id"].compute().tolist() == data["id"].tolist()
 
 
-def test_column_errors(model):
+def test_column_errors(saved_model):
     frame = dd.from_pandas(pd.DataFrame({"a": ["x"], "b": ["y"]}), npartitions=1)
     with pytest.raises(Exception, match="cannot tell which column"):
-        score(frame, model)
+        score(frame, saved_model)
     twice = pd.DataFrame([["x", "y"]], columns=["headline", "headline"])
     with pytest.raises(ValueError, match="more than once"):
-        score(dd.from_pandas(twice, npartitions=1), model)
+        score(dd.from_pandas(twice, npartitions=1), saved_model)
     scored = dd.from_pandas(pd.DataFrame({"headline": ["x"], scoring.PROBA: [0.5]}), npartitions=1)
     with pytest.raises(ValueError, match="clickbait_probability"):
-        score(scored, model)
+        score(scored, saved_model)

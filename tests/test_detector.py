@@ -1,17 +1,29 @@
 """End to end on a subset of the real corpus with the real GloVe vectors."""
 
+import copy
+import io
 import json
+import re
 import shutil
 import zipfile
 
 import keras
 import numpy as np
+import pandas as pd
 import pytest
-from conftest import subset
+from conftest import (
+    TWO_HEADLINES,
+    copy_model,
+    damage,
+    rewrite_with_checksum,
+    subset,
+    version_of,
+)
 from sklearn.base import clone
 
 from clickbait.detector import ArtifactError, ClickbaitDetector, best_threshold
 from clickbait.files import sha256_file
+from clickbait.scoring import score_csv, score_frame
 
 
 def test_small_training_beats_090_on_held_out_rows(small_detector, corpus):
@@ -82,8 +94,8 @@ def test_save_load_round_trip_is_identical(small_detector, corpus, tmp_path):
                                loaded.transform(texts[:5]), atol=1e-6)
 
 
-def test_tampered_artifacts_are_refused(small_detector, tmp_path):
-    path = small_detector.save(tmp_path / "model")
+def test_tampered_artifacts_are_refused(saved_model, tmp_path):
+    path = saved_model
     # 1. A changed case file no longer matches its checksum.
     bad = tmp_path / "bad1"
     shutil.copytree(path, bad)
@@ -123,3 +135,116 @@ def test_corpus_shortcuts_cannot_change_a_prediction(small_detector):
     for group in variants:
         p = small_detector.predict_proba(group)[:, 1]
         np.testing.assert_array_equal(p, np.full(len(group), p[0]))
+
+
+# -- moved from the fault-injection tests ----------------------------------------------------
+@pytest.mark.parametrize("how", ["truncated", "flipped", "empty", "deleted"])
+@pytest.mark.parametrize("name", ["model.keras", "cases.npz", "cases.parquet", "config.json",
+                                  "manifest.json"])
+def test_every_damaged_model_file_is_refused_by_name(model_copy, tmp_path, name, how):
+    from clickbait.detector import ClickbaitDetector
+    from clickbait.files import ArtifactError
+
+    bad = copy_model(model_copy, tmp_path / "bad")
+    damage(version_of(bad) / name, how)
+    with pytest.raises(ArtifactError, match=re.escape(name)):
+        ClickbaitDetector.load(bad)
+
+
+@pytest.mark.parametrize("labels", [[2, 0], [np.nan, 1.0], [0.5, 1.0], [-1, 1]])
+def test_case_labels_other_than_0_and_1_are_refused_even_with_valid_checksums(model_copy, tmp_path, labels):
+    from clickbait.detector import ClickbaitDetector
+    from clickbait.files import ArtifactError
+
+    bad = copy_model(model_copy, tmp_path / "labels")
+    version = version_of(bad)
+    with np.load(version / "cases.npz") as z:
+        arrays = dict(z)
+    arrays["labels"] = np.concatenate([np.asarray(labels), arrays["labels"][2:]])
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    rewrite_with_checksum(version, "cases.npz", buf.getvalue())
+    with pytest.raises(ArtifactError, match="labels must be 0 or 1"):
+        ClickbaitDetector.load(bad)
+
+
+def test_a_model_saved_by_the_older_flat_layout_gets_a_clear_error(tmp_path):
+    from clickbait.detector import ClickbaitDetector
+    from clickbait.files import ArtifactError
+
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "config.json").write_text('{"format": 1}')
+    with pytest.raises(ArtifactError, match="older clickbait"):
+        ClickbaitDetector.load(tmp_path / "old")
+
+
+@pytest.mark.parametrize("param, value", [("k", 2.5), ("k", float("nan")),
+                                          ("k", 0), ("dropout", 1.0), ("encoder", "lstm"),
+                                          ("epochs", -1), ("learning_rate", 0.0),
+                                          ("min_coverage", 1.5), ("trainable", "yes")])
+def test_constructor_parameters_are_checked_scikit_learn_style(param, value):
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    from clickbait.detector import ClickbaitDetector
+
+    with pytest.raises(InvalidParameterError, match=rf"'{param}' parameter .* Got {re.escape(repr(value))}"):
+        ClickbaitDetector(**{param: value}).fit(["a", "b"], [0, 1])
+
+
+def test_k_zero_after_fitting_is_refused(small_detector):
+    det = copy.copy(small_detector)
+    det.k = 0
+    with pytest.raises(ValueError, match="'k'"):
+        det.predict_proba(TWO_HEADLINES)
+
+
+@pytest.mark.parametrize("missing", [None, float("nan"), pd.NA])
+def test_a_missing_headline_is_an_error_not_a_confident_zero(small_detector, missing):
+    with pytest.raises(ValueError, match=r"headline 1 is missing"):
+        small_detector.predict_proba([TWO_HEADLINES[0], missing])
+    with pytest.raises(TypeError, match="None"):
+        small_detector.predict_proba(None)
+
+
+@pytest.mark.parametrize("threshold", [1.5, -0.1, float("nan"), float("inf")])
+def test_a_threshold_outside_0_1_is_refused_everywhere(small_detector, model_copy, headlines_csv,
+                                                       tmp_path, threshold, capsys):
+    from clickbait import cli
+
+    with pytest.raises(ValueError, match="threshold must be a number between 0 and 1"):
+        small_detector.predict(TWO_HEADLINES, threshold=threshold)
+    with pytest.raises(ValueError, match="threshold"):
+        score_csv(small_detector, headlines_csv, tmp_path / "o.csv", threshold=threshold)
+    with pytest.raises(ValueError, match="threshold"):
+        score_frame(small_detector, pd.DataFrame({"headline": TWO_HEADLINES}), threshold=threshold)
+    assert cli.main(["score", str(model_copy), str(headlines_csv), "-o", str(tmp_path / "o.csv"),
+                     "--threshold", str(threshold)]) == cli.EXIT_FAILURE
+    assert "threshold" in capsys.readouterr().err and not (tmp_path / "o.csv").exists()
+
+
+@pytest.mark.parametrize("labels", [[2], [np.nan], [0.5], ["1"], [True, 1]])
+def test_labels_other_than_0_and_1_are_refused_when_retained(small_detector, labels):
+    det = copy.copy(small_detector)
+    det.cases_ = copy.deepcopy(small_detector.cases_)
+    det.overlay_ = None
+    texts = (TWO_HEADLINES * 2)[: len(labels)]
+    if labels == [True, 1]:  # booleans are 0/1: both retained, as clickbait
+        det.retain(texts, labels)
+        assert len(det.cases_) == len(small_detector.cases_) + 2
+        assert det.cases_.labels[-2:].tolist() == [1, 1]
+        assert det.cases_.meta["text"].tolist()[-2:] == texts
+        return
+    with pytest.raises(ValueError, match="labels must be 0"):
+        det.retain(texts, labels)
+    assert len(det.cases_) == len(small_detector.cases_)
+
+
+def test_revise_with_mismatched_lengths_is_refused_not_broadcast(small_detector):
+    det = copy.copy(small_detector)
+    det.cases_ = copy.deepcopy(small_detector.cases_)
+    before = det.cases_.labels.copy()
+    with pytest.raises(ValueError, match="one label per case id"):
+        det.revise([0, 1, 2], [1])
+    with pytest.raises(ValueError, match="one label per case id"):
+        det.cases_.revise([0, 1, 2], [1])
+    np.testing.assert_array_equal(det.cases_.labels, before)

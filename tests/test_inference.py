@@ -18,11 +18,10 @@ HEADLINES = ["You Won't Believe What This Dog Did", "Senate passes budget bill a
 
 
 @pytest.fixture(scope="module")
-def saved(small_detector, tmp_path_factory):
+def saved(saved_model):
     from clickbait.detector import ClickbaitDetector
 
-    path = small_detector.save(tmp_path_factory.mktemp("model") / "m")
-    return path, ClickbaitDetector.load(path)
+    return saved_model, ClickbaitDetector.load(saved_model)
 
 
 def test_numpy_model_matches_keras(small_detector, corpus):

@@ -60,13 +60,13 @@ def test_condensing_shrinks_and_keeps_held_out_accuracy(noisy):
     assert mask.sum() < len(cb)
 
 
-def test_condense_detector_and_cli(small_detector, corpus, tmp_path, capsys):
+def test_condense_detector_and_cli(small_detector, saved_model, corpus, tmp_path, capsys):
     before = len(small_detector.cases_)
     reduced, report = condense_detector(small_detector)
     assert len(small_detector.cases_) == before  # the fixture is untouched
     assert len(reduced.cases_) == report["cases_after"] < before / 5
     assert reduced.network_ is small_detector.network_
-    path = small_detector.save(tmp_path / "model")
+    path = saved_model
     out = tmp_path / "small"
     assert cli.main(["condense", str(path), "-o", str(out)]) == 0
     text = capsys.readouterr().out

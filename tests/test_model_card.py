@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import statistics
+from pathlib import Path
 
 import pytest
 
@@ -49,3 +50,51 @@ def test_report_gathers_seeds_rewrites_readme_and_card(tmp_path):
     # Run again without --runs: the card is rebuilt from the gathered reports/metrics.json.
     assert model_card.main(["--reports", str(reports), "--card", str(card), "--readme", str(readme)]) == 0
     assert "0.9770 ± 0.0020" in card.read_text()
+
+
+def _cross(models: dict[str, float]) -> dict:
+    sets = {}
+    for name in ("corpus test", "downs2014"):
+        sets[name] = {m: {"accuracy": v, "roc_auc": v, "ece": v / 10, "news_flagged": v / 20,
+                          "extreme_proba": 0.0, **({"flagged_by_site": {"nytimes": v / 30}}
+                                                   if name == "downs2014" else {})}
+                      for m, v in models.items()}
+    return {"when": "2026-01-02T00:00:00+00:00", "sets": sets,
+            "nonsense": {"rows": 12, "kinds": {"code": 6, "url": 6},
+                         "by_model": {m: {"flagged": v / 100} for m, v in models.items()}}}
+
+
+def test_cross_table_shows_the_median_its_range_and_the_baseline():
+    cross = _cross({"seed0": 0.91, "seed1": 0.95, "seed2": 0.93, "median of 3": 0.93, "TF-IDF + LR": 0.97})
+    lines = model_card.cross_table(cross)
+    assert lines[0] == "| measure | this model, median of 3 (range) | TF-IDF + LR |"
+    assert "| corpus test accuracy | 0.9300 (0.9100-0.9500) | 0.9700 |" in lines
+    assert "| downs2014 NYT news flagged (development set) | 3.10% (3.03%-3.17%) | 3.23% |" in lines
+    assert "| generated unrelated text flagged (12 lines: code, url) | 0.93% (0.91%-0.95%) | 0.97% |" in lines
+    one = model_card.cross_table(_cross({"this model": 0.9, "TF-IDF + LR": 0.8}))
+    assert "| corpus test ROC-AUC | 0.9000 | 0.8000 |" in one
+
+
+def test_the_readme_results_block_is_what_make_report_writes_from_the_committed_files(monkeypatch):
+    """The figures in README.md cannot drift from reports/: the block between the markers is
+    exactly what `make report`'s last step writes from the committed files, and so is MODEL_CARD.md."""
+    from conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+
+    def block(begin: str, end: str) -> str:
+        return readme[readme.index(begin):readme.index(end) + len(end)]
+
+    assert block(model_card.README_BEGIN, model_card.README_END) == model_card.readme_block(ROOT / "reports")
+    assert block(model_card.SETUP_BEGIN, model_card.SETUP_END) == model_card.setup_block_from(
+        ROOT, ROOT / "reports")
+    monkeypatch.chdir(ROOT)
+    assert (ROOT / "MODEL_CARD.md").read_text() == model_card.model_card(Path("reports"), None)
+
+
+def test_setup_block_names_its_files():
+    text = model_card.setup_block({"cpus": 2, "venv_bytes": 2_986_061_710, "vectors_bytes": 171_350_079,
+                                   "test_seconds": 301.0}, {"runs": [{"seconds": 49.7}, {"seconds": 62.8}]})
+    assert "2.8 GiB" in text and "163 MiB" in text and "50-63 s of wall time" in text and "5 min" in text
+    assert text.startswith(model_card.SETUP_BEGIN) and text.endswith(model_card.SETUP_END)
+    assert "Not measured yet" in model_card.setup_block(None, None)

@@ -7,15 +7,24 @@ import csv
 import gzip
 import io
 import json
+import os
+import signal
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import (
+    TWO_HEADLINES,
+    listing,
+)
+from hypothesis import HealthCheck, assume, example, given, settings
+from hypothesis import strategies as st
 
 from clickbait import scoring
 from clickbait.cli import main
-from clickbait.scoring import InputError, find_column, score_csv
+from clickbait.scoring import InputError, find_column, score_csv, score_frame
 
 HEADLINES = [
     "You Won't Believe What This Dog Did Next",
@@ -25,11 +34,6 @@ HEADLINES = [
     "17 Things Only 90s Kids Will Understand",
     "Stocks fall as oil prices rise",
 ]
-
-
-@pytest.fixture(scope="module")
-def model_dir(small_detector, tmp_path_factory):
-    return small_detector.save(tmp_path_factory.mktemp("scoring") / "model")
 
 
 def read_back(path, sep=","):
@@ -91,7 +95,7 @@ def test_parallel_model_workers_write_the_same_file(small_detector, tmp_path):
             score_csv(small_detector, src, tmp_path / "x.csv", workers=bad)
 
 
-def test_batch_scorer_labels_and_columns_are_the_cli_ones(model_dir, small_detector):
+def test_batch_scorer_labels_and_columns_are_the_cli_ones(saved_model, small_detector):
     """Spark's scorer (run here without Spark) adds what `clickbait score` adds, with the same
     labelling rule: text the headline check rejects is never labelled clickbait."""
     from clickbait.spark import BatchScorer
@@ -99,7 +103,7 @@ def test_batch_scorer_labels_and_columns_are_the_cli_ones(model_dir, small_detec
     texts = [*HEADLINES, "", "7 42 1999 0 3", "zxq vbnm qwrt", "the of and to in"]
     frame = pd.DataFrame({"id": range(len(texts)), "headline": texts})
     for threshold in (0.0, None):
-        got = BatchScorer(model_dir, threshold=threshold).score_pandas(frame)
+        got = BatchScorer(saved_model, threshold=threshold).score_pandas(frame)
         want = scoring.score_frame(small_detector, frame, threshold=threshold)
         assert list(got.columns) == list(want.columns)
         pd.testing.assert_series_equal(got["clickbait"], want["clickbait"], check_dtype=False)
@@ -111,16 +115,16 @@ def test_batch_scorer_labels_and_columns_are_the_cli_ones(model_dir, small_detec
             assert rejected.any()
 
 
-def test_batch_scorer_checks_its_options_before_any_work(model_dir):
+def test_batch_scorer_checks_its_options_before_any_work(saved_model):
     from clickbait.spark import BatchScorer
 
     for bad in (2.0, -0.5, float("nan"), "0.5"):
         with pytest.raises(ValueError, match="threshold"):
-            BatchScorer(model_dir, threshold=bad)
+            BatchScorer(saved_model, threshold=bad)
     with pytest.raises(ValueError, match="retrieval"):
-        BatchScorer(model_dir, retrieval="fast")
+        BatchScorer(saved_model, retrieval="fast")
     with pytest.raises(ValueError, match="nprobe"):
-        BatchScorer(model_dir, nprobe=0)
+        BatchScorer(saved_model, nprobe=0)
 
 
 def test_score_frame_never_overwrites_a_callers_column(small_detector):
@@ -130,14 +134,14 @@ def test_score_frame_never_overwrites_a_callers_column(small_detector):
             scoring.score_frame(small_detector, frame)
 
 
-def test_model_workers_load_the_keras_model_once(model_dir, monkeypatch):
+def test_model_workers_load_the_keras_model_once(saved_model, monkeypatch):
     """`--explain` reads the Keras model, which a loaded detector loads on first use: workers
     asking at once must not each load it."""
     from concurrent.futures import ThreadPoolExecutor
 
     from clickbait.detector import ClickbaitDetector
 
-    det = ClickbaitDetector.load(model_dir)
+    det = ClickbaitDetector.load(saved_model)
     loads = []
     real = ClickbaitDetector._load_keras
 
@@ -155,7 +159,6 @@ def test_model_workers_load_the_keras_model_once(model_dir, monkeypatch):
 def test_tokenizer_process_that_dies_is_reported_not_mistaken(capfd):
     """Killed on its own (an interrupt sent to it alone, out of memory): it ends without a
     traceback, and the scorer's next call says the tokenizer ended, not a broken pipe."""
-    import signal
 
     from clickbait.inference import TokenizerProcess
 
@@ -326,10 +329,10 @@ def test_rescoring_a_scored_file_is_a_clear_error(small_detector, tmp_path):
         score_csv(small_detector, src, tmp_path / "out.csv")
 
 
-def test_cli_stdin_stdout_explain(model_dir, monkeypatch, capsys):
+def test_cli_stdin_stdout_explain(saved_model, monkeypatch, capsys):
     text = "id,headline\n0,Dogs Who Are Smarter Than You\n1,Parliament votes on tax\n"
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(text.encode())))
-    assert main(["score", str(model_dir), "-", "-o", "-", "--explain", "3"]) == 0
+    assert main(["score", str(saved_model), "-", "-o", "-", "--explain", "3"]) == 0
     out, err = capsys.readouterr()
     frame = pd.read_csv(io.StringIO(out), keep_default_na=False)
     assert list(frame.columns) == ["id", "headline", "clickbait_probability", "clickbait", "support",
@@ -341,22 +344,22 @@ def test_cli_stdin_stdout_explain(model_dir, monkeypatch, capsys):
     assert "scored 2 rows" in err
 
 
-def test_cli_errors_are_clear(model_dir, tmp_path, capsys):
+def test_cli_errors_are_clear(saved_model, tmp_path, capsys):
     src = write_csv(tmp_path / "in.csv", ["id", "body"], [["1", "x"]])
     # A failed command exits 1 (2 is for a command line that was not understood).
-    assert main(["score", str(model_dir), str(src), "-o", str(tmp_path / "o.csv")]) == 1
+    assert main(["score", str(saved_model), str(src), "-o", str(tmp_path / "o.csv")]) == 1
     assert "'id', 'body'" in capsys.readouterr().err
     assert not (tmp_path / "o.csv").exists()
 
 
-def test_evaluate_metrics_and_plots(model_dir, small_detector, corpus, tmp_path, capsys):
+def test_evaluate_metrics_and_plots(saved_model, small_detector, corpus, tmp_path, capsys):
     from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, roc_auc_score
 
     texts, labels = corpus["test"][0][:120], corpus["test"][1][:120]
     src = write_csv(tmp_path / "lab.csv", ["Headline", "is_cb"],
                     [[t, str(y)] for t, y in zip(texts, labels, strict=True)] + [["", "1"]])
     reports = tmp_path / "rep"
-    assert main(["evaluate", str(model_dir), str(src), "--label-column", "is_cb",
+    assert main(["evaluate", str(saved_model), str(src), "--label-column", "is_cb",
                  "--reports", str(reports)]) == 0
     assert "accuracy" in capsys.readouterr().out
     m = json.loads((reports / "metrics.json").read_text())
@@ -368,3 +371,102 @@ def test_evaluate_metrics_and_plots(model_dir, small_detector, corpus, tmp_path,
     assert m["roc_auc"] == pytest.approx(roc_auc_score(labels, proba), abs=1e-4)
     assert m["confusion_matrix"] == confusion_matrix(labels, pred).tolist()
     assert (reports / "roc.png").stat().st_size > 0 and (reports / "confusion.png").stat().st_size > 0
+
+
+# -- moved from the fault-injection tests ----------------------------------------------------
+def test_score_frame_never_overwrites_the_callers_columns(small_detector):
+    from clickbait.scoring import InputError
+
+    frame = pd.DataFrame({"headline": TWO_HEADLINES, "clickbait": ["mine", "also mine"]})
+    with pytest.raises(InputError, match="clickbait"):
+        score_frame(small_detector, frame)
+    assert frame["clickbait"].tolist() == ["mine", "also mine"]
+
+
+_TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=40)
+
+_FIELD = st.one_of(_TEXT, st.just(""), st.sampled_from(['"', '""', ",", "\t", "\n", "\r\n", " ", "NA",
+                                                         "null", "\ufeff", "=1+1", "#x"]),
+                   st.text("ab \t,\"\n", min_size=2000, max_size=5000))  # huge fields too
+
+@st.composite
+def tables(draw):
+    sep = draw(st.sampled_from([",", "\t"]))
+    ncol = draw(st.integers(1, 3))
+    header = ["headline", *(f"c{i}" for i in range(1, ncol))]
+    rows = draw(st.lists(st.lists(_FIELD, min_size=ncol, max_size=ncol), max_size=12))
+    encoding = draw(st.sampled_from(["utf-8", "utf-8-sig", "latin-1", "utf-16"]))
+    return sep, header, rows, encoding
+
+
+def _encodable(rows, encoding):
+    try:
+        "".join(v for r in rows for v in r).encode(encoding)
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
+# The same 30 tables every run (a default test run must not flake); raise max_examples and drop
+# derandomize to explore further.
+@settings(max_examples=30, deadline=None, database=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(table=tables())
+@example(table=(",", ["headline"], [["\r"], ["a\rb"]], "utf-8"))  # found by hypothesis: a row split
+@example(table=("\t", ["headline", "c\r1"], [["x", "\r\n"]], "utf-8"))
+def test_generated_csv_and_tsv_are_scored_with_every_row_kept_in_order(small_detector, table):
+    import csv
+    import tempfile
+
+    sep, header, rows, encoding = table
+    assume(_encodable(rows, encoding))
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / ("in.tsv" if sep == "\t" else "in.csv")
+        with open(src, "w", encoding=encoding, newline="") as f:
+            csv.writer(f, delimiter=sep, lineterminator="\r\n").writerows([header, *rows])
+        out = Path(tmp) / ("out.tsv" if sep == "\t" else "out.csv")
+        summary = score_csv(small_detector, src, out, encoding=encoding.replace("-sig", ""))
+        csv.field_size_limit(1 << 24)
+        with open(out, encoding="utf-8", newline="") as f:
+            back = list(csv.reader(f, delimiter=sep))
+    got_header, got = back[0], back[1:]
+    assert got_header[: len(header)] == header  # the input's columns first, then the scores
+    proba, label = got_header.index("clickbait_probability"), got_header.index("clickbait")
+    assert len(got) == len(rows) == summary.rows
+    for want, row in zip(rows, got, strict=True):
+        assert row[: len(header)] == want  # every value exactly as it was
+        blank = not want[0].strip()  # missing or blank text: kept, with empty outputs
+        assert (row[proba] == "") == blank and (row[label] == "") == blank
+        if not blank:
+            assert 0 <= float(row[proba]) <= 1 and row[label] in ("0", "1")
+
+
+def test_tsv_on_stdin_is_read_as_tsv_when_named_and_an_unknown_extension_is_refused(small_detector, tmp_path):
+    from clickbait.scoring import InputError
+
+    tsv = "id\theadline\n1\t" + TWO_HEADLINES[0] + "\n2\t" + TWO_HEADLINES[1] + "\n"
+    score_csv(small_detector, "-", tmp_path / "o.tsv", input_format="tsv", stdin=io.StringIO(tsv))
+    back = pd.read_csv(tmp_path / "o.tsv", sep="\t", dtype=str)
+    assert back["id"].tolist() == ["1", "2"] and back["headline"].tolist() == TWO_HEADLINES
+    (tmp_path / "in.xlsx").write_bytes(b"PK\x03\x04")
+    with pytest.raises(InputError, match=r"cannot tell the format from '\.xlsx'"):
+        score_csv(small_detector, tmp_path / "in.xlsx", tmp_path / "o2.csv")
+    assert not (tmp_path / "o2.csv").exists()
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated"])
+def test_a_damaged_gzip_input_is_a_clear_error_not_a_traceback(model_copy, tmp_path, damage, capsys):
+    from clickbait import cli
+    from clickbait.scoring import InputError
+
+    good = gzip.compress(("headline\n" + "\n".join(TWO_HEADLINES * 2000) + "\n").encode())
+    data = good[:10] + os.urandom(200) if damage == "garbage" else good[: len(good) // 2]
+    path = tmp_path / "in.csv.gz"
+    path.write_bytes(data)
+    assert cli.main(["score", str(model_copy), str(path), "-o", str(tmp_path / "o.csv")]) == cli.EXIT_FAILURE
+    err = capsys.readouterr().err
+    assert "in.csv.gz" in err and "Traceback" not in err and not (tmp_path / "o.csv").exists()
+    from clickbait.detector import ClickbaitDetector
+    with pytest.raises(InputError, match=r"in\.csv\.gz: cannot be read"):
+        score_csv(ClickbaitDetector.load(model_copy), path, tmp_path / "o.csv")
+    assert listing(tmp_path) == sorted(["in.csv.gz", "model"])

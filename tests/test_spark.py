@@ -27,11 +27,6 @@ def session():
     s.stop()
 
 
-@pytest.fixture(scope="module")
-def model(small_detector, tmp_path_factory):
-    return small_detector.save(tmp_path_factory.mktemp("spark") / "model")
-
-
 def frame(corpus, n=3000) -> pd.DataFrame:
     heads = list(corpus["test"][0]) + list(corpus["valid"][0])
     texts = [f"{heads[i % len(heads)]} {heads[(7 * i) % len(heads)].split()[0]}" for i in range(n)]
@@ -40,75 +35,77 @@ def frame(corpus, n=3000) -> pd.DataFrame:
     return pd.DataFrame({"id": [str(i) for i in range(n)], "headline": texts})
 
 
-def expected(model, texts) -> np.ndarray:
+def expected(saved_model, texts) -> np.ndarray:
     from clickbait.detector import ClickbaitDetector
 
-    det = ClickbaitDetector.load(model)
+    det = ClickbaitDetector.load(saved_model)
     mask = scoring._text_mask(pd.Series(texts, dtype=object))
     out = np.full(len(texts), np.nan)
     out[mask] = scoring.Scorer(det).proba(np.asarray(texts, object)[mask])
     return out
 
 
-def test_score_files_csv_to_parquet(session, model, corpus, tmp_path):
+def test_score_files_csv_to_parquet(session, saved_model, corpus, tmp_path):
     data = frame(corpus)
     data.to_csv(tmp_path / "in.csv", index=False, quoting=csv.QUOTE_MINIMAL)
-    r = spark.score_files(model, str(tmp_path / "in.csv"), str(tmp_path / "out.parquet"))
+    r = spark.score_files(saved_model, str(tmp_path / "in.csv"), str(tmp_path / "out.parquet"))
     assert r["rows"] == len(data) and r["partitions"] >= 2
     out = pd.read_parquet(tmp_path / "out.parquet")
     assert out["id"].tolist() == data["id"].tolist()  # every row once, in input order
     assert out["headline"].fillna("").tolist()[6:] == data["headline"].tolist()[6:]
     assert out["headline"].tolist()[:4] == data["headline"].tolist()[:4]  # quotes survive
-    np.testing.assert_allclose(out[scoring.PROBA].to_numpy(float), expected(model, data["headline"]),
+    np.testing.assert_allclose(out[scoring.PROBA].to_numpy(float), expected(saved_model, data["headline"]),
                                atol=1e-5)
     assert out[scoring.PROBA].isna().sum() == 2 and out[scoring.LABEL].isna().sum() == 2
     with pytest.raises(FileExistsError):
-        spark.score_files(model, str(tmp_path / "in.csv"), str(tmp_path / "out.parquet"))
+        spark.score_files(saved_model, str(tmp_path / "in.csv"), str(tmp_path / "out.parquet"))
 
 
-def test_dataframe_api_and_batch_scorer(session, model, corpus):
+def test_dataframe_api_and_batch_scorer(session, saved_model, corpus):
     data = frame(corpus, 1000)
-    scored = spark.score(session.createDataFrame(data).repartition(3), model).toPandas()
+    scored = spark.score(session.createDataFrame(data).repartition(3), saved_model).toPandas()
     scored = scored.set_index("id").loc[data["id"]]
     np.testing.assert_allclose(scored[scoring.PROBA].to_numpy(float),
-                               expected(model, data["headline"]), atol=1e-5)
-    scorer = spark.BatchScorer(model)
+                               expected(saved_model, data["headline"]), atol=1e-5)
+    scorer = spark.BatchScorer(saved_model)
     import pickle
 
     clone = pickle.loads(pickle.dumps(scorer))  # what Spark ships to the workers: no model inside
     assert len(pickle.dumps(scorer)) < 1000
     np.testing.assert_allclose(clone.predict_batch(data["headline"].tolist()),
-                               expected(model, data["headline"]), atol=1e-5)
+                               expected(saved_model, data["headline"]), atol=1e-5)
     with pytest.raises(ValueError, match="clickbait_probability"):
-        spark.score(session.createDataFrame(scored.reset_index()), model)
+        spark.score(session.createDataFrame(scored.reset_index()), saved_model)
 
 
-def test_force_replaces_only_a_spark_output_folder(session, model, corpus, tmp_path):
+def test_force_replaces_only_a_spark_output_folder(session, saved_model, corpus, tmp_path):
     data = frame(corpus, 50)
     data.to_csv(tmp_path / "in.csv", index=False)
     mine = tmp_path / "notes"  # a user's folder: --force must not delete it
     mine.mkdir()
     (mine / "thesis.txt").write_text("years of work")
     with pytest.raises(FileExistsError, match="not a finished Spark output"):
-        spark.score_files(model, str(tmp_path / "in.csv"), str(mine), output_format="parquet", force=True)
+        spark.score_files(saved_model, str(tmp_path / "in.csv"), str(mine), output_format="parquet",
+                          force=True)
     assert (mine / "thesis.txt").read_text() == "years of work"
     a_file = tmp_path / "scores.parquet"
     a_file.write_text("not a folder")
     with pytest.raises(FileExistsError, match="not a finished Spark output"):
-        spark.score_files(model, str(tmp_path / "in.csv"), str(a_file), force=True)
+        spark.score_files(saved_model, str(tmp_path / "in.csv"), str(a_file), force=True)
     for bad in (0, -1):
         with pytest.raises(ValueError, match="partitions"):
-            spark.score_files(model, str(tmp_path / "in.csv"), str(tmp_path / "p.parquet"), partitions=bad)
+            spark.score_files(saved_model, str(tmp_path / "in.csv"), str(tmp_path / "p.parquet"),
+                              partitions=bad)
     out = tmp_path / "out.parquet"  # what score-spark wrote can be replaced
-    spark.score_files(model, str(tmp_path / "in.csv"), str(out))
-    assert spark.score_files(model, str(tmp_path / "in.csv"), str(out), force=True)["rows"] == 50
+    spark.score_files(saved_model, str(tmp_path / "in.csv"), str(out))
+    assert spark.score_files(saved_model, str(tmp_path / "in.csv"), str(out), force=True)["rows"] == 50
 
 
-def test_tsv_output_is_tab_separated_and_counted_right(session, model, corpus, tmp_path):
+def test_tsv_output_is_tab_separated_and_counted_right(session, saved_model, corpus, tmp_path):
     data = frame(corpus, 30)
     data.loc[10:19, "headline"] = [f"first line {i}\nsecond line" for i in range(10)]
     data.to_csv(tmp_path / "in.csv", index=False)
-    r = spark.score_files(model, str(tmp_path / "in.csv"), str(tmp_path / "out.tsv"))
+    r = spark.score_files(saved_model, str(tmp_path / "in.csv"), str(tmp_path / "out.tsv"))
     assert r["rows"] == 30
     parts = sorted((tmp_path / "out.tsv").glob("part-*"))
     back = pd.concat([pd.read_csv(p, sep="\t", keep_default_na=False, dtype=str) for p in parts])

