@@ -116,7 +116,8 @@ def judge(proba: np.ndarray, threshold: float, split: dict, test: tuple, test_pr
 
 
 def run(model: str, seed: int, sources: list[str], ns: list[int], retrain_n: int | None,
-        data_dir: Path) -> dict:
+        data_dir: Path, learn_ns: list[int] | None = None, retrain_sources: tuple = ("youtube",)
+        ) -> dict:
     corpus = {s: load_split(s, data_dir) for s in ("train", "valid", "test")}
     test = corpus["test"]
     development = [(f["headline"].tolist(), f["label"].to_numpy())
@@ -137,7 +138,7 @@ def run(model: str, seed: int, sources: list[str], ns: list[int], retrain_n: int
                 det.retain(x, y, source=f"bench:{name}")
             curves["retain"][n] = judge(det.predict_proba(jx)[:, 1], det.threshold_, split, test,
                                         det.predict_proba(test[0])[:, 1])
-            if n:
+            if n and (learn_ns is None or n in learn_ns):
                 det = ClickbaitDetector.load(model)
                 t0 = time.perf_counter()
                 det.learn(x, y)
@@ -148,7 +149,7 @@ def run(model: str, seed: int, sources: list[str], ns: list[int], retrain_n: int
             t = best_threshold(ref.predict_proba(corpus["valid"][0])[:, 1], corpus["valid"][1])
             curves["refit"][n] = judge(ref.predict_proba(jx)[:, 1], t, split, test,
                                        ref.predict_proba(test[0])[:, 1])
-            if n and n == retrain_n:
+            if n and n == retrain_n and name in retrain_sources:
                 t0 = time.perf_counter()
                 params = {**base.get_params(), "verbose": 0}
                 new = ClickbaitDetector(**params).fit(
@@ -213,17 +214,35 @@ def main() -> int:
     ap.add_argument("--ns", nargs="+", type=int, default=[0, 100, 300, 1000, 3000])
     ap.add_argument("--retrain-n", type=int, default=1000)
     ap.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR))
+    ap.add_argument("--learn-ns", nargs="+", type=int, default=None,
+                    help="the N at which `learn` runs (default: every N > 0)")
+    ap.add_argument("--retrain-sources", nargs="+", default=["youtube"])
+    ap.add_argument("--seeds", nargs="+", type=int, default=None,
+                    help="split seed of each model (default 0, 1, 2, ...)")
     ap.add_argument("--out", default=str(RESULTS / "adaptation.json"))
+    ap.add_argument("--combine", nargs="+", default=None, metavar="JSON",
+                    help="only merge runs written by earlier invocations (one model each) into --out")
     a = ap.parse_args()
     started = time.perf_counter()
-    runs = [run(m, seed, a.sources, a.ns, a.retrain_n, Path(a.data_dir)) for seed, m in enumerate(a.models)]
+    if a.combine:
+        parts = [json.loads(Path(p).read_text()) for p in a.combine]
+        a.models = [m for p in parts for m in p["models"]]
+        seeds = [s for p in parts for s in p["seeds"]]
+        runs = [r for p in parts for r in p["runs"]]
+        commands = [p["command"] for p in parts]
+    else:
+        seeds = a.seeds or list(range(len(a.models)))
+        runs = [run(m, seed, a.sources, a.ns, a.retrain_n, Path(a.data_dir), a.learn_ns,
+                    tuple(a.retrain_sources)) for seed, m in zip(seeds, a.models, strict=True)]
+        runs = json.loads(json.dumps(runs))  # N as strings, as in the file
+        commands = []
     med = medians(runs)
     results = {
         "command": shlex.join([Path(sys.executable).name, *sys.argv]),
         "when": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
-        "models": a.models, "seeds": list(range(len(a.models))), "ns": a.ns,
-        "medians": med, "runs": runs, "seconds": round(time.perf_counter() - started),
+        "models": a.models, "seeds": seeds, "ns": a.ns, "medians": med, "runs": runs,
+        "seconds": round(time.perf_counter() - started), "combined_from": commands,
     }
     from clickbait.files import write_file
     from clickbait.reports import write_json
