@@ -22,7 +22,7 @@ TRAIN_FLAGS = --encoder $(ENCODER) --loss $(LOSS) --dim $(DIM) --epochs $(EPOCHS
 PYTEST_FLAGS ?=
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: install pretrained train compare test test-slow lint bench clean notebooks score bench-score bench-spark bench-adapt condense evaluate-sources bench-adapt-source report bench-vote bench-subword bench-setup
+.PHONY: install pretrained train compare test test-slow lint bench clean notebooks score bench-score bench-spark bench-adapt bench-users condense evaluate-sources bench-adapt-source report bench-vote bench-subword bench-setup
 
 install: $(VENV)/.installed
 # constraints.txt pins the versions the tests passed with (edit it to move to newer ones).
@@ -104,9 +104,20 @@ evaluate-sources: install $(MODEL)/current/config.json
 	$(BIN)/clickbait evaluate-sources $(or $(MODELS),$(MODEL)) --data-dir $(DATA) --reports build/reports \
 		--force $(addprefix --data ,$(EXTRA))
 
-# Adaptation curves (retain / user overlay / TF-IDF / retraining; ~5 min) and case-base condensing
-# -> reports/adaptation.{png,json}, benchmarks/results/adapt.json
-bench-adapt: install pretrained $(MODEL)/current/config.json
+# Adaptation curves on the models `make report` trained (one process per model, then merged):
+# retain / learn / TF-IDF refit / retrain on youtube2018 by channel, downs2014 and the no-lists
+# persona, N = 0..3,000, corpus test ROC-AUC and ECE after each (~40 min on 2 cores)
+# -> benchmarks/results/adaptation.{json,md}; then the explanation check -> benchmarks/results/explain.json
+bench-adapt: install pretrained
+	for s in $(SEEDS); do nice $(BIN)/python benchmarks/bench_adaptation.py --models build/models/seed$$s \
+		--seeds $$s --learn-ns 100 1000 3000 --out build/bench/adaptation_seed$$s.json & done; wait
+	$(BIN)/python benchmarks/bench_adaptation.py --combine $(foreach s,$(SEEDS),build/bench/adaptation_seed$(s).json)
+	nice $(BIN)/python benchmarks/bench_explain.py --models $(foreach s,$(SEEDS),build/models/seed$(s))
+	$(BIN)/python -m clickbait.model_card --adaptation-only --readme README.md
+
+# The older user-overlay curves and case-base condensing -> reports/adaptation.{png,json},
+# benchmarks/results/adapt.json
+bench-users: install pretrained $(MODEL)/current/config.json
 	nice $(BIN)/python benchmarks/bench_adapt.py --model $(MODEL)
 
 # How the vote's k and headline-check cut were chosen (validation out of fold, downs2014, generated

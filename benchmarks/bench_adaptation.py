@@ -243,6 +243,7 @@ def main() -> int:
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
         "models": a.models, "seeds": seeds, "ns": a.ns, "medians": med, "runs": runs,
         "seconds": round(time.perf_counter() - started), "combined_from": commands,
+        "adapters": {m: ClickbaitDetector.load(m).adapter_.to_dict() for m in a.models},
     }
     from clickbait.files import write_file
     from clickbait.reports import write_json

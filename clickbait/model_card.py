@@ -28,6 +28,9 @@ METRICS = ("accuracy", "roc_auc", "f1", "precision", "recall")
 FIGURES = ("roc.png", "confusion.png", "projection.png")
 README_BEGIN, README_END = "<!-- report:begin -->", "<!-- report:end -->"
 SETUP_BEGIN, SETUP_END = "<!-- setup:begin -->", "<!-- setup:end -->"
+ADAPT_BEGIN, ADAPT_END = "<!-- adaptation:begin -->", "<!-- adaptation:end -->"
+_ADAPT_SOURCES = (("youtube", "judge_auc", "youtube2018, judged channels: ROC-AUC"),
+                  ("no-lists", "affected_agreement", "no-lists persona: agreement on affected test rows"))
 
 
 def _read_json(path: Path) -> dict | None:
@@ -184,6 +187,37 @@ def setup_block_from(root: Path, reports: Path) -> str:
                        _read_json(reports / "metrics.json"))
 
 
+def adaptation_block(results: dict | None) -> str:
+    """The README's adaptation table from benchmarks/results/adaptation.json (`make bench-adapt`):
+    median over the models, with the corpus test ROC-AUC / ECE after adapting."""
+    if not results:
+        return f"{ADAPT_BEGIN}\n*Not measured yet: run `make bench-adapt`.*\n{ADAPT_END}"
+    med = results["medians"]
+    out = [ADAPT_BEGIN, f"Median of {len(results['models'])} models (seeds "
+           f"{', '.join(map(str, results['seeds']))}), `benchmarks/results/adaptation.json`; in "
+           "brackets the corpus test ROC-AUC / ECE after adapting.", "",
+           "| new labelled rows | N | retain (instant) | learn | TF-IDF + LR refit | retrain |",
+           "|---|---:|---|---|---|---|"]
+    for name, key, title in _ADAPT_SOURCES:
+        methods = med.get(name)
+        if not methods:
+            continue
+        for n in sorted(methods["retain"], key=int):
+            if int(n) not in (0, 300, 1000):
+                continue
+            cells = []
+            for method in ("retain", "learn", "refit", "retrain"):
+                c = methods.get(method, {}).get(n)
+                cells.append("" if c is None else f"{c[key]['median']:.3f} "
+                             f"({c['corpus_test_auc']['median']:.4f} / {c['corpus_test_ece']['median']:.3f})")
+            out.append(f"| {title if n == '0' else ''} | {int(n):,} | " + " | ".join(cells) + " |")
+    return "\n".join([*out, ADAPT_END])
+
+
+def adaptation_block_from(root: Path) -> str:
+    return adaptation_block(_read_json(root / "benchmarks" / "results" / "adaptation.json"))
+
+
 def update_readme(readme: Path, block: str, begin: str = README_BEGIN, end: str = README_END) -> bool:
     """Replace the text between the markers; False if the README has no markers."""
     text = readme.read_text()
@@ -270,8 +304,9 @@ def model_card(reports: Path, multi: dict | None) -> str:
     if adaptation is None:
         missing.append("adaptation.json")
     out += ["## Adapting to a user", "",
-            "Agreement with a simulated user's labels after retaining N of their headlines in a "
-            "per-user overlay, without retraining: see `reports/adaptation.png` and "
+            "Adapting to a new source or a user (retain, learn, against a refitted TF-IDF "
+            "baseline): the README's adaptation table (`benchmarks/results/adaptation.json`); an "
+            "older per-user overlay measurement: see `reports/adaptation.png` and "
             "`docs/adaptation.md`" + (f" (measured on `{adaptation.get('model')}`)." if adaptation else
                                       " (not measured yet: `make bench-adapt`)."), "",
             "## Limitations and risks", "",
@@ -310,8 +345,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                     help="folders of `clickbait train --reports` runs, one per seed (first: figures)")
     ap.add_argument("--reports", default="reports", help="committed reports folder (read and written)")
     ap.add_argument("--readme", default="README.md", help="README whose report block is rewritten")
+    ap.add_argument("--adaptation-only", action="store_true",
+                    help="only rewrite the README's adaptation block (make bench-adapt)")
     ap.add_argument("--card", default="MODEL_CARD.md", help="model card to write")
     a = ap.parse_args(argv)
+    if a.adaptation_only:
+        readme = Path(a.readme)
+        update_readme(readme, adaptation_block_from(readme.resolve().parent), ADAPT_BEGIN, ADAPT_END)
+        print(f"wrote the adaptation block of {readme}")
+        return 0
     reports = Path(a.reports)
     reports.mkdir(parents=True, exist_ok=True)
     multi = None
@@ -323,7 +365,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 write_file(reports / name, (Path(a.runs[0]) / name).read_bytes())
         readme = Path(a.readme)
         blocks = ((readme_block(reports), README_BEGIN, README_END),
-                  (setup_block_from(readme.resolve().parent, reports), SETUP_BEGIN, SETUP_END))
+                  (setup_block_from(readme.resolve().parent, reports), SETUP_BEGIN, SETUP_END),
+                  (adaptation_block_from(readme.resolve().parent), ADAPT_BEGIN, ADAPT_END))
         for block, begin, end in blocks:
             if readme.is_file() and not update_readme(readme, block, begin, end):
                 print(f"{a.readme}: no {begin} ... {end} block; left as it is", file=sys.stderr)

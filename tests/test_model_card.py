@@ -88,6 +88,7 @@ def test_the_readme_results_block_is_what_make_report_writes_from_the_committed_
     assert block(model_card.README_BEGIN, model_card.README_END) == model_card.readme_block(ROOT / "reports")
     assert block(model_card.SETUP_BEGIN, model_card.SETUP_END) == model_card.setup_block_from(
         ROOT, ROOT / "reports")
+    assert block(model_card.ADAPT_BEGIN, model_card.ADAPT_END) == model_card.adaptation_block_from(ROOT)
     monkeypatch.chdir(ROOT)
     assert (ROOT / "MODEL_CARD.md").read_text() == model_card.model_card(Path("reports"), None)
 
@@ -98,3 +99,15 @@ def test_setup_block_names_its_files():
     assert "2.8 GiB" in text and "163 MiB" in text and "50-63 s of wall time" in text and "5 min" in text
     assert text.startswith(model_card.SETUP_BEGIN) and text.endswith(model_card.SETUP_END)
     assert "Not measured yet" in model_card.setup_block(None, None)
+
+
+def test_adaptation_block_reads_the_medians():
+    cell = {k: {"median": v} for k, v in (("judge_auc", 0.81), ("corpus_test_auc", 0.9969),
+                                           ("corpus_test_ece", 0.011))}
+    results = {"models": ["a", "b"], "seeds": [0, 1],
+               "medians": {"youtube": {"retain": {"0": cell, "1000": {**cell, "judge_auc": {"median": 0.85}}},
+                                       "refit": {"1000": {**cell, "judge_auc": {"median": 0.88}}}}}}
+    text = model_card.adaptation_block(results)
+    assert "| 1,000 | 0.850 (0.9969 / 0.011) |  | 0.880 (0.9969 / 0.011) |  |" in text
+    assert text.startswith(model_card.ADAPT_BEGIN) and "seeds 0, 1" in text
+    assert "Not measured" in model_card.adaptation_block(None)
