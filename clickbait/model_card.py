@@ -216,6 +216,13 @@ def adaptation_block(results: dict | None) -> str:
             cells = [adaptation_cell(methods.get(m, {}).get(n), key)
                      for m in ("retain", "learn", "refit", "retrain")]
             out.append(f"| {title if n == '0' else ''} | {int(n):,} | " + " | ".join(cells) + " |")
+    persona = med.get("no-lists")
+    if persona:
+        whole = "; ".join(f"{m} N={int(n):,} {c['all_agreement']['median']:.3f}"
+                          for m in ("retain", "learn", "refit") for n, c in persona.get(m, {}).items()
+                          if "all_agreement" in c)
+        out += ["", "The persona overrules the corpus on list headlines, so its corpus columns score "
+                "labels it rejects; its agreement on the whole test split: " + whole + "."]
     return "\n".join([*out, ADAPT_END])
 
 
