@@ -108,10 +108,16 @@ evaluate-sources: install $(MODEL)/current/config.json
 # retain / learn / TF-IDF refit / retrain on youtube2018 by channel, downs2014 and the no-lists
 # persona, N = 0..3,000, corpus test ROC-AUC and ECE after each (~40 min on 2 cores)
 # -> benchmarks/results/adaptation.{json,md}; then the explanation check -> benchmarks/results/explain.json
+ADAPT = nice $(BIN)/python benchmarks/bench_adaptation.py --models build/models/seed$$s --seeds $$s
 bench-adapt: install pretrained
-	for s in $(SEEDS); do nice $(BIN)/python benchmarks/bench_adaptation.py --models build/models/seed$$s \
-		--seeds $$s --learn-ns 100 1000 3000 --out build/bench/adaptation_seed$$s.json & done; wait
-	$(BIN)/python benchmarks/bench_adaptation.py --combine $(foreach s,$(SEEDS),build/bench/adaptation_seed$(s).json)
+	for s in $(SEEDS); do ( $(ADAPT) --sources youtube no-lists --ns 0 300 1000 --learn-ns 1000 \
+		--retrain-n 1000 --out build/bench/adaptation_seed$$s.json && \
+		$(ADAPT) --sources youtube no-lists --ns 100 3000 --learn-ns 3000 --retrain-n 0 \
+		--out build/bench/adaptation_more_seed$$s.json && \
+		$(ADAPT) --sources downs2014 --ns 0 300 1000 --learn-ns 1000 --retrain-n 0 \
+		--out build/bench/adaptation_downs_seed$$s.json ) & done; wait
+	$(BIN)/python benchmarks/bench_adaptation.py --combine $(foreach s,$(SEEDS),$(foreach p,seed more_seed \
+		downs_seed,build/bench/adaptation_$(p)$(s).json))
 	nice $(BIN)/python benchmarks/bench_explain.py --models $(foreach s,$(SEEDS),build/models/seed$(s))
 	$(BIN)/python -m clickbait.model_card --adaptation-only --readme README.md
 	nice $(BIN)/python benchmarks/bench_learn.py --model build/models/seed0

@@ -216,10 +216,21 @@ def main() -> int:
     a = ap.parse_args()
     started = time.perf_counter()
     if a.combine:
+        # Runs of the same model (several invocations: other sources or other N) are merged.
         parts = [json.loads(Path(p).read_text()) for p in a.combine]
-        a.models = [m for p in parts for m in p["models"]]
-        seeds = [s for p in parts for s in p["seeds"]]
-        runs = [r for p in parts for r in p["runs"]]
+        merged: dict = {}
+        for part in parts:
+            for model, seed, run_ in zip(part["models"], part["seeds"], part["runs"], strict=True):
+                into = merged.setdefault((model, seed), {})
+                for name, result in run_.items():
+                    have = into.setdefault(name, {"curves": {}, "seconds": {},
+                                                  "pool_rows": result["pool_rows"],
+                                                  "judge_rows": result["judge_rows"]})
+                    for key in ("curves", "seconds"):
+                        for method, by_n in result[key].items():
+                            have[key].setdefault(method, {}).update(by_n)
+        a.models, seeds = [m for m, _ in merged], [s for _, s in merged]
+        runs = list(merged.values())
         commands = [p["command"] for p in parts]
     else:
         seeds = a.seeds or list(range(len(a.models)))
