@@ -135,6 +135,21 @@ def _label_name(y: int) -> str:
     return "clickbait" if int(y) == 1 else "not clickbait"
 
 
+def _explain_sentence(e, shown, label: bool) -> str:
+    """One plain sentence: the label, P, and why (a retained label, not a headline, or the
+    nearest cases shown)."""
+    opening = f"{_label_name(label)}, P {e.clickbait_probability:.2f}: "
+    if e.user_label == e.user_label:  # not NaN: a retained copy of this very headline
+        return (opening + "decided by a retained label (this headline was retained as "
+                f"{_label_name(int(e.user_label))})")
+    if e.headline < 0.5:
+        return opening + f"not a headline (P(headline) {e.headline:.2f}), so never labelled clickbait"
+    n, clickbait = len(shown), int((shown["label"] == 1).sum())
+    nearest = shown.sort_values("rank")["case_text"].iloc[0] if n else ""
+    text = nearest if len(nearest) <= 70 else nearest[:67] + "..."
+    return opening + f"{clickbait} of the {n} cases shown are clickbait; nearest: {text!r}"
+
+
 def cmd_explain(a: argparse.Namespace) -> int:
     from .detector import ClickbaitDetector
 
@@ -144,27 +159,26 @@ def cmd_explain(a: argparse.Namespace) -> int:
     for q, headline in enumerate(a.headlines):
         e = why.iloc[q]
         label = e.clickbait_probability >= det.threshold_ and e.headline >= 0.5
-        print(f"{headline!r}: {_label_name(label)} (P(clickbait) {e.clickbait_probability:.3f}, "
-              f"threshold {det.threshold_:.3f}; support {e.support:.3f}"
-              f"{', LOW' if e.low_support else ''}; P(headline) {e.headline:.2f})")
-        terms = ", ".join(f"{name} {e[name]:+.3f} ({e[name + '_contribution']:+.2f})"
-                          for name in det.combiner_.to_dict()["features"])
-        print(f"  evidence (value, logit contribution): {terms}; intercept {e.intercept:+.2f} "
-              f"-> the cases say {e.cases_probability:.3f} (pulled toward the prior {e.prior:.2f} only if "
-              f"P(headline) < 0.5)")
-        if e.user_label == e.user_label:  # not NaN: a retained copy of this very headline
-            print(f"  decided by a retained label: this headline was retained as "
-                  f"{_label_name(int(e.user_label))}")
-        elif e.retained_other_mass + e.retained_clickbait_mass > 0:
+        shown = frame[frame["query"] == q]
+        print(f"{headline!r}: {_explain_sentence(e, shown, label)}")
+        print(f"  P(clickbait) {e.clickbait_probability:.3f}, threshold {det.threshold_:.3f}; "
+              f"support {e.support:.3f}{', LOW' if e.low_support else ''}; P(headline) {e.headline:.2f}")
+        if a.verbose:
+            terms = ", ".join(f"{name} {e[name]:+.3f} ({e[name + '_contribution']:+.2f})"
+                              for name in det.combiner_.to_dict()["features"])
+            print(f"  evidence (value, logit contribution): {terms}; intercept {e.intercept:+.2f} "
+                  f"-> the cases say {e.cases_probability:.3f} (pulled toward the prior {e.prior:.2f} "
+                  "only if P(headline) < 0.5)")
+        if e.user_label != e.user_label and e.retained_other_mass + e.retained_clickbait_mass > 0:
             print(f"  retained cases (marked *) moved the cases' P(clickbait) from "
                   f"{e.base_probability:.3f} to {e.cases_probability:.3f} (their weight: clickbait "
                   f"{e.retained_clickbait_mass:.2f}, not clickbait {e.retained_other_mass:.2f})")
-        print(f"  {'rank':>4} {'sim':>6} {'label':<13} {'source':<14} {'added':<16} {'case':>10}  headline")
-        for r in frame[frame["query"] == q].itertuples():
+        print(f"  {'rank':>4} {'sim':>6} {'label':<13} {'source':<14} {'added':<19} {'case':>10}  headline")
+        for r in shown.itertuples():
             weight = f" x{r.weight:g}" if r.weight != 1 else ""
             mark = "*" if r.retained else " "
             print(f" {mark}{r.rank:>4} {r.similarity:6.3f} {_label_name(r.label):<13} "
-                  f"{(r.source + weight)[:14]:<14} {r.added:%Y-%m-%d %H:%M} {r.case_id:>10}  "
+                  f"{(r.source + weight)[:14]:<14} {r.added:%Y-%m-%d %H:%M:%S} {r.case_id:>10}  "
                   f"{r.case_text[:70]}")
     return EXIT_OK
 
@@ -384,7 +398,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", default=DEFAULT_VECTORS, help="where to write them")
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
 
-    p = command("explain", "the nearest cases behind a headline's label", cmd_explain)
+    p = command("explain", "the nearest cases behind a headline's label (-v: the evidence "
+                                  "terms)", cmd_explain)
     p.add_argument("model_dir", help="a saved model directory")
     p.add_argument("headlines", nargs="+", help="one or more headlines (quote each)")
     p.add_argument("-k", "--k", type=int, default=5, help="cases to show per headline")
