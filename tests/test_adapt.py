@@ -82,9 +82,13 @@ def test_user_overlay_round_trip_list_export_drop(small_detector, model_copy, tm
     assert again.forget(case_ids=ids[1:]) == 1 and len(again.overlay_) == 1
     rows = overlay.list_users(model_copy)
     assert [(r["name"], r["cases"]) for r in rows] == [("alice", 2)]
-    out = overlay.UserOverlay.load(model_copy, "alice").export(tmp_path / "alice.csv")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", rows[0]["saved"])  # to the second
+    alice = overlay.UserOverlay.load(model_copy, "alice")
+    assert (alice.to_frame()["added"] == alice.to_frame()["added"].dt.floor("s")).all()
+    out = alice.export(tmp_path / "alice.csv")
     exported = pd.read_csv(out)
     assert exported["headline"].tolist() == NEW and exported["label"].tolist() == flipped.tolist()
+    assert exported["added"].str.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\+00:00").all()
     assert overlay.drop_user(model_copy, "alice") and overlay.list_users(model_copy) == []
     assert not overlay.drop_user(model_copy, "alice")
 
