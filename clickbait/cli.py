@@ -311,7 +311,8 @@ def cmd_score_spark(a: argparse.Namespace) -> int:
         raise RuntimeError(f"score-spark needs pyspark: pip install 'clickbait[spark]' ({e})") from None
     r = score_files(a.model_dir, a.input, a.output, text_col=a.text_column, input_format=a.input_format,
                     output_format=a.output_format, master=a.master, partitions=a.partitions,
-                    force=a.force, threshold=a.threshold, retrieval=a.retrieval, nprobe=a.nprobe)
+                    force=a.force, threshold=a.threshold, retrieval=a.retrieval, nprobe=a.nprobe,
+                    log_level="WARN" if a.verbose else "ERROR")  # Spark's JVM log: quiet unless -v
     _say(a, f"scored {r['rows']:,} rows into {a.output} ({r['partitions']} partitions) in "
             f"{r['seconds']:.1f} s", file=sys.stderr)
     return EXIT_OK
@@ -616,6 +617,24 @@ def _setup_logging(a: argparse.Namespace, tty: bool) -> None:
     log.propagate = False
 
 
+# The library's errors name Python arguments (text_column=NAME); the CLI's name its flags.
+_FLAGS = {"text_column": "--text-column", "text_col": "--text-column", "label_column": "--label-column",
+          "format": "--format", "input_format": "--input-format", "output_format": "--output-format",
+          "encoding": "--encoding", "encoding_errors": "--encoding-errors",
+          "tsv_quoting": "--tsv-quoting", "force": "--force"}
+_NAMES = "|".join(sorted(_FLAGS, key=len, reverse=True))
+_ARGUMENT = re.compile(rf"\b({_NAMES})=(True\b|\"[^\"]*\"|[\w.-]+)?")
+
+
+def _flag_words(message: str) -> str:
+    """`text_column=NAME` -> `--text-column NAME`, `force=True` -> `--force`, in an error's text."""
+    def flag(m: re.Match) -> str:
+        value = (m.group(2) or "").strip('"')
+        return _FLAGS[m.group(1)] + ("" if value in ("", "True") else f" {value}")
+
+    return _ARGUMENT.sub(flag, message)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run a command; returns the exit status (see the module docstring)."""
     parser = build_parser()
@@ -649,7 +668,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if a.verbose > 1:
             raise
         message = e.args[0] if isinstance(e, KeyError) and e.args else e
-        print(f"clickbait {a.command}: error: {message}", file=sys.stderr)
+        print(f"clickbait {a.command}: error: {_flag_words(str(message))}", file=sys.stderr)
         return EXIT_FAILURE
     finally:
         undo()

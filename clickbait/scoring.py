@@ -58,9 +58,11 @@ ENCODERS = ("auto", "numpy", "tensorflow")
 
 
 # -- reading (clickbait/formats.py reads and writes the files) ---------------------------
-def find_column(header: list[str], wanted: str | None, candidates=TEXT_COLUMNS, what: str = "text") -> int:
+def find_column(header: list[str], wanted: str | None, candidates=TEXT_COLUMNS, what: str = "text",
+                argument: str | None = None) -> int:
     """Position of the column to use: `wanted` if given (exact, then case-insensitive), else the
-    first of `candidates` (case-insensitive), else the only column. The error lists the columns."""
+    first of `candidates` (case-insensitive), else the only column. The error lists the columns
+    and names the Python `argument` that chooses one (default `{what}_column`)."""
     lower = [h.strip().lower() for h in header]
     if wanted is not None:
         for names in (header, lower):
@@ -73,10 +75,9 @@ def find_column(header: list[str], wanted: str | None, candidates=TEXT_COLUMNS, 
             return lower.index(c)
     if len(header) == 1 and what == "text":
         return 0
-    option = "--text-column" if what == "text" else "--label-column"
     raise InputError(f"cannot tell which column holds the {what}: none is named "
                      f"{'/'.join(candidates)}; the columns are: {', '.join(map(repr, header))}; "
-                     f"choose one with {option}")
+                     f"choose one with {argument or what + '_column'}=NAME")
 
 
 # -- scoring ---------------------------------------------------------------------------------

@@ -50,7 +50,7 @@ def score(df: DataFrame, model_dir: str | os.PathLike, text_col: str | None = No
     `text_col` defaults to the column named headline/title/text, or the only column."""
     from pyspark.sql.types import DoubleType, IntegerType, StructField, StructType
 
-    text_col = df.columns[find_column(list(df.columns), text_col)]
+    text_col = df.columns[find_column(list(df.columns), text_col, argument="text_col")]
     clash = [c for c in ADDED if c in df.columns]
     if clash:
         raise ValueError(f"the DataFrame already has column(s) {clash}; rename them first")
@@ -60,9 +60,11 @@ def score(df: DataFrame, model_dir: str | os.PathLike, text_col: str | None = No
     return df.mapInPandas(scorer, schema)
 
 
-def session(master: str | None = None, app: str = "clickbait") -> SparkSession:
+def session(master: str | None = None, app: str = "clickbait",
+            log_level: str | None = None) -> SparkSession:
     """A Spark session whose Python workers run this interpreter (else they start the PATH's
-    `python3`, which may lack clickbait) with Arrow batches of ARROW_BATCH rows."""
+    `python3`, which may lack clickbait) with Arrow batches of ARROW_BATCH rows; `log_level`
+    (e.g. "ERROR") quiets Spark's own log from its start (default: Spark's, WARN)."""
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     from pyspark.sql import SparkSession
@@ -70,10 +72,15 @@ def session(master: str | None = None, app: str = "clickbait") -> SparkSession:
     builder = SparkSession.builder.appName(app)
     if master:
         builder = builder.master(master)
-    return (builder.config("spark.sql.execution.arrow.maxRecordsPerBatch", str(ARROW_BATCH))
-            .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-            .config("spark.ui.enabled", "false")
-            .getOrCreate())
+    if log_level:
+        builder = builder.config("spark.log.level", log_level)
+    spark = (builder.config("spark.sql.execution.arrow.maxRecordsPerBatch", str(ARROW_BATCH))
+             .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+             .config("spark.ui.enabled", "false")
+             .getOrCreate())
+    if log_level:
+        spark.sparkContext.setLogLevel(log_level)  # a session that already ran keeps its config
+    return spark
 
 
 def _format(path: str, given: str | None) -> str:
@@ -84,7 +91,8 @@ def _format(path: str, given: str | None) -> str:
         return "csv"
     if name.endswith(".parquet"):
         return "parquet"
-    raise ValueError(f"cannot tell the format of {path!r} from its name; give --input-format/--output-format")
+    raise ValueError(f"cannot tell the format of {path!r} from its name; give "
+                     "input_format=/output_format= (csv or parquet)")
 
 
 def _sep(path: str) -> str:
@@ -100,6 +108,30 @@ def read(spark: SparkSession, path: str, format: str | None = None):
                           inferSchema=False, mode="FAILFAST", enforceSchema=False)
 
 
+def check_header(input: str, format: str | None = None, text_col: str | None = None) -> str | None:
+    """The text column of a local INPUT (a file, or a folder's first part file), from its header
+    alone, so that a wrong `text_col` fails before Spark starts; None where only Spark can tell
+    (a remote path, a glob, an empty folder)."""
+    from .formats import open_input
+
+    fmt = _format(input, format)
+    path = Path(input)
+    if "://" in input or not path.exists():
+        return None
+    if path.is_dir():
+        parts = sorted(p for p in path.iterdir()
+                       if p.is_file() and not p.name.startswith(("_", ".")) and p.stat().st_size)
+        if not parts:
+            return None
+        path = parts[0]
+    table = open_input(path, format="tsv" if fmt == "csv" and _sep(input) == "\t" else fmt)
+    try:
+        header = table.header
+    finally:
+        table.close()
+    return header[find_column(header, text_col, argument="text_col")]
+
+
 _SPARK_FILES = re.compile(r"part-.*|_SUCCESS|_committed_.*|_started_.*|\..*\.crc")
 
 
@@ -112,31 +144,34 @@ def check_output(output: str, force: bool) -> None:
     if not os.path.lexists(path):
         return
     if not force:
-        raise FileExistsError(f"{output} exists; pass --force to overwrite it")
+        raise FileExistsError(f"{output} exists; pass force=True to overwrite it")
     names = [p.name for p in path.iterdir()] if path.is_dir() and not path.is_symlink() else None
     if names is None or "_SUCCESS" not in names or not all(_SPARK_FILES.fullmatch(n) for n in names):
         raise FileExistsError(f"{output} exists and is not a finished Spark output folder (part "
-                              "files and _SUCCESS only); --force replaces only such a folder: "
+                              "files and _SUCCESS only); force=True replaces only such a folder: "
                               "move it away or choose another OUTPUT")
 
 
 def score_files(model_dir: str | os.PathLike, input: str, output: str, *, text_col: str | None = None,
                 input_format: str | None = None, output_format: str | None = None,
                 master: str | None = None, partitions: int | None = None, force: bool = False,
-                threshold: float | None = None, retrieval: str = "exact", nprobe: int = NPROBE) -> dict:
+                threshold: float | None = None, retrieval: str = "exact", nprobe: int = NPROBE,
+                log_level: str | None = "ERROR") -> dict:
     """`clickbait score-spark`: INPUT scored into OUTPUT (a folder of part files, as Spark
-    writes), every row once and in input order. Returns rows, partitions and seconds."""
+    writes), every row once and in input order. Returns rows, partitions and seconds. The
+    input's header is checked before Spark starts; `log_level` is Spark's (None: its default)."""
     out_format = _format(output, output_format)
+    check_header(input, input_format, text_col)  # in well under a second, not after Spark's start
     check_output(output, force)
     BatchScorer(model_dir, threshold=threshold, retrieval=retrieval, nprobe=nprobe)  # checks them now
     if partitions is not None:
         check_count(partitions, "partitions")
     started = time.perf_counter()
-    spark = session(master)  # the model folder is the workers' to find (see BatchScorer.path)
+    spark = session(master, log_level=log_level)  # the workers find the model (BatchScorer.path)
     from pyspark.sql import functions as F
 
     df = read(spark, input, input_format)
-    text_col = df.columns[find_column(list(df.columns), text_col)]
+    text_col = df.columns[find_column(list(df.columns), text_col, argument="text_col")]
     # One partition per core at least (a multi-line CSV is one partition), in input order: row
     # ids follow the file, ranges of them become partitions, sorted within.
     n = partitions or 2 * spark.sparkContext.defaultParallelism
