@@ -87,8 +87,8 @@ def _scoring_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tsv-quoting", default="rfc4180", choices=["rfc4180", "none"],
                    help="TSV quoting: rfc4180 (as CSV: a bad quote is an error naming its line) or "
                         "none (quotes are text; a tab or line end in a value cannot be written)")
-    p.add_argument("--retrieval", default="exact", choices=["exact", "ivf", "auto"],
-                   help="nearest-case search: exact (predict_proba's answers; auto is exact), or a "
+    p.add_argument("--retrieval", default="exact", choices=["exact", "ivf"],
+                   help="nearest-case search: exact (predict_proba's answers), or a "
                         "faiss IVF index per class (approximate; see README for its agreement)")
     p.add_argument("--nprobe", type=int, default=32,  # scoring.NPROBE (not imported: the CLI stays light)
                    help="IVF lists searched per class and headline (with --retrieval ivf)")
@@ -305,6 +305,8 @@ def cmd_score(a: argparse.Namespace) -> int:
 
 
 def cmd_score_spark(a: argparse.Namespace) -> int:
+    if not a.verbose:  # pyspark's own warning about the pandas version: noise to a user
+        warnings.filterwarnings("ignore", "PySpark does not yet fully support", FutureWarning)
     try:
         from .spark import score_files
     except ImportError as e:  # pyspark missing
@@ -466,7 +468,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Spark master, e.g. local[4] (default: spark-submit's, else local[*])")
     p.add_argument("--partitions", type=int, default=None, help="default: 2 per core")
     p.add_argument("--threshold", type=float, default=None, help="P(clickbait) cut (default: the model's)")
-    p.add_argument("--retrieval", default="exact", choices=["exact", "ivf", "auto"],
+    p.add_argument("--retrieval", default="exact", choices=["exact", "ivf"],
                    help="nearest-case search (see clickbait score --help)")
     p.add_argument("--nprobe", type=int, default=32,  # scoring.NPROBE (not imported: the CLI stays light)
                    help="IVF lists searched per class and headline (with --retrieval ivf)")
