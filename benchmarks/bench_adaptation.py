@@ -55,7 +55,7 @@ from clickbait.data import (  # noqa: E402
     read_labelled,
 )
 from clickbait.detector import ClickbaitDetector, best_threshold  # noqa: E402
-from clickbait.vote import expected_calibration_error  # noqa: E402
+from clickbait.reports import expected_calibration_error  # noqa: E402
 
 _LIST = re.compile(r"^\d+\s")
 RESULTS = ROOT / "benchmarks" / "results"
