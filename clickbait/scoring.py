@@ -52,7 +52,7 @@ SUPPORT, LOW_SUPPORT = "support", "low_support"
 ADDED_ARROW_TYPES = {PROBA: "float64", LABEL: "int64", SUPPORT: "float64", LOW_SUPPORT: "int64",
                      NEIGHBOURS: "string"}
 BATCH_SIZE = 8192
-RETRIEVALS = ("exact", "ivf", "auto")
+RETRIEVALS = ("exact", "ivf")
 NPROBE = 32  # IVF lists probed per class: 0.010% of labels differ from exact (README, bench_score)
 ENCODERS = ("auto", "numpy", "tensorflow")
 
@@ -131,7 +131,7 @@ class Scorer:
     of labels (P(clickbait) moves by up to 0.16); probing 32 (NPROBE, the default) finds 96%,
     changes 0.006% and costs 50 us a headline against the exact scan's 92; agreement to 0.002
     takes 128 lists and 124 us). "ivf" opts in to a faiss IndexIVFFlat per class (the vote reads
-    each class's nearest cases) probing `nprobe` of about 2 sqrt(n) lists; "auto" is exact.
+    each class's nearest cases) probing `nprobe` of about 2 sqrt(n) lists.
     Whatever the retrieval, the probability is the detector's own vote (`_decide`) over it."""
 
     def __init__(self, detector: ClickbaitDetector, *, retrieval: str = "exact", nprobe: int = NPROBE,
@@ -167,8 +167,6 @@ class Scorer:
                                         input_signature=[tf.TensorSpec([None, None], tf.int64)])
             self._margin = _padding_margin(network)
         cases = detector._trained_cases()  # the base evidence reads the training cases only
-        if retrieval == "auto":  # the vote reads ~k cases of each class: exact is the default
-            retrieval = "exact"
         self.retrieval = retrieval
         self._ivf: dict = {}
         if retrieval == "ivf":

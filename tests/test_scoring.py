@@ -123,8 +123,10 @@ def test_batch_scorer_checks_its_options_before_any_work(saved_model):
     for bad in (2.0, -0.5, float("nan"), "0.5"):
         with pytest.raises(ValueError, match="threshold"):
             BatchScorer(saved_model, threshold=bad)
-    with pytest.raises(ValueError, match="retrieval"):
-        BatchScorer(saved_model, retrieval="fast")
+    for bad in ("fast", "auto"):  # "auto" (an alias of exact) was removed
+        with pytest.raises(ValueError, match=rf"retrieval must be one of \('exact', 'ivf'\), got '{bad}'"):
+            BatchScorer(saved_model, retrieval=bad)
+    assert main(["score", str(saved_model), "-", "--retrieval", "auto"]) == 2  # not a choice
     with pytest.raises(ValueError, match="nprobe"):
         BatchScorer(saved_model, nprobe=0)
 
