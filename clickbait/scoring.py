@@ -286,12 +286,6 @@ class Scorer:
         p = self.vote(ids, self.embed(ids), texts)
         return p if codes is None else p[codes]
 
-    def proba(self, texts: np.ndarray) -> np.ndarray:
-        """P(clickbait) of non-empty headlines (duplicates within the batch scored once)."""
-        if len(texts) == 0:
-            return np.zeros(0)
-        return self.score_ids(*self.tokenize(texts))[:, 0]
-
     def explain(self, texts: np.ndarray, k: int) -> list[str]:
         """The k nearest cases of each headline (exact, from `detector.explain`, so a user's
         overlay is included), one JSON list per headline."""

@@ -18,6 +18,7 @@ import pytest
 from conftest import (
     TWO_HEADLINES,
     listing,
+    proba,
 )
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
@@ -213,11 +214,11 @@ def test_score_frame_equals_predict_proba(small_detector):
 
 def test_ivf_retrieval_probing_every_list_is_exact(small_detector, corpus):
     texts = corpus["test"][0][:300]
-    exact = scoring.Scorer(small_detector, retrieval="exact").proba(np.asarray(texts, object))
+    exact = proba(scoring.Scorer(small_detector, retrieval="exact"), np.asarray(texts, object))
     ivf = scoring.Scorer(small_detector, retrieval="ivf", nprobe=10_000)
     assert ivf.retrieval == "ivf" and all(index.nlist > 1 for _, index, _ in ivf._ivf.values())
-    np.testing.assert_allclose(ivf.proba(np.asarray(texts, object)), exact, atol=1e-6)
-    fast = scoring.Scorer(small_detector, retrieval="ivf", nprobe=4).proba(np.asarray(texts, object))
+    np.testing.assert_allclose(proba(ivf, np.asarray(texts, object)), exact, atol=1e-6)
+    fast = proba(scoring.Scorer(small_detector, retrieval="ivf", nprobe=4), np.asarray(texts, object))
     assert ((fast >= 0.5) == (exact >= 0.5)).mean() > 0.95
 
 

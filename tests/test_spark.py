@@ -9,6 +9,7 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import proba
 
 pytest.importorskip("pyspark")
 if shutil.which("java") is None:  # .ci/run installs one
@@ -41,7 +42,7 @@ def expected(saved_model, texts) -> np.ndarray:
     det = ClickbaitDetector.load(saved_model)
     mask = scoring._text_mask(pd.Series(texts, dtype=object))
     out = np.full(len(texts), np.nan)
-    out[mask] = scoring.Scorer(det).proba(np.asarray(texts, object)[mask])
+    out[mask] = proba(scoring.Scorer(det), np.asarray(texts, object)[mask])
     return out
 
 
