@@ -401,8 +401,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", default=DEFAULT_VECTORS, help="where to write them")
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
 
-    p = command("explain", "the nearest cases behind a headline's label (-v: the evidence "
-                                  "terms)", cmd_explain)
+    p = command("explain", "the nearest cases behind a headline's label (-v: evidence terms)",
+                cmd_explain)
     p.add_argument("model_dir", help="a saved model directory")
     p.add_argument("headlines", nargs="+", help="one or more headlines (quote each)")
     p.add_argument("-k", "--k", type=int, default=5, help="cases to show per headline")

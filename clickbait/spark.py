@@ -23,6 +23,7 @@ write Parquet or CSV, every row once and in input order.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sys
@@ -72,40 +73,49 @@ def session(master: str | None = None, app: str = "clickbait",
     builder = SparkSession.builder.appName(app)
     if master:
         builder = builder.master(master)
-    opts = os.environ.get("SPARK_SUBMIT_OPTS")
-    if log_level:  # from the driver JVM's start (a log4j2 file, added to the user's options)
+    if log_level:  # from the driver JVM's start, no progress bar
         builder = builder.config("spark.ui.showConsoleProgress", "false")
-        os.environ["SPARK_SUBMIT_OPTS"] = (
-            f"{opts or ''} -Dlog4j2.configurationFile={_log4j2_file(log_level)}").strip()
-    try:
-        spark = (builder.config("spark.sql.execution.arrow.maxRecordsPerBatch", str(ARROW_BATCH))
-                 .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-                 .config("spark.ui.enabled", "false")
-                 .getOrCreate())
-    finally:
-        if opts is None:
-            os.environ.pop("SPARK_SUBMIT_OPTS", None)
-        else:
-            os.environ["SPARK_SUBMIT_OPTS"] = opts
+    builder = (builder.config("spark.sql.execution.arrow.maxRecordsPerBatch", str(ARROW_BATCH))
+               .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+               .config("spark.ui.enabled", "false"))
+    with _log4j2(log_level):
+        spark = builder.getOrCreate()
     if log_level:
         spark.sparkContext.setLogLevel(log_level)  # a JVM that was already running
     return spark
 
 
-def _log4j2_file(level: str) -> str:
-    """A log4j2 configuration sending Spark's log at `level` and above to stderr."""
+_LOG4J2 = """rootLogger.level = {level}
+rootLogger.appenderRef.stderr.ref = console
+appender.console.type = Console
+appender.console.name = console
+appender.console.target = SYSTEM_ERR
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = %d{{yy/MM/dd HH:mm:ss}} %p %c{{1}}: %m%n%ex
+"""
+
+
+@contextlib.contextmanager
+def _log4j2(level: str | None):
+    """While a driver JVM starts: a log4j2 configuration at `level` (to stderr), added to the
+    user's SPARK_SUBMIT_OPTS (restored after); nothing without a level."""
+    if not level:
+        yield
+        return
     import tempfile
 
-    path = Path(tempfile.gettempdir()) / f"clickbait-spark-log4j2-{level.lower()}.properties"
-    text = (f"rootLogger.level = {level.lower()}\nrootLogger.appenderRef.stderr.ref = console\n"
-            "appender.console.type = Console\nappender.console.name = console\n"
-            "appender.console.target = SYSTEM_ERR\nappender.console.layout.type = PatternLayout\n"
-            "appender.console.layout.pattern = %d{yy/MM/dd HH:mm:ss} %p %c{1}: %m%n%ex\n")
-    if not path.is_file() or path.read_text() != text:
-        tmp = path.with_name(f"{path.name}.{os.getpid()}")
-        tmp.write_text(text)
-        os.replace(tmp, path)
-    return path.as_uri()
+    opts = os.environ.get("SPARK_SUBMIT_OPTS")
+    with tempfile.TemporaryDirectory(prefix="clickbait-spark-") as tmp:
+        conf = Path(tmp) / "log4j2.properties"
+        conf.write_text(_LOG4J2.format(level=level.lower()))  # inside a private temporary folder
+        os.environ["SPARK_SUBMIT_OPTS"] = f"{opts or ''} -Dlog4j2.configurationFile={conf.as_uri()}".strip()
+        try:
+            yield
+        finally:
+            if opts is None:
+                os.environ.pop("SPARK_SUBMIT_OPTS", None)
+            else:
+                os.environ["SPARK_SUBMIT_OPTS"] = opts
 
 
 def _format(path: str, given: str | None) -> str:

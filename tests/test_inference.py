@@ -71,7 +71,7 @@ def test_unsupported_layers_fall_back_to_tensorflow(corpus, glove_path, tmp_path
     scorer = scoring.Scorer(det)
     assert scorer.encoder == "tensorflow"
     texts = np.asarray(corpus["test"][0][:50], object)
-    np.testing.assert_allclose(scorer.proba(texts), det.predict_proba(list(texts))[:, 1], atol=1e-5)
+    np.testing.assert_allclose(proba(scorer, texts), det.predict_proba(list(texts))[:, 1], atol=1e-5)
     with pytest.raises(UnsupportedModel):
         scoring.Scorer(det, encoder="numpy")
 
