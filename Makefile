@@ -114,6 +114,7 @@ bench-adapt: install pretrained
 	$(BIN)/python benchmarks/bench_adaptation.py --combine $(foreach s,$(SEEDS),build/bench/adaptation_seed$(s).json)
 	nice $(BIN)/python benchmarks/bench_explain.py --models $(foreach s,$(SEEDS),build/models/seed$(s))
 	$(BIN)/python -m clickbait.model_card --adaptation-only --readme README.md
+	nice $(BIN)/python benchmarks/bench_learn.py --model build/models/seed0
 
 # The older user-overlay curves and case-base condensing -> reports/adaptation.{png,json},
 # benchmarks/results/adapt.json

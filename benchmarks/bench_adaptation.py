@@ -55,21 +55,14 @@ from clickbait.data import (  # noqa: E402
     read_labelled,
 )
 from clickbait.detector import ClickbaitDetector, best_threshold  # noqa: E402
+from clickbait.model_card import adaptation_cell  # noqa: E402
 from clickbait.reports import expected_calibration_error  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_adapt import balanced_order  # noqa: E402
 
 _LIST = re.compile(r"^\d+\s")
 RESULTS = ROOT / "benchmarks" / "results"
-
-
-def balanced_order(labels: np.ndarray, seed: int) -> np.ndarray:
-    """A permutation whose every prefix keeps the classes' shares."""
-    rng = np.random.default_rng(seed)
-    perm = rng.permutation(len(labels))
-    rank = np.empty(len(labels))
-    for c in np.unique(labels):
-        rows = perm[labels[perm] == c]
-        rank[rows] = (np.arange(len(rows)) + 0.5) / len(rows)
-    return perm[np.argsort(rank[perm], kind="stable")]
 
 
 def source_split(name: str, seed: int, data_dir: Path, corpus: dict) -> dict:
@@ -197,11 +190,8 @@ def table(med: dict) -> str:
                   "| N | retain | learn | TF-IDF refit | retrain |", "|---:|---|---|---|---|"]
         ns = sorted({n for m in methods.values() for n in m}, key=int)
         for n in ns:
-            cells = []
-            for method in ("retain", "learn", "refit", "retrain"):
-                c = methods.get(method, {}).get(n)
-                cells.append("" if c is None else f"{c[key]['median']:.3f} "
-                             f"({c['corpus_test_auc']['median']:.4f} / {c['corpus_test_ece']['median']:.3f})")
+            cells = [adaptation_cell(methods.get(m, {}).get(n), key)
+                     for m in ("retain", "learn", "refit", "retrain")]
             lines.append(f"| {n} | " + " | ".join(cells) + " |")
         lines.append("")
     return "\n".join(lines)

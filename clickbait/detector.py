@@ -438,9 +438,9 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
               learning_rate: float | None = None, source: str = "learned") -> ClickbaitDetector:
         """Learned adaptation: fine-tune the encoder on new labelled headlines plus a replay
         sample of `replay` training cases (so the corpus is not forgotten) at the training's own
-        `learning_rate` unless given, re-embed every case,
-        refit the vote out of fold on the validation cases (the adapter's weights are kept),
-        and keep the new rows as retained cases. Reproducible with the detector's `seed`. Only
+        `learning_rate` unless given, re-embed every case, refit the vote out of fold on the
+        validation cases (the adapter's weights are kept), and keep the new rows as retained
+        cases. Reproducible with the detector's `seed`. Only
         the shared model learns: a learned model per user would copy the network and re-embed
         the whole case base for each user. The network changes in memory: `save` (or
         `clickbait adapt --learn`) writes it as a new version. Returns the detector."""
@@ -457,6 +457,7 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
             raise ValueError(f"learn() needs labelled headlines; got {len(texts)} headlines and "
                              f"{len(labels)} labels")
         check_count(epochs, "epochs")
+        check_count(replay, "replay", minimum=0)
         rate = self.learning_rate if learning_rate is None else check_positive(
             learning_rate, "learning_rate")
         started = time.perf_counter()

@@ -187,6 +187,14 @@ def setup_block_from(root: Path, reports: Path) -> str:
                        _read_json(reports / "metrics.json"))
 
 
+def adaptation_cell(cell: dict | None, key: str) -> str:
+    """One method at one N: the median `key` figure, then (corpus test ROC-AUC / ECE)."""
+    if cell is None:
+        return ""
+    return (f"{cell[key]['median']:.3f} ({cell['corpus_test_auc']['median']:.4f} / "
+            f"{cell['corpus_test_ece']['median']:.3f})")
+
+
 def adaptation_block(results: dict | None) -> str:
     """The README's adaptation table from benchmarks/results/adaptation.json (`make bench-adapt`):
     median over the models, with the corpus test ROC-AUC / ECE after adapting."""
@@ -205,12 +213,16 @@ def adaptation_block(results: dict | None) -> str:
         for n in sorted(methods["retain"], key=int):
             if int(n) not in (0, 300, 1000):
                 continue
-            cells = []
-            for method in ("retain", "learn", "refit", "retrain"):
-                c = methods.get(method, {}).get(n)
-                cells.append("" if c is None else f"{c[key]['median']:.3f} "
-                             f"({c['corpus_test_auc']['median']:.4f} / {c['corpus_test_ece']['median']:.3f})")
+            cells = [adaptation_cell(methods.get(m, {}).get(n), key)
+                     for m in ("retain", "learn", "refit", "retrain")]
             out.append(f"| {title if n == '0' else ''} | {int(n):,} | " + " | ".join(cells) + " |")
+    persona = med.get("no-lists")
+    if persona:
+        whole = "; ".join(f"{m} N={int(n):,} {c['all_agreement']['median']:.3f}"
+                          for m in ("retain", "learn", "refit") for n, c in persona.get(m, {}).items()
+                          if "all_agreement" in c)
+        out += ["", "The persona overrules the corpus on list headlines, so its corpus columns score "
+                "labels it rejects; its agreement on the whole test split: " + whole + "."]
     return "\n".join([*out, ADAPT_END])
 
 

@@ -190,3 +190,12 @@ def test_cli_explain_says_what_retained_cases_did(small_detector, tmp_path):
     first, second = out.stdout.split("'Parliament votes on the budget'")
     assert "decided by a retained label" in first and "clickbait" in first
     assert "retained cases (marked *) moved" in second and "*" in second
+
+
+@pytest.mark.parametrize("kwargs, word", [({"epochs": 0}, "epochs"), ({"replay": -1}, "replay"),
+                                          ({"learning_rate": 0.0}, "learning_rate")])
+def test_learn_checks_its_arguments_before_training(det, kwargs, word):
+    with pytest.raises(ValueError, match=word):
+        det.learn(["A headline"], [1], **kwargs)
+    with pytest.raises(ValueError, match="labelled headlines"):
+        det.learn([], [])

@@ -3,10 +3,9 @@
 #
 # A nearest-case classifier learns by remembering. When a reader disagrees with the corpus, their
 # labelled headlines can be **retained** as cases in a per-user **overlay**: the shared network
-# and the shared cases stay as they are, the reader's cases join their votes (with a weight,
-# `user_weight`, so their own judgement outweighs shared cases about as near), and nobody else is
-# affected. This notebook simulates such a reader and measures how fast the detector comes to
-# agree with them.
+# and the shared cases stay as they are, the reader's cases move the vote of headlines near them
+# (each with a weight, `user_weight`, default 1), and nobody else is affected. This notebook
+# simulates such a reader and measures how fast the detector comes to agree with them.
 #
 # **The reader**: for them, number-led list headlines ("17 Things Only '90s Kids Will
 # Understand") are *not* clickbait; they like lists. On every other headline they agree with the
@@ -27,7 +26,7 @@ TOP_N = 20000
 K = 100
 SEED = 0
 USER_SIZES = [0, 100, 500, 1000, 2000, 4000]  # how many labelled headlines the reader gave
-USER_WEIGHTS = [3.0, 10.0]  # a reader's case counts this many times a shared case as near
+USER_WEIGHTS = [1.0, 10.0]  # a reader's case counts this many times a retained case as near
 N_USER_EVAL = 300  # held-out headlines per group (number-led / other) to measure agreement
 VECTORS = "pretrained/glove.6B.50d.txt"  # relative to the repository root
 
@@ -190,24 +189,18 @@ print(f"with {max(USER_SIZES)} retained, the reader's view decides "
 
 # %% [markdown]
 # **Reading the curve.** On number-led headlines agreement starts low: the shared detector
-# calls them clickbait. With an overlay, the vote runs over the `k` nearest shared cases
-# *and* the `k` nearest of the reader's cases together; each case counts exp((similarity - best)
-# / T) with T = 0.01, and a reader's case `user_weight` times that. So the reader's cases win
-# where they are about as near as the shared ones (other list headlines) and fade quickly
-# elsewhere: watch the "other" curve for what a larger weight costs on headlines the reader
-# agrees with the corpus about. That locality comes from the metric space: the contrastive loss
-# stops pulling a class together at `positive_margin`, so each class stays a ball with
-# structure (notebook 03) instead of one point where every case is equally near.
-# `benchmarks/bench_adapt.py` measures this against refitting a TF-IDF model and against
-# retraining.
+# calls them clickbait. The reader's cases are evidence of their own (`clickbait.vote.Adapter`):
+# the 10 nearest of them, in a space of the metric embedding beside the mean word vector, each
+# weighing `user_weight` x exp((similarity - 1) / T) with T chosen at training (0.01 on the
+# full-size models), vote beside the shared cases' evidence. So they count where they are near
+# (other list headlines, about the same things) and fade quickly elsewhere: watch the "other"
+# curve for what a larger weight costs on headlines the reader agrees with the corpus about.
+# `benchmarks/bench_adaptation.py` measures this against refitting a TF-IDF model, fine-tuning
+# (`learn`) and retraining; `docs/adaptation.md` has the figures.
 #
-# **The size matters.** At the full size (the parameters above: the whole train split, 8
-# epochs) number-led agreement climbs from about 5% to most of them within a few hundred retained
-# headlines (the README's adaptation table: 0.048 → 0.907 at 200 with `user_weight` 3), while the
-# "other" curve stays flat. At the CI size (`notebooks/run.py --small`: 2,000 training headlines,
-# 2 epochs, 300 retained) the network is too briefly trained for that locality: a reader's case
-# is seldom as near as the shared ones, and the curve barely moves (about 10% → 10-20%). The
-# line printed above says which of the two this run shows.
+# **The size matters.** At the CI size (`notebooks/run.py --small`: 2,000 training headlines,
+# 2 epochs, 300 retained) the network is briefly trained and the adapter's weights are fitted
+# on few episodes; the line printed above says how far this run's curve moved.
 #
 # The same list headline, explained after adapting (with `user_weight` back at its first value):
 # the line above the table counts how many of its nearest cases are now the reader's (`source` =
