@@ -56,11 +56,10 @@ from clickbait.data import (  # noqa: E402
 )
 from clickbait.detector import ClickbaitDetector, best_threshold  # noqa: E402
 from clickbait.model_card import adaptation_cell  # noqa: E402
+from clickbait.reports import expected_calibration_error  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_adapt import balanced_order  # noqa: E402
-
-from clickbait.vote import expected_calibration_error  # noqa: E402
 
 _LIST = re.compile(r"^\d+\s")
 RESULTS = ROOT / "benchmarks" / "results"

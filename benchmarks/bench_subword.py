@@ -119,7 +119,7 @@ def vote(emb: dict, data: dict, k: int):
 def metrics(data: dict, nyt: np.ndarray, proba: dict) -> dict:
     from sklearn.metrics import roc_auc_score
 
-    from clickbait.vote import expected_calibration_error
+    from clickbait.reports import expected_calibration_error
 
     y, p = data["test"][1], proba["test"]
     return {"test_auc": float(roc_auc_score(y, p)), "test_accuracy": float(((p >= 0.5) == y).mean()),

@@ -2,7 +2,7 @@
 nearest-case (case-based reasoning) classifier.
 
     import clickbait
-    det = clickbait.load("models/default")            # or clickbait.ClickbaitDetector(...).fit(...)
+    det = clickbait.load()        # models/default, or $CLICKBAIT_MODEL; or clickbait.load("path")
     det.predict_proba(["You Won't Believe What This Dog Did"])
     clickbait.score_frame(det, frame)                 # a DataFrame with the scores added
 
@@ -13,9 +13,9 @@ start fast.
 
 from __future__ import annotations
 
-import importlib
-import os
-from typing import TYPE_CHECKING, Any
+import importlib as _importlib
+import os as _os
+from typing import TYPE_CHECKING
 
 from .errors import ArtifactError, ClickbaitError, CollapseError, InputError, VectorFormatError
 
@@ -50,27 +50,42 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
+    from typing import Any
+
     from .data import load_split
     from .detector import ClickbaitDetector
     from .scoring import evaluate, evaluate_csv, score_csv, score_frame
     from .vectors import read_vectors
 
 
-def load(path: str | os.PathLike, user: str | None = None) -> ClickbaitDetector:
-    """Load a saved detector (`ClickbaitDetector.load`); `user` attaches that user's overlay."""
+_DEFAULT_MODEL = "models/default"  # where `make train` writes the model
+_MODEL_ENV = "CLICKBAIT_MODEL"  # the model folder `load()` uses when given no path
+
+
+def load(path: str | _os.PathLike | None = None, user: str | None = None, *,
+         new_user: bool = False) -> ClickbaitDetector:
+    """Load a saved detector (`ClickbaitDetector.load`, same arguments). Without `path`: the
+    folder named by $CLICKBAIT_MODEL, else `models/default` under the current directory."""
     from .detector import ClickbaitDetector
 
-    return ClickbaitDetector.load(path, user=user)
+    if path is None:
+        path = _os.environ.get(_MODEL_ENV) or _DEFAULT_MODEL
+        if not _os.path.isdir(path):
+            where = f"${_MODEL_ENV}={path}" if _os.environ.get(_MODEL_ENV) else (
+                f"{_DEFAULT_MODEL} (under {_os.getcwd()})")
+            raise ArtifactError(f"no saved model at {where}: run `make train` to train one, or "
+                                "pass a path, e.g. clickbait.load(path='models/mine')")
+    return ClickbaitDetector.load(path, user=user, new_user=new_user)
 
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         module, attribute = _LAZY[name]
-        value = getattr(importlib.import_module(f".{module}", __name__), attribute)
+        value = getattr(_importlib.import_module(f".{module}", __name__), attribute)
         globals()[name] = value  # later look-ups skip this function
         return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+    return sorted(__all__)

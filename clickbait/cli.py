@@ -87,8 +87,8 @@ def _scoring_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tsv-quoting", default="rfc4180", choices=["rfc4180", "none"],
                    help="TSV quoting: rfc4180 (as CSV: a bad quote is an error naming its line) or "
                         "none (quotes are text; a tab or line end in a value cannot be written)")
-    p.add_argument("--retrieval", default="exact", choices=["exact", "ivf", "auto"],
-                   help="nearest-case search: exact (predict_proba's answers; auto is exact), or a "
+    p.add_argument("--retrieval", default="exact", choices=["exact", "ivf"],
+                   help="nearest-case search: exact (predict_proba's answers), or a "
                         "faiss IVF index per class (approximate; see README for its agreement)")
     p.add_argument("--nprobe", type=int, default=32,  # scoring.NPROBE (not imported: the CLI stays light)
                    help="IVF lists searched per class and headline (with --retrieval ivf)")
@@ -135,6 +135,21 @@ def _label_name(y: int) -> str:
     return "clickbait" if int(y) == 1 else "not clickbait"
 
 
+def _explain_sentence(e, shown, label: bool) -> str:
+    """One plain sentence: the label, P, and why (a retained label, not a headline, or the
+    nearest cases shown)."""
+    opening = f"{_label_name(label)}, P {e.clickbait_probability:.2f}: "
+    if e.user_label == e.user_label:  # not NaN: a retained copy of this very headline
+        return (opening + "decided by a retained label (this headline was retained as "
+                f"{_label_name(int(e.user_label))})")
+    if e.headline < 0.5:
+        return opening + f"not a headline (P(headline) {e.headline:.2f}), so never labelled clickbait"
+    n, clickbait = len(shown), int((shown["label"] == 1).sum())
+    nearest = shown.sort_values("rank")["case_text"].iloc[0] if n else ""
+    text = nearest if len(nearest) <= 70 else nearest[:67] + "..."
+    return opening + f"{clickbait} of the {n} cases shown are clickbait; nearest: {text!r}"
+
+
 def cmd_explain(a: argparse.Namespace) -> int:
     from .detector import ClickbaitDetector
 
@@ -144,27 +159,26 @@ def cmd_explain(a: argparse.Namespace) -> int:
     for q, headline in enumerate(a.headlines):
         e = why.iloc[q]
         label = e.clickbait_probability >= det.threshold_ and e.headline >= 0.5
-        print(f"{headline!r}: {_label_name(label)} (P(clickbait) {e.clickbait_probability:.3f}, "
-              f"threshold {det.threshold_:.3f}; support {e.support:.3f}"
-              f"{', LOW' if e.low_support else ''}; P(headline) {e.headline:.2f})")
-        terms = ", ".join(f"{name} {e[name]:+.3f} ({e[name + '_contribution']:+.2f})"
-                          for name in det.combiner_.to_dict()["features"])
-        print(f"  evidence (value, logit contribution): {terms}; intercept {e.intercept:+.2f} "
-              f"-> the cases say {e.cases_probability:.3f} (pulled toward the prior {e.prior:.2f} only if "
-              f"P(headline) < 0.5)")
-        if e.user_label == e.user_label:  # not NaN: a retained copy of this very headline
-            print(f"  decided by a retained label: this headline was retained as "
-                  f"{_label_name(int(e.user_label))}")
-        elif e.retained_other_mass + e.retained_clickbait_mass > 0:
+        shown = frame[frame["query"] == q]
+        print(f"{headline!r}: {_explain_sentence(e, shown, label)}")
+        print(f"  P(clickbait) {e.clickbait_probability:.3f}, threshold {det.threshold_:.3f}; "
+              f"support {e.support:.3f}{', LOW' if e.low_support else ''}; P(headline) {e.headline:.2f}")
+        if a.verbose:
+            terms = ", ".join(f"{name} {e[name]:+.3f} ({e[name + '_contribution']:+.2f})"
+                              for name in det.combiner_.to_dict()["features"])
+            print(f"  evidence (value, logit contribution): {terms}; intercept {e.intercept:+.2f} "
+                  f"-> the cases say {e.cases_probability:.3f} (pulled toward the prior {e.prior:.2f} "
+                  "only if P(headline) < 0.5)")
+        if e.user_label != e.user_label and e.retained_other_mass + e.retained_clickbait_mass > 0:
             print(f"  retained cases (marked *) moved the cases' P(clickbait) from "
                   f"{e.base_probability:.3f} to {e.cases_probability:.3f} (their weight: clickbait "
                   f"{e.retained_clickbait_mass:.2f}, not clickbait {e.retained_other_mass:.2f})")
-        print(f"  {'rank':>4} {'sim':>6} {'label':<13} {'source':<14} {'added':<16} {'case':>10}  headline")
-        for r in frame[frame["query"] == q].itertuples():
+        print(f"  {'rank':>4} {'sim':>6} {'label':<13} {'source':<14} {'added':<19} {'case':>10}  headline")
+        for r in shown.itertuples():
             weight = f" x{r.weight:g}" if r.weight != 1 else ""
             mark = "*" if r.retained else " "
             print(f" {mark}{r.rank:>4} {r.similarity:6.3f} {_label_name(r.label):<13} "
-                  f"{(r.source + weight)[:14]:<14} {r.added:%Y-%m-%d %H:%M} {r.case_id:>10}  "
+                  f"{(r.source + weight)[:14]:<14} {r.added:%Y-%m-%d %H:%M:%S} {r.case_id:>10}  "
                   f"{r.case_text[:70]}")
     return EXIT_OK
 
@@ -291,13 +305,16 @@ def cmd_score(a: argparse.Namespace) -> int:
 
 
 def cmd_score_spark(a: argparse.Namespace) -> int:
+    if not a.verbose:  # pyspark's own warning about the pandas version: noise to a user
+        warnings.filterwarnings("ignore", "PySpark does not yet fully support", FutureWarning)
     try:
         from .spark import score_files
     except ImportError as e:  # pyspark missing
         raise RuntimeError(f"score-spark needs pyspark: pip install 'clickbait[spark]' ({e})") from None
     r = score_files(a.model_dir, a.input, a.output, text_col=a.text_column, input_format=a.input_format,
                     output_format=a.output_format, master=a.master, partitions=a.partitions,
-                    force=a.force, threshold=a.threshold, retrieval=a.retrieval, nprobe=a.nprobe)
+                    force=a.force, threshold=a.threshold, retrieval=a.retrieval, nprobe=a.nprobe,
+                    log_level="WARN" if a.verbose else "ERROR")  # Spark's JVM log: quiet unless -v
     _say(a, f"scored {r['rows']:,} rows into {a.output} ({r['partitions']} partitions) in "
             f"{r['seconds']:.1f} s", file=sys.stderr)
     return EXIT_OK
@@ -384,7 +401,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", default=DEFAULT_VECTORS, help="where to write them")
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
 
-    p = command("explain", "the nearest cases behind a headline's label", cmd_explain)
+    p = command("explain", "the nearest cases behind a headline's label (-v: evidence terms)",
+                cmd_explain)
     p.add_argument("model_dir", help="a saved model directory")
     p.add_argument("headlines", nargs="+", help="one or more headlines (quote each)")
     p.add_argument("-k", "--k", type=int, default=5, help="cases to show per headline")
@@ -450,7 +468,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Spark master, e.g. local[4] (default: spark-submit's, else local[*])")
     p.add_argument("--partitions", type=int, default=None, help="default: 2 per core")
     p.add_argument("--threshold", type=float, default=None, help="P(clickbait) cut (default: the model's)")
-    p.add_argument("--retrieval", default="exact", choices=["exact", "ivf", "auto"],
+    p.add_argument("--retrieval", default="exact", choices=["exact", "ivf"],
                    help="nearest-case search (see clickbait score --help)")
     p.add_argument("--nprobe", type=int, default=32,  # scoring.NPROBE (not imported: the CLI stays light)
                    help="IVF lists searched per class and headline (with --retrieval ivf)")
@@ -601,6 +619,24 @@ def _setup_logging(a: argparse.Namespace, tty: bool) -> None:
     log.propagate = False
 
 
+# The library's errors name Python arguments (text_column=NAME); the CLI's name its flags.
+_FLAGS = {"text_column": "--text-column", "text_col": "--text-column", "label_column": "--label-column",
+          "format": "--format", "input_format": "--input-format", "output_format": "--output-format",
+          "encoding": "--encoding", "encoding_errors": "--encoding-errors",
+          "tsv_quoting": "--tsv-quoting", "force": "--force"}
+_NAMES = "|".join(sorted(_FLAGS, key=len, reverse=True))
+_ARGUMENT = re.compile(rf"\b({_NAMES})=(True\b|\"[^\"]*\"|[\w.-]+)?")
+
+
+def _flag_words(message: str) -> str:
+    """`text_column=NAME` -> `--text-column NAME`, `force=True` -> `--force`, in an error's text."""
+    def flag(m: re.Match) -> str:
+        value = (m.group(2) or "").strip('"')
+        return _FLAGS[m.group(1)] + ("" if value in ("", "True") else f" {value}")
+
+    return _ARGUMENT.sub(flag, message)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run a command; returns the exit status (see the module docstring)."""
     parser = build_parser()
@@ -634,7 +670,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if a.verbose > 1:
             raise
         message = e.args[0] if isinstance(e, KeyError) and e.args else e
-        print(f"clickbait {a.command}: error: {message}", file=sys.stderr)
+        print(f"clickbait {a.command}: error: {_flag_words(str(message))}", file=sys.stderr)
         return EXIT_FAILURE
     finally:
         undo()

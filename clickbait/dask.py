@@ -30,7 +30,7 @@ def score(df: dd.DataFrame, model_dir: str | os.PathLike, text_col: str | None =
     """`df` with `clickbait_probability`, `clickbait`, `support` and `low_support` added (lazily:
     a Dask graph). `text_col` defaults to the column named headline/title/text, or the only
     column."""
-    text_col = df.columns[find_column([str(c) for c in df.columns], text_col)]
+    text_col = df.columns[find_column([str(c) for c in df.columns], text_col, argument="text_col")]
     if list(df.columns).count(text_col) > 1:
         raise ValueError(f"the text column {text_col!r} appears more than once; rename one")
     clash = [c for c in ADDED if c in df.columns]

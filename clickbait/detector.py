@@ -1013,6 +1013,20 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
         self.network_ = model.get_layer(index=-1)
         self.vocabulary_ = vectorizer_layer(model).get_vocabulary()[2:]
 
+    def __repr__(self, N_CHAR_MAX: int = 700) -> str:  # scikit-learn's signature
+        """Fitted or loaded: what it is (encoder, dim, cases, user, threshold, path); unfitted:
+        scikit-learn's repr of the parameters set."""
+        if "cases_" not in self.__dict__ or "threshold_" not in self.__dict__:
+            return super().__repr__(N_CHAR_MAX)
+        parts = [f"encoder={self.encoder!r}", f"dim={self.dim}", f"cases={len(self.cases_):,}"]
+        overlay = self.__dict__.get("overlay_")
+        if overlay is not None:
+            parts.append(f"user={overlay.name!r} ({len(overlay):,} cases)")
+        parts.append(f"threshold={self.threshold_:.2f}")
+        if self.__dict__.get("model_dir_") is not None:
+            parts.append(f"path={str(self.model_dir_)!r}")
+        return f"{type(self).__name__}({', '.join(parts)})"
+
     def _log(self, message: str) -> None:
         """Printed with `verbose` (a notebook); always sent to the `clickbait` logger (the CLI)."""
         if self.verbose:

@@ -330,7 +330,7 @@ def check_output(path: str | os.PathLike, force: bool = False) -> None:
     if not _stream_target(path):
         _refuse_model_folder(path)
         if os.path.lexists(path) and not force:
-            raise FileExistsError(f"{path} exists; pass --force to overwrite it")
+            raise FileExistsError(f"{path} exists; pass force=True to overwrite it")
 
 
 class OutputFile:
@@ -368,7 +368,7 @@ class OutputFile:
             if not in_model:
                 _refuse_model_folder(self.path)
             if os.path.lexists(self.path) and not force:
-                raise FileExistsError(f"{self.path} exists; pass --force to overwrite it")
+                raise FileExistsError(f"{self.path} exists; pass force=True to overwrite it")
             self.path.parent.mkdir(parents=True, exist_ok=True)
             clean_leftovers(self.path.parent, self.path.name)
             self._guard = terminate_cleanly()
@@ -429,7 +429,8 @@ class OutputFile:
                         os.link(self.tmp, self.path)
                         self.tmp.unlink()
                     except FileExistsError:
-                        raise FileExistsError(f"{self.path} exists; pass --force to overwrite it") from None
+                        raise FileExistsError(
+                            f"{self.path} exists; pass force=True to overwrite it") from None
                     except OSError:  # a filesystem without hard links
                         os.replace(self.tmp, self.path)
                 else:
@@ -631,12 +632,12 @@ class VersionedFolder:
             shown = ", ".join(foreign or entries)
             raise TargetInTheWay(
                 f"{self.path} is not a folder clickbait wrote, or holds other things ({shown}); "
-                "refusing to replace it, even with --force: choose another path or move those away")
+                "refusing to replace it, even with force=True: choose another path or move those away")
         self.check_links()  # clean-up and the new version must stay inside the folder
         if not self.exists():
             return False  # a first save that never finished: nothing to replace, leftovers go
         if not force:
-            raise FileExistsError(f"{self.path} exists; pass force=True (--force) to overwrite it")
+            raise FileExistsError(f"{self.path} exists; pass force=True to overwrite it")
         return True
 
     def _marker_ok(self) -> bool:

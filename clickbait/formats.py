@@ -108,7 +108,7 @@ def detect(path: str | os.PathLike, format: str | None = None) -> tuple[str, boo
             shown = repr(ext + (".gz" if gz else "")) if ext else "no extension"
             raise InputError(
                 f"{path}: cannot tell the format from {shown}; name it .csv, .tsv, .jsonl "
-                "(each optionally .gz) or .parquet, or give the format (--format "
+                "(each optionally .gz) or .parquet, or give the format (format= one of "
                 f"{{{','.join(FORMATS)}}})")
         format = EXTENSIONS[ext]
     if gz and format == "parquet":
@@ -156,8 +156,8 @@ class _DecodingReader(io.TextIOBase):
             offset = self._consumed - len(pending) + e.start
             raise InputError(
                 f"{self._name}: byte {offset} (0x{e.object[e.start]:02x}) is not valid "
-                f"{e.encoding}; give the file's encoding with --encoding (e.g. latin-1), or "
-                "--encoding-errors replace to replace bad bytes (they are counted)") from None
+                f"{e.encoding}; give the file's encoding with encoding=NAME (e.g. latin-1), "
+                'or encoding_errors="replace" to replace bad bytes (they are counted)') from None
         self._consumed += len(block)
         if self._first and text:
             self._first = False
@@ -293,7 +293,7 @@ def _open_delimited(reader: _DecodingReader, name: str, fmt: str, batch_size: in
             except StopIteration:
                 return
             except csv.Error as e:
-                hint = " (--tsv-quoting none, tsv_quoting=\"none\", reads quotes as text)" \
+                hint = ' (tsv_quoting="none" reads quotes as text)' \
                     if fmt == "tsv" else ""
                 raise InputError(
                     f"{name}, line {line}: not RFC 4180 {fmt.upper()} quoting ({e}): a field that "
@@ -570,7 +570,7 @@ class TableOutput:
             if bad.any():
                 where = "the header" if header else f"row {self._rows + int(np.argmax(bad)) + 1}"
                 raise InputError(f"{where}, column {self.columns[j]!r}: a tab or a line end, which "
-                                 'TSV without quoting (tsv_quoting="none", --tsv-quoting none) cannot '
+                                 'TSV without quoting (tsv_quoting="none") cannot '
                                  "hold; write CSV or quoted TSV instead")
             texts.append(text.tolist())
         self._text.write("".join(sep.join(row) + "\n" for row in zip(*texts, strict=True)))

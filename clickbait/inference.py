@@ -22,7 +22,6 @@ a sum of table rows, max-pooled position by position: no multiply at scoring tim
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import re
@@ -30,7 +29,6 @@ import sys
 import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
@@ -117,14 +115,6 @@ class NumpyTextModel:
     block: int = 256
 
     # -- loading --------------------------------------------------------------------------------
-    @classmethod
-    def from_file(cls, path: str | Path, sha256: str | None = None) -> NumpyTextModel:
-        """Read a saved `model.keras`; with `sha256`, refuse a file that does not match it."""
-        data = Path(path).read_bytes()
-        if sha256 is not None and hashlib.sha256(data).hexdigest() != sha256:
-            raise ValueError(f"{path} does not match its checksum; refusing to load it")
-        return cls.from_bytes(data)
-
     @classmethod
     def from_bytes(cls, data: bytes) -> NumpyTextModel:
         """From the bytes of a `model.keras` file (a zip: config.json and model.weights.h5)."""

@@ -1,13 +1,17 @@
 """Case-base maintenance: Wilson editing, then condensing (a batched Hart condensed nearest
-neighbour), so the case base shrinks while the vote still gives the same answers.
+neighbour), so the case base shrinks while it still classifies its own cases correctly.
 
-- **Wilson editing** (Wilson 1972) drops noisy cases: each case is classified by the vote of its
+Selection uses a simple rule, not the detector's learned vote: the similarity-weighted vote of the
+k nearest cases (softmax at `temperature`, `cases.weighted_vote`) against `threshold`.
+
+- **Wilson editing** (Wilson 1972) drops noisy cases: each case is classified by that vote of its
   own k nearest *other* cases (leave-one-out); a case the vote gets wrong is removed.
-- **Condensing** (Hart 1968, batched) keeps only the cases the vote needs: start from a few cases
-  of each class; classify every remaining case with the detector's own rule (k, temperature,
-  threshold) against the kept set; move up to `batch` of the misclassified ones into the kept
-  set; repeat until every case is classified correctly. Interior cases, whose neighbours already
-  agree with them, are never needed and are dropped.
+- **Condensing** (Hart 1968, batched) keeps only the cases that vote needs: start from a few cases
+  of each class; classify every remaining case against the kept set; move up to `batch` of the
+  misclassified ones into the kept set; repeat until every case is classified correctly.
+  Interior cases, whose neighbours already agree with them, are never needed and are dropped.
+
+`condense_detector` then refits the detector's learned vote against the condensed base.
 
 Both work through `CaseBase` retrieval, a chunk of queries at a time, so memory stays bounded
 by chunk x (k + cases kept) rather than growing with the square of the case count.
@@ -51,10 +55,10 @@ def wilson_edit(cases: CaseBase, k: int = 10, temperature: float = 0.05, thresho
 def condense(cases: CaseBase, k: int = 10, temperature: float = 0.05, threshold: float = 0.5,
              batch: int = 256, seed: int = 0, margin: float = 0.5, max_rounds: int = 1000,
              chunk_size: int = CHUNK_SIZE) -> np.ndarray:
-    """Mask of a condensed subset that classifies every case of `cases` correctly with the same
-    vote (or as many as `max_rounds` rounds reach). A case counts as covered only when the vote
-    is on its side of the threshold by `margin` of the way to 0 or 1: plain Hart condensing
-    (margin 0) keeps the boundary so thin that unseen headlines near it flip."""
+    """Mask of a condensed subset that classifies every case of `cases` correctly with the
+    k-nearest temperature vote (or as many as `max_rounds` rounds reach). A case counts as
+    covered only when the vote is on its side of the threshold by `margin` of the way to 0 or 1:
+    plain Hart condensing (margin 0) keeps the boundary so thin that unseen headlines near it flip."""
     rng = np.random.default_rng(seed)
     n = len(cases)
     kept = np.zeros(n, bool)
@@ -98,7 +102,7 @@ def maintain(cases: CaseBase, k: int = 10, temperature: float = 0.05, threshold:
 def condense_detector(detector, edit: bool = True, batch: int = 256, seed: int = 0,
                       margin: float = 0.5, k: int = 10, temperature: float = 0.05):
     """A shallow copy of a fitted detector (sharing its network) whose case base is edited and
-    condensed (with a k-nearest temperature vote, the selection rule above); its vote is then
+    condensed (selected by the k-nearest temperature vote above); its learned vote is then
     refitted on the base's validation cases against the condensed base, since the evidence of a
     sparse case base reads differently. Returns (copy, report)."""
     reduced, report = maintain(detector.cases_, k, temperature, 0.5, edit=edit, batch=batch,

@@ -187,12 +187,12 @@ class UserOverlay:
             ov.save(model_dir, locked=True)
 
     def to_frame(self) -> pd.DataFrame:
-        """The user's cases as a table: case_id, headline, label, source, added (UTC)."""
+        """The user's cases as a table: case_id, headline, label, source, added (UTC, to the second)."""
         m = self.cases.meta
         return pd.DataFrame({"case_id": m["case_id"].to_numpy(), "headline": m["text"].to_numpy(),
                              "label": self.cases.labels.astype("int64"),
                              "source": m["source"].to_numpy(),
-                             "added": pd.to_datetime(m["added"], unit="s", utc=True)})
+                             "added": pd.to_datetime(m["added"], unit="s", utc=True).dt.floor("s")})
 
     def export(self, path: str | os.PathLike, *, force: bool = False) -> Path:
         """Write the user's cases as CSV (header `case_id,headline,label,source,added`); the
@@ -232,7 +232,7 @@ def list_users(model_dir: str | os.PathLike) -> list[dict]:
             continue
         rows.append({"name": path.name, "cases": len(ov), "clickbait": int(ov.cases.labels.sum()),
                      "user_weight": ov.user_weight,
-                     "saved": pd.Timestamp(saved, unit="s", tz="UTC").isoformat()})
+                     "saved": pd.Timestamp(saved, unit="s", tz="UTC").floor("s").isoformat()})
     return rows
 
 

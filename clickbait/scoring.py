@@ -52,15 +52,17 @@ SUPPORT, LOW_SUPPORT = "support", "low_support"
 ADDED_ARROW_TYPES = {PROBA: "float64", LABEL: "int64", SUPPORT: "float64", LOW_SUPPORT: "int64",
                      NEIGHBOURS: "string"}
 BATCH_SIZE = 8192
-RETRIEVALS = ("exact", "ivf", "auto")
+RETRIEVALS = ("exact", "ivf")
 NPROBE = 32  # IVF lists probed per class: 0.010% of labels differ from exact (README, bench_score)
 ENCODERS = ("auto", "numpy", "tensorflow")
 
 
 # -- reading (clickbait/formats.py reads and writes the files) ---------------------------
-def find_column(header: list[str], wanted: str | None, candidates=TEXT_COLUMNS, what: str = "text") -> int:
+def find_column(header: list[str], wanted: str | None, candidates=TEXT_COLUMNS, what: str = "text",
+                argument: str | None = None) -> int:
     """Position of the column to use: `wanted` if given (exact, then case-insensitive), else the
-    first of `candidates` (case-insensitive), else the only column. The error lists the columns."""
+    first of `candidates` (case-insensitive), else the only column. The error lists the columns
+    and names the Python `argument` that chooses one (default `{what}_column`)."""
     lower = [h.strip().lower() for h in header]
     if wanted is not None:
         for names in (header, lower):
@@ -73,10 +75,9 @@ def find_column(header: list[str], wanted: str | None, candidates=TEXT_COLUMNS, 
             return lower.index(c)
     if len(header) == 1 and what == "text":
         return 0
-    option = "--text-column" if what == "text" else "--label-column"
     raise InputError(f"cannot tell which column holds the {what}: none is named "
                      f"{'/'.join(candidates)}; the columns are: {', '.join(map(repr, header))}; "
-                     f"choose one with {option}")
+                     f"choose one with {argument or what + '_column'}=NAME")
 
 
 # -- scoring ---------------------------------------------------------------------------------
@@ -130,7 +131,7 @@ class Scorer:
     of labels (P(clickbait) moves by up to 0.16); probing 32 (NPROBE, the default) finds 96%,
     changes 0.006% and costs 50 us a headline against the exact scan's 92; agreement to 0.002
     takes 128 lists and 124 us). "ivf" opts in to a faiss IndexIVFFlat per class (the vote reads
-    each class's nearest cases) probing `nprobe` of about 2 sqrt(n) lists; "auto" is exact.
+    each class's nearest cases) probing `nprobe` of about 2 sqrt(n) lists.
     Whatever the retrieval, the probability is the detector's own vote (`_decide`) over it."""
 
     def __init__(self, detector: ClickbaitDetector, *, retrieval: str = "exact", nprobe: int = NPROBE,
@@ -166,8 +167,6 @@ class Scorer:
                                         input_signature=[tf.TensorSpec([None, None], tf.int64)])
             self._margin = _padding_margin(network)
         cases = detector._trained_cases()  # the base evidence reads the training cases only
-        if retrieval == "auto":  # the vote reads ~k cases of each class: exact is the default
-            retrieval = "exact"
         self.retrieval = retrieval
         self._ivf: dict = {}
         if retrieval == "ivf":
@@ -286,12 +285,6 @@ class Scorer:
         output."""
         p = self.vote(ids, self.embed(ids), texts)
         return p if codes is None else p[codes]
-
-    def proba(self, texts: np.ndarray) -> np.ndarray:
-        """P(clickbait) of non-empty headlines (duplicates within the batch scored once)."""
-        if len(texts) == 0:
-            return np.zeros(0)
-        return self.score_ids(*self.tokenize(texts))[:, 0]
 
     def explain(self, texts: np.ndarray, k: int) -> list[str]:
         """The k nearest cases of each headline (exact, from `detector.explain`, so a user's

@@ -23,6 +23,7 @@ write Parquet or CSV, every row once and in input order.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sys
@@ -50,7 +51,7 @@ def score(df: DataFrame, model_dir: str | os.PathLike, text_col: str | None = No
     `text_col` defaults to the column named headline/title/text, or the only column."""
     from pyspark.sql.types import DoubleType, IntegerType, StructField, StructType
 
-    text_col = df.columns[find_column(list(df.columns), text_col)]
+    text_col = df.columns[find_column(list(df.columns), text_col, argument="text_col")]
     clash = [c for c in ADDED if c in df.columns]
     if clash:
         raise ValueError(f"the DataFrame already has column(s) {clash}; rename them first")
@@ -60,9 +61,11 @@ def score(df: DataFrame, model_dir: str | os.PathLike, text_col: str | None = No
     return df.mapInPandas(scorer, schema)
 
 
-def session(master: str | None = None, app: str = "clickbait") -> SparkSession:
+def session(master: str | None = None, app: str = "clickbait",
+            log_level: str | None = None) -> SparkSession:
     """A Spark session whose Python workers run this interpreter (else they start the PATH's
-    `python3`, which may lack clickbait) with Arrow batches of ARROW_BATCH rows."""
+    `python3`, which may lack clickbait) with Arrow batches of ARROW_BATCH rows; `log_level`
+    (e.g. "ERROR") quiets Spark's own log from its start (default: Spark's, WARN)."""
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     from pyspark.sql import SparkSession
@@ -70,10 +73,49 @@ def session(master: str | None = None, app: str = "clickbait") -> SparkSession:
     builder = SparkSession.builder.appName(app)
     if master:
         builder = builder.master(master)
-    return (builder.config("spark.sql.execution.arrow.maxRecordsPerBatch", str(ARROW_BATCH))
-            .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-            .config("spark.ui.enabled", "false")
-            .getOrCreate())
+    if log_level:  # from the driver JVM's start, no progress bar
+        builder = builder.config("spark.ui.showConsoleProgress", "false")
+    builder = (builder.config("spark.sql.execution.arrow.maxRecordsPerBatch", str(ARROW_BATCH))
+               .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+               .config("spark.ui.enabled", "false"))
+    with _log4j2(log_level):
+        spark = builder.getOrCreate()
+    if log_level:
+        spark.sparkContext.setLogLevel(log_level)  # a JVM that was already running
+    return spark
+
+
+_LOG4J2 = """rootLogger.level = {level}
+rootLogger.appenderRef.stderr.ref = console
+appender.console.type = Console
+appender.console.name = console
+appender.console.target = SYSTEM_ERR
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = %d{{yy/MM/dd HH:mm:ss}} %p %c{{1}}: %m%n%ex
+"""
+
+
+@contextlib.contextmanager
+def _log4j2(level: str | None):
+    """While a driver JVM starts: a log4j2 configuration at `level` (to stderr), added to the
+    user's SPARK_SUBMIT_OPTS (restored after); nothing without a level."""
+    if not level:
+        yield
+        return
+    import tempfile
+
+    opts = os.environ.get("SPARK_SUBMIT_OPTS")
+    with tempfile.TemporaryDirectory(prefix="clickbait-spark-") as tmp:
+        conf = Path(tmp) / "log4j2.properties"
+        conf.write_text(_LOG4J2.format(level=level.lower()))  # inside a private temporary folder
+        os.environ["SPARK_SUBMIT_OPTS"] = f"{opts or ''} -Dlog4j2.configurationFile={conf.as_uri()}".strip()
+        try:
+            yield
+        finally:
+            if opts is None:
+                os.environ.pop("SPARK_SUBMIT_OPTS", None)
+            else:
+                os.environ["SPARK_SUBMIT_OPTS"] = opts
 
 
 def _format(path: str, given: str | None) -> str:
@@ -84,7 +126,8 @@ def _format(path: str, given: str | None) -> str:
         return "csv"
     if name.endswith(".parquet"):
         return "parquet"
-    raise ValueError(f"cannot tell the format of {path!r} from its name; give --input-format/--output-format")
+    raise ValueError(f"cannot tell the format of {path!r} from its name; give "
+                     "input_format=/output_format= (csv or parquet)")
 
 
 def _sep(path: str) -> str:
@@ -100,6 +143,30 @@ def read(spark: SparkSession, path: str, format: str | None = None):
                           inferSchema=False, mode="FAILFAST", enforceSchema=False)
 
 
+def check_header(input: str, format: str | None = None, text_col: str | None = None) -> str | None:
+    """The text column of a local INPUT (a file, or a folder's first part file), from its header
+    alone, so that a wrong `text_col` fails before Spark starts; None where only Spark can tell
+    (a remote path, a glob, an empty folder)."""
+    from .formats import open_input
+
+    fmt = _format(input, format)
+    path = Path(input)
+    if "://" in input or not path.exists():
+        return None
+    if path.is_dir():
+        parts = sorted(p for p in path.iterdir()
+                       if p.is_file() and not p.name.startswith(("_", ".")) and p.stat().st_size)
+        if not parts:
+            return None
+        path = parts[0]
+    table = open_input(path, format="tsv" if fmt == "csv" and _sep(input) == "\t" else fmt)
+    try:
+        header = table.header
+    finally:
+        table.close()
+    return header[find_column(header, text_col, argument="text_col")]
+
+
 _SPARK_FILES = re.compile(r"part-.*|_SUCCESS|_committed_.*|_started_.*|\..*\.crc")
 
 
@@ -112,31 +179,34 @@ def check_output(output: str, force: bool) -> None:
     if not os.path.lexists(path):
         return
     if not force:
-        raise FileExistsError(f"{output} exists; pass --force to overwrite it")
+        raise FileExistsError(f"{output} exists; pass force=True to overwrite it")
     names = [p.name for p in path.iterdir()] if path.is_dir() and not path.is_symlink() else None
     if names is None or "_SUCCESS" not in names or not all(_SPARK_FILES.fullmatch(n) for n in names):
         raise FileExistsError(f"{output} exists and is not a finished Spark output folder (part "
-                              "files and _SUCCESS only); --force replaces only such a folder: "
+                              "files and _SUCCESS only); force=True replaces only such a folder: "
                               "move it away or choose another OUTPUT")
 
 
 def score_files(model_dir: str | os.PathLike, input: str, output: str, *, text_col: str | None = None,
                 input_format: str | None = None, output_format: str | None = None,
                 master: str | None = None, partitions: int | None = None, force: bool = False,
-                threshold: float | None = None, retrieval: str = "exact", nprobe: int = NPROBE) -> dict:
+                threshold: float | None = None, retrieval: str = "exact", nprobe: int = NPROBE,
+                log_level: str | None = "ERROR") -> dict:
     """`clickbait score-spark`: INPUT scored into OUTPUT (a folder of part files, as Spark
-    writes), every row once and in input order. Returns rows, partitions and seconds."""
+    writes), every row once and in input order. Returns rows, partitions and seconds. The
+    input's header is checked before Spark starts; `log_level` is Spark's (None: its default)."""
     out_format = _format(output, output_format)
+    check_header(input, input_format, text_col)  # in well under a second, not after Spark's start
     check_output(output, force)
     BatchScorer(model_dir, threshold=threshold, retrieval=retrieval, nprobe=nprobe)  # checks them now
     if partitions is not None:
         check_count(partitions, "partitions")
     started = time.perf_counter()
-    spark = session(master)  # the model folder is the workers' to find (see BatchScorer.path)
+    spark = session(master, log_level=log_level)  # the workers find the model (BatchScorer.path)
     from pyspark.sql import functions as F
 
     df = read(spark, input, input_format)
-    text_col = df.columns[find_column(list(df.columns), text_col)]
+    text_col = df.columns[find_column(list(df.columns), text_col, argument="text_col")]
     # One partition per core at least (a multi-line CSV is one partition), in input order: row
     # ids follow the file, ranges of them become partitions, sorted within.
     n = partitions or 2 * spark.sparkContext.defaultParallelism

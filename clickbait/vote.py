@@ -471,14 +471,3 @@ def decide(nb: Neighbours, combiner: Combiner, headline: np.ndarray, prior: floa
     return Decision(shrink(cases_p, headline, prior), cases_p, headline, support, low, feats,
                     mass, base_p)
 
-
-def expected_calibration_error(labels: np.ndarray, proba: np.ndarray, bins: int = 15) -> float:
-    """ECE: the bin-size-weighted mean |observed rate - mean probability| over equal-width bins."""
-    labels, proba = np.asarray(labels, "float64"), np.asarray(proba, "float64")
-    which = np.minimum((proba * bins).astype(int), bins - 1)
-    total = 0.0
-    for b in range(bins):
-        m = which == b
-        if m.any():
-            total += m.mean() * abs(labels[m].mean() - proba[m].mean())
-    return float(total)

@@ -178,6 +178,11 @@ def damage(path: Path, how: str) -> None:
         path.unlink()
 
 
+def proba(scorer, texts) -> np.ndarray:
+    """P(clickbait) of non-empty headlines by a `scoring.Scorer` (its batch path)."""
+    return scorer.score_ids(*scorer.tokenize(texts))[:, 0]
+
+
 def rewrite_with_checksum(version: Path, name: str, data: bytes) -> None:
     """Change a file AND its checksum: what a hand edit or a hostile folder can do."""
     import json

@@ -1,6 +1,7 @@
 """Retain, revise, forget, explain provenance, per-user overlays, crash-safe saves and the CLI."""
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -81,9 +82,13 @@ def test_user_overlay_round_trip_list_export_drop(small_detector, model_copy, tm
     assert again.forget(case_ids=ids[1:]) == 1 and len(again.overlay_) == 1
     rows = overlay.list_users(model_copy)
     assert [(r["name"], r["cases"]) for r in rows] == [("alice", 2)]
-    out = overlay.UserOverlay.load(model_copy, "alice").export(tmp_path / "alice.csv")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", rows[0]["saved"])  # to the second
+    alice = overlay.UserOverlay.load(model_copy, "alice")
+    assert (alice.to_frame()["added"] == alice.to_frame()["added"].dt.floor("s")).all()
+    out = alice.export(tmp_path / "alice.csv")
     exported = pd.read_csv(out)
     assert exported["headline"].tolist() == NEW and exported["label"].tolist() == flipped.tolist()
+    assert exported["added"].str.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\+00:00").all()
     assert overlay.drop_user(model_copy, "alice") and overlay.list_users(model_copy) == []
     assert not overlay.drop_user(model_copy, "alice")
 
@@ -156,10 +161,20 @@ def test_cli_adapt_explain_and_user_commands(model_copy, tmp_path, capsys):
     pd.DataFrame({"headline": NEW, "label": [1, 0]}).to_csv(csv, index=False)
     assert cli.main(["adapt", str(path), "--cases", str(csv), "--user", "erin"]) == 0
     assert "retained 2 cases" in capsys.readouterr().out
-    assert cli.main(["explain", str(path), NEW[0], "-k", "3", "--user", "erin"]) == 0
+    other = "Ten things every renter should know about the new housing law"
+    assert cli.main(["explain", str(path), NEW[0], other, "-k", "3", "--user", "erin"]) == 0
     out = capsys.readouterr().out
-    assert "user:erin" in out and "P(clickbait)" in out and NEW[0][:30] in out
-    assert "support " in out and "share25 " in out and "the cases say" in out
+    lines = out.splitlines()  # each headline opens with one plain sentence: the label, P, and why
+    assert lines[0].startswith(f"{NEW[0]!r}: clickbait, P ")
+    assert lines[0].endswith(": decided by a retained label (this headline was retained as clickbait)")
+    second = next(line for line in lines if line.startswith(f"{other!r}: "))
+    assert re.fullmatch(r".*: (not )?clickbait, P \d\.\d\d: ([0-3] of the 3 cases shown are "
+                        r"clickbait; nearest: '.+'|not a headline .*)", second), second
+    assert "user:erin" in out and "P(clickbait)" in out and NEW[0][:30] in out and "support " in out
+    assert "share25 " not in out and "the cases say" not in out  # the evidence terms: with -v
+    assert re.search(r" \d{4}-\d\d-\d\d \d\d:\d\d:\d\d ", out)  # `added` to the second
+    assert cli.main(["explain", str(path), NEW[0], "-k", "3", "--user", "erin", "-v"]) == 0
+    assert "share25 " in capsys.readouterr().out
     assert cli.main(["user", "list", str(path)]) == 0
     assert "erin" in capsys.readouterr().out
     assert cli.main(["user", "export", str(path), "erin", "-o", str(tmp_path / "e.csv")]) == 0

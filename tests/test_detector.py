@@ -56,6 +56,21 @@ def test_explain_names_the_cases(small_detector, corpus):
     np.testing.assert_array_equal(frame["label"].to_numpy(), small_detector.cases_.labels[pos])
 
 
+def test_repr_says_what_a_fitted_detector_is(small_detector, model_copy):
+    fitted = repr(small_detector)
+    assert fitted.startswith("ClickbaitDetector(encoder='cnn', dim=16, cases=")
+    assert f"cases={len(small_detector.cases_):,}" in fitted
+    assert f"threshold={small_detector.threshold_:.2f}" in fitted
+    loaded = ClickbaitDetector.load(model_copy, user="ann", new_user=True)
+    assert repr(loaded).endswith(f"user='ann' (0 cases), threshold={loaded.threshold_:.2f}, "
+                                 f"path={str(model_copy)!r})")
+    # unfitted (and a clone): scikit-learn's repr of the parameters set, get_params unchanged
+    assert repr(ClickbaitDetector(k=5)) == "ClickbaitDetector(k=5)"
+    twin = clone(small_detector)
+    assert repr(twin).startswith("ClickbaitDetector(cache_dir=") and "cases=" not in repr(twin)
+    assert twin.get_params() == small_detector.get_params()
+
+
 def test_unfitted_and_bad_inputs():
     det = ClickbaitDetector()
     with pytest.raises(RuntimeError, match="not fitted"):

@@ -107,7 +107,7 @@ def test_stdin_and_stdout_default_to_csv_and_follow_format(small_detector):
 
 def test_unknown_extension_is_an_error_naming_it(small_detector, tmp_path):
     (tmp_path / "in.txt").write_text("headline\nx\n")
-    with pytest.raises(InputError, match=r"in\.txt: cannot tell the format from '\.txt'.*--format"):
+    with pytest.raises(InputError, match=r"in\.txt: cannot tell the format from '\.txt'.*format= one of"):
         score_csv(small_detector, tmp_path / "in.txt", tmp_path / "o.csv")
     with pytest.raises(InputError, match=r"o\.xlsx: cannot tell the format from '\.xlsx'"):
         score_csv(small_detector, tmp_path / "in.txt", tmp_path / "o.xlsx", input_format="csv")

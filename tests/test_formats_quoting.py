@@ -29,7 +29,7 @@ def test_a_tsv_headline_with_quotes_is_an_error_naming_its_line_not_a_lost_row(t
     """Defect 5: 4 rows in, 3 rows out, `"Breaking" news` read as `Breaking news`."""
     src = tmp_path / "in.tsv"
     src.write_text(TSV)
-    with pytest.raises(InputError, match=r"in\.tsv, line 2: not RFC 4180 TSV quoting.*tsv-quoting none"):
+    with pytest.raises(InputError, match=r"in\.tsv, line 2: not RFC 4180 TSV quoting.*tsv_quoting=\"none\""):
         read_all(src)
 
 

@@ -8,6 +8,7 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import proba
 
 from clickbait import scoring
 from clickbait.inference import NumpyTextModel, UnsupportedModel
@@ -40,13 +41,13 @@ def test_loaded_detector_scores_without_tensorflow(saved, small_detector, corpus
     scorer = scoring.Scorer(loaded)
     assert scorer.encoder == "numpy" and scorer.retrieval == "exact"
     expected = small_detector.predict_proba(list(texts))[:, 1]
-    np.testing.assert_allclose(scorer.proba(texts), expected, atol=1e-5)
+    np.testing.assert_allclose(proba(scorer, texts), expected, atol=1e-5)
     tf_scorer = scoring.Scorer(loaded, encoder="tensorflow")
-    np.testing.assert_allclose(tf_scorer.proba(texts), expected, atol=1e-5)
+    np.testing.assert_allclose(proba(tf_scorer, texts), expected, atol=1e-5)
     code = ("import sys, numpy as np; from clickbait.detector import ClickbaitDetector; "
             "from clickbait.scoring import Scorer; "
             f"d = ClickbaitDetector.load({str(path)!r}); "
-            "p = Scorer(d).proba(np.array(['a b', 'c'], object)); "
+            "s = Scorer(d); p = s.score_ids(*s.tokenize(np.array(['a b', 'c'], object))); "
             "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'imported'; print(p)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-2000:]
@@ -70,7 +71,7 @@ def test_unsupported_layers_fall_back_to_tensorflow(corpus, glove_path, tmp_path
     scorer = scoring.Scorer(det)
     assert scorer.encoder == "tensorflow"
     texts = np.asarray(corpus["test"][0][:50], object)
-    np.testing.assert_allclose(scorer.proba(texts), det.predict_proba(list(texts))[:, 1], atol=1e-5)
+    np.testing.assert_allclose(proba(scorer, texts), det.predict_proba(list(texts))[:, 1], atol=1e-5)
     with pytest.raises(UnsupportedModel):
         scoring.Scorer(det, encoder="numpy")
 
@@ -95,3 +96,10 @@ def test_tokenizer_process_gives_the_same_ids(saved, corpus):
     finally:
         scorer.close()
     assert scorer._tokenizer_process is None
+
+
+def test_test_only_paths_are_gone():
+    """Scoring goes through `tokenize` + `score_ids` (the batch path); a model loads from the
+    bytes `ClickbaitDetector.load` verified, never from a file path of its own."""
+    assert not hasattr(scoring.Scorer, "proba")
+    assert not hasattr(NumpyTextModel, "from_file") and hasattr(NumpyTextModel, "from_bytes")

@@ -72,6 +72,35 @@ def test_load_is_the_detector_load(small_detector, saved_model, tmp_path):
         clickbait.load(tmp_path)
 
 
+def test_load_without_a_path_finds_models_default_or_the_env(saved_model, tmp_path, monkeypatch):
+    monkeypatch.delenv("CLICKBAIT_MODEL", raising=False)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(clickbait.ArtifactError, match=r"models/default.*run `make train`"):
+        clickbait.load()
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "default").symlink_to(saved_model)
+    assert clickbait.load().model_dir_ == Path("models/default")
+    monkeypatch.setenv("CLICKBAIT_MODEL", str(tmp_path / "elsewhere"))
+    with pytest.raises(clickbait.ArtifactError, match=r"CLICKBAIT_MODEL=.*elsewhere.*make train"):
+        clickbait.load()
+    monkeypatch.setenv("CLICKBAIT_MODEL", str(saved_model))
+    assert clickbait.load().model_dir_ == saved_model
+
+
+def test_load_takes_the_detector_loads_arguments(model_copy):
+    det = clickbait.load(model_copy, user="ann", new_user=True)
+    assert det.overlay_.name == "ann" and len(det.overlay_) == 0
+    with pytest.raises(FileNotFoundError, match="no overlay for user 'bob'"):
+        clickbait.load(model_copy, user="bob")
+
+
+def test_dir_lists_only_the_public_names():
+    assert dir(clickbait) == sorted(clickbait.__all__)
+    for leaked in ("Any", "os", "importlib", "TYPE_CHECKING"):
+        assert leaked not in dir(clickbait)
+    assert not hasattr(clickbait, "os") and not hasattr(clickbait, "importlib")
+
+
 def test_evaluate_in_memory(small_detector, corpus):
     texts, labels = corpus["test"][0][:300], corpus["test"][1][:300]
     m = clickbait.evaluate(small_detector, texts, labels)

@@ -18,6 +18,7 @@ import pytest
 from conftest import (
     TWO_HEADLINES,
     listing,
+    proba,
 )
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
@@ -58,8 +59,10 @@ def test_find_column():
     assert find_column(["only"], None) == 0
     assert find_column(["a", "b"], "b") == 1
     assert find_column(["a", "Body"], "body") == 1
-    with pytest.raises(InputError, match=r"'id', 'body'.*--text-column"):
+    with pytest.raises(InputError, match=r"'id', 'body'.*choose one with text_column=NAME$"):
         find_column(["id", "body"], None)
+    with pytest.raises(InputError, match=r"choose one with text_col=NAME$"):
+        find_column(["id", "body"], None, argument="text_col")
     with pytest.raises(InputError, match=r"no column 'x'.*'a', 'b'"):
         find_column(["a", "b"], "x")
 
@@ -121,8 +124,10 @@ def test_batch_scorer_checks_its_options_before_any_work(saved_model):
     for bad in (2.0, -0.5, float("nan"), "0.5"):
         with pytest.raises(ValueError, match="threshold"):
             BatchScorer(saved_model, threshold=bad)
-    with pytest.raises(ValueError, match="retrieval"):
-        BatchScorer(saved_model, retrieval="fast")
+    for bad in ("fast", "auto"):  # "auto" (an alias of exact) was removed
+        with pytest.raises(ValueError, match=rf"retrieval must be one of \('exact', 'ivf'\), got '{bad}'"):
+            BatchScorer(saved_model, retrieval=bad)
+    assert main(["score", str(saved_model), "-", "--retrieval", "auto"]) == 2  # not a choice
     with pytest.raises(ValueError, match="nprobe"):
         BatchScorer(saved_model, nprobe=0)
 
@@ -209,11 +214,11 @@ def test_score_frame_equals_predict_proba(small_detector):
 
 def test_ivf_retrieval_probing_every_list_is_exact(small_detector, corpus):
     texts = corpus["test"][0][:300]
-    exact = scoring.Scorer(small_detector, retrieval="exact").proba(np.asarray(texts, object))
+    exact = proba(scoring.Scorer(small_detector, retrieval="exact"), np.asarray(texts, object))
     ivf = scoring.Scorer(small_detector, retrieval="ivf", nprobe=10_000)
     assert ivf.retrieval == "ivf" and all(index.nlist > 1 for _, index, _ in ivf._ivf.values())
-    np.testing.assert_allclose(ivf.proba(np.asarray(texts, object)), exact, atol=1e-6)
-    fast = scoring.Scorer(small_detector, retrieval="ivf", nprobe=4).proba(np.asarray(texts, object))
+    np.testing.assert_allclose(proba(ivf, np.asarray(texts, object)), exact, atol=1e-6)
+    fast = proba(scoring.Scorer(small_detector, retrieval="ivf", nprobe=4), np.asarray(texts, object))
     assert ((fast >= 0.5) == (exact >= 0.5)).mean() > 0.95
 
 
@@ -263,7 +268,7 @@ def test_non_utf8_error_names_the_offset_and_replace_counts(small_detector, tmp_
     src = tmp_path / "latin.csv"
     src.write_bytes(data)
     offset = data.index(b"\xe9")
-    with pytest.raises(InputError, match=rf"byte {offset} \(0xe9\).*--encoding"):
+    with pytest.raises(InputError, match=rf"byte {offset} \(0xe9\).*encoding=NAME.*encoding_errors="):
         score_csv(small_detector, src, tmp_path / "out.csv")
     assert not (tmp_path / "out.csv").exists()
     summary = score_csv(small_detector, src, tmp_path / "out.csv", encoding_errors="replace")
@@ -285,7 +290,7 @@ def test_existing_output_refused_without_force(small_detector, tmp_path):
     src = write_csv(tmp_path / "in.csv", ["headline"], [["A headline"]])
     out = tmp_path / "out.csv"
     out.write_text("keep me")
-    with pytest.raises(FileExistsError, match="--force"):
+    with pytest.raises(FileExistsError, match="pass force=True to overwrite"):
         score_csv(small_detector, src, out)
     assert out.read_text() == "keep me"
     score_csv(small_detector, src, out, force=True)
@@ -348,8 +353,23 @@ def test_cli_errors_are_clear(saved_model, tmp_path, capsys):
     src = write_csv(tmp_path / "in.csv", ["id", "body"], [["1", "x"]])
     # A failed command exits 1 (2 is for a command line that was not understood).
     assert main(["score", str(saved_model), str(src), "-o", str(tmp_path / "o.csv")]) == 1
-    assert "'id', 'body'" in capsys.readouterr().err
+    err = capsys.readouterr().err  # the library's text_column=NAME, in the CLI's words
+    assert "'id', 'body'" in err and err.rstrip().endswith("choose one with --text-column NAME")
     assert not (tmp_path / "o.csv").exists()
+    (tmp_path / "o.csv").write_text("mine")
+    assert main(["score", str(saved_model), str(src), "-o", str(tmp_path / "o.csv"),
+                 "--text-column", "body"]) == 1
+    assert "exists; pass --force to overwrite it" in capsys.readouterr().err
+
+
+def test_library_errors_in_the_clis_words():
+    from clickbait.cli import _flag_words
+
+    assert _flag_words("choose one with text_column=NAME") == "choose one with --text-column NAME"
+    assert _flag_words("input_format=/output_format= (csv)") == "--input-format/--output-format (csv)"
+    assert _flag_words('or encoding_errors="replace" to') == "or --encoding-errors replace to"
+    assert _flag_words("x exists; pass force=True to overwrite") == "x exists; pass --force to overwrite"
+    assert _flag_words("threshold=2 is out of range") == "threshold=2 is out of range"
 
 
 def test_evaluate_metrics_and_plots(saved_model, small_detector, corpus, tmp_path, capsys):

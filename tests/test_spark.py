@@ -9,6 +9,7 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import proba
 
 pytest.importorskip("pyspark")
 if shutil.which("java") is None:  # .ci/run installs one
@@ -41,7 +42,7 @@ def expected(saved_model, texts) -> np.ndarray:
     det = ClickbaitDetector.load(saved_model)
     mask = scoring._text_mask(pd.Series(texts, dtype=object))
     out = np.full(len(texts), np.nan)
-    out[mask] = scoring.Scorer(det).proba(np.asarray(texts, object)[mask])
+    out[mask] = proba(scoring.Scorer(det), np.asarray(texts, object)[mask])
     return out
 
 
@@ -111,3 +112,53 @@ def test_tsv_output_is_tab_separated_and_counted_right(session, saved_model, cor
     back = pd.concat([pd.read_csv(p, sep="\t", keep_default_na=False, dtype=str) for p in parts])
     assert back["id"].tolist() == data["id"].tolist()
     assert back["headline"].tolist()[10:20] == data["headline"].tolist()[10:20]
+
+
+@pytest.fixture
+def no_spark(monkeypatch):
+    """Spark must not start: the session function and pyspark's builder raise if called."""
+    from pyspark.sql import SparkSession
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a Spark session was started")
+
+    monkeypatch.setattr(spark, "session", refuse)
+    monkeypatch.setattr(SparkSession, "builder", property(refuse), raising=False)
+
+
+def test_a_wrong_text_column_fails_before_spark_starts(no_spark, saved_model, tmp_path, capsys):
+    from clickbait import cli
+    from clickbait.errors import InputError
+
+    pd.DataFrame({"id": ["1"], "body": ["A headline"]}).to_csv(tmp_path / "in.csv", index=False)
+    out = str(tmp_path / "out.parquet")
+    with pytest.raises(InputError, match=r"no column 'headline'; the columns are: 'id', 'body'"):
+        spark.score_files(saved_model, str(tmp_path / "in.csv"), out, text_col="headline")
+    with pytest.raises(InputError, match=r"'id', 'body'; choose one with text_col=NAME"):
+        spark.score_files(saved_model, str(tmp_path / "in.csv"), out)
+    folder = tmp_path / "in.parquet"  # a folder of part files: the first one's header
+    folder.mkdir()
+    (folder / "_SUCCESS").write_text("")
+    pd.DataFrame({"id": ["1"], "body": ["x"]}).to_parquet(folder / "part-00000.parquet")
+    with pytest.raises(InputError, match=r"no column 'title'; the columns are: 'id', 'body'"):
+        spark.score_files(saved_model, str(folder), out, text_col="title")
+    assert cli.main(["score-spark", str(saved_model), str(tmp_path / "in.csv"), out]) == cli.EXIT_FAILURE
+    assert capsys.readouterr().err.rstrip().endswith("choose one with --text-column NAME")
+    assert not (tmp_path / "out.parquet").exists()
+
+
+def test_spark_is_quiet_unless_verbose(saved_model, tmp_path, monkeypatch):
+    from clickbait import cli
+
+    levels = []
+
+    def record(master=None, app="clickbait", log_level=None):
+        levels.append(log_level)
+        raise RuntimeError("stop here")
+
+    monkeypatch.setattr(spark, "session", record)
+    pd.DataFrame({"headline": ["A headline"]}).to_csv(tmp_path / "in.csv", index=False)
+    argv = ["score-spark", str(saved_model), str(tmp_path / "in.csv"), str(tmp_path / "o.parquet")]
+    assert cli.main(argv) == cli.EXIT_FAILURE
+    assert cli.main([*argv, "-v"]) == cli.EXIT_FAILURE
+    assert levels == ["ERROR", "WARN"]
