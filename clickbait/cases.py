@@ -339,35 +339,6 @@ def class_neighbours(layers: Sequence[CaseBase], weights: Sequence[float], queri
     return out
 
 
-def layered_kneighbors(layers: Sequence[CaseBase], queries: np.ndarray, k: int,
-                       chunk_size: int = CHUNK_SIZE, keep_all: bool = False,
-                       ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Retrieval over several case bases at once (the shared base and a user's overlay): the k
-    nearest of each non-empty layer, merged by similarity; the k most similar are kept, or all of
-    them with `keep_all` (the vote does that: a user's few cases must not be crowded out by the
-    base's many near-duplicates). Yields (similarities, layer index, position within that layer),
-    nearest first."""
-    live = [i for i, layer in enumerate(layers) if len(layer)]
-    if not live:
-        raise ValueError("the case base is empty: retain some cases first")
-    queries = np.asarray(queries, dtype="float32")
-    k = min(int(k), sum(len(layers[i]) for i in live))
-    for start in range(0, len(queries), chunk_size):
-        q = np.ascontiguousarray(queries[start:start + chunk_size])
-        sims, which, pos = [], [], []
-        for i in live:
-            s, p = layers[i]._search(q, min(k, len(layers[i])))
-            sims.append(s)
-            pos.append(p)
-            which.append(np.full(p.shape, i, dtype="int64"))
-        sims, which, pos = (np.concatenate(a, axis=1) for a in (sims, which, pos))
-        if len(live) > 1:
-            order = np.argsort(-sims, axis=1, kind="stable")
-            order = order if keep_all else order[:, :k]
-            sims, which, pos = (np.take_along_axis(a, order, axis=1) for a in (sims, which, pos))
-        yield sims, which, pos
-
-
 def _numpy_search(cases: np.ndarray, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     sims = queries @ cases.T
     top = np.argpartition(-sims, k - 1, axis=1)[:, :k] if k < sims.shape[1] else \

@@ -141,15 +141,6 @@ class Combiner:
         return cls(np.asarray(d["coef"], "float64"), float(d["intercept"]))
 
 
-def row_keys(ids: np.ndarray) -> np.ndarray:
-    """One 64-bit key per row of token ids: equal token sequences, equal keys (for exact matches
-    between a headline and a stored case)."""
-    ids = np.ascontiguousarray(ids, dtype="int64")
-    if ids.size == 0:
-        return np.zeros(len(ids), "uint64")
-    return pd.util.hash_pandas_object(pd.DataFrame(ids), index=False).to_numpy()
-
-
 def pair_keys(ids: np.ndarray, vocab_size: int) -> np.ndarray:
     """Key of every adjacent pair of token ids (n x (length-1)); pairs that touch padding get -1."""
     ids = np.asarray(ids, dtype="int64")

@@ -32,14 +32,14 @@ def test_retain_is_used_by_the_very_next_predict_then_revise_and_forget(det):
 def test_1000_retained_cases_are_used_by_the_next_predict(det, corpus):
     """Bulk retention (its time is a benchmark: bench_adapt.py): every retained headline is then
     scored with the label it was retained with, even where that contradicts the corpus."""
-    from clickbait.vote import row_keys
+    from clickbait.detector import text_keys
 
     texts, labels = corpus["test"][0][:1000], corpus["test"][1][:1000]
     flipped = 1 - labels
     det.retain(texts, flipped, source="bulk")
     assert len(det.cases_) == 5800
-    keys = row_keys(det._ids(texts)).tolist()
-    last = dict(zip(keys, flipped.tolist(), strict=True))  # same tokens twice: the later case wins
+    keys = text_keys(texts)
+    last = dict(zip(keys, flipped.tolist(), strict=True))  # same text twice: the later case wins
     np.testing.assert_array_equal(det.predict_proba(texts)[:, 1], [last[k] for k in keys])
 
 
