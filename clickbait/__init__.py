@@ -18,8 +18,7 @@ import os as _os
 from typing import TYPE_CHECKING
 
 from .errors import ArtifactError, ClickbaitError, CollapseError, InputError, VectorFormatError
-
-__version__ = "0.1.0"
+from .version import __version__
 
 # name -> (submodule, attribute): imported on first access.
 _LAZY = {

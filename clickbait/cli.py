@@ -20,8 +20,8 @@ import threading
 import warnings
 from collections.abc import Callable, Sequence
 
-from . import __version__
 from .errors import ClickbaitError
+from .version import __version__
 
 # detector.DEFAULT_VECTORS, written out so that building the parser imports no TensorFlow (tested).
 DEFAULT_VECTORS = "pretrained/glove.6B.50d.txt"

@@ -28,7 +28,6 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from . import __version__
 from .artifacts import CASE_ARRAYS, MAX_DIM, MAX_K, MAX_LENGTH, check_config, check_npz, load_vote_arrays
 from .cases import USER_ID_OFFSET, CaseBase, _check_labels, class_neighbours
 from .errors import VectorFormatError
@@ -36,6 +35,7 @@ from .files import ArtifactError, VersionedFolder, read_json_artifact, read_retr
 from .seeding import seeded
 from .tokens import standardize
 from .validation import check_count, check_positive, check_probability
+from .version import __version__
 from .vote import (
     TEMPERATURES,
     Adapter,

@@ -21,8 +21,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import __version__
 from .files import write_file
+from .version import __version__
 
 METRICS = ("accuracy", "roc_auc", "f1", "precision", "recall")
 FIGURES = ("roc.png", "confusion.png", "projection.png")
