@@ -10,12 +10,8 @@ and tests/test_inference.py checks that loading and scoring never import TensorF
 
 from __future__ import annotations
 
-import hashlib
-import io
-import json
 import logging
 import os
-import platform
 import threading
 import time
 from collections.abc import Sequence
@@ -28,14 +24,15 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from .artifacts import CASE_ARRAYS, MAX_DIM, MAX_K, MAX_LENGTH, check_config, check_npz, load_vote_arrays
+from . import persistence
+from .artifacts import MAX_DIM, MAX_K, MAX_LENGTH
 from .cases import USER_ID_OFFSET, CaseBase, _check_labels, class_neighbours
 from .errors import VectorFormatError
-from .files import ArtifactError, VersionedFolder, read_json_artifact, read_retrying, sha256_file
+from .files import ArtifactError  # noqa: F401 (re-exported: clickbait.detector.ArtifactError)
+from .persistence import check_model_target, data_hash  # noqa: F401 (check_model_target: re-exported)
 from .seeding import seeded
 from .tokens import standardize
 from .validation import check_count, check_positive, check_probability
-from .version import __version__
 from .vote import (
     TEMPERATURES,
     Adapter,
@@ -54,9 +51,7 @@ DEFAULT_VECTORS = "pretrained/glove.6B.50d.txt"
 LOSS_NAMES = ("contrastive", "triplet", "triplet-all", "triplet-soft")  # losses.LOSSES (tested)
 log = logging.getLogger("clickbait")
 _KERAS_LOADING = threading.Lock()  # scoring's model workers may all ask for the model at once
-FORMAT_VERSION = 4  # 2: versioned folder with a manifest; 3: the learned vote (vote.npz); 4: adapter
 HARM_TOLERANCE = 0.001  # mean log-loss increase on unrelated headlines a kernel may cause
-_REQUIRED = ("model.keras", "cases.npz", "cases.parquet", "config.json", "vote.npz")
 
 
 def _texts(texts) -> list[str]:
@@ -90,42 +85,6 @@ def _sources(sources, n: int, default: str) -> list[str]:
     if len(sources) != n:
         raise ValueError(f"got {len(sources)} sources for {n} headlines")
     return sources
-
-
-def check_model_target(directory: str | os.PathLike, force: bool = False) -> None:
-    """Raise now if `save(directory, force=force)` would refuse: a folder clickbait did not
-    write (or one holding other things), or an existing model without `force`."""
-    VersionedFolder(directory, "model").check_replaceable(force, allowed=("users",))
-
-
-def data_hash(texts: Sequence[str], labels: Sequence[int]) -> str:
-    """sha256 of the training data, recorded with the model."""
-    h = hashlib.sha256()
-    for t, y in zip(texts, labels, strict=True):
-        h.update(f"{int(y)}\t{t}\n".encode())
-    return h.hexdigest()
-
-
-def _refuse_code(model: bytes, path: Path) -> None:
-    """Refuse a model.keras that carries code (a lambda, as in a Lambda layer) at load time, as
-    Keras' safe mode would: the Keras model itself is read later, on first use (safe mode)."""
-    import zipfile
-
-    try:
-        with zipfile.ZipFile(io.BytesIO(model)) as z:
-            config = json.loads(z.read("config.json"))
-    except (zipfile.BadZipFile, KeyError, ValueError) as e:
-        raise ArtifactError(f"{path} is not a Keras model file ({e})") from None
-    stack = [config]
-    while stack:
-        x = stack.pop()
-        if isinstance(x, dict):
-            if x.get("class_name") in ("__lambda__", "Lambda"):
-                raise ValueError(f"{path} carries code (a lambda); refused, as Keras' safe_mode "
-                                 "refuses to deserialize it")
-            stack.extend(x.values())
-        elif isinstance(x, list):
-            stack.extend(x)
 
 
 def text_keys(texts: Sequence[str]) -> list[str]:
@@ -490,16 +449,7 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
         """Write a `learn`ed detector back into the folder it was loaded from, as a new version
         (users' overlays are kept and re-embedded when they are next loaded), under the folder's
         lock; refused if another writer changed the folder since this detector was loaded."""
-        folder = VersionedFolder(directory, "model")
-        with folder.lock():
-            _, manifest = folder.read(required=_REQUIRED)
-            loaded = getattr(self, "_loaded_manifest", None)
-            if loaded is not None and manifest != loaded:
-                raise RuntimeError(f"{directory} changed while this detector learned (another "
-                                   "writer); load it again and retry")
-            self._write(folder)
-            self._loaded_manifest = folder.read(required=_REQUIRED)[1]
-        return folder.path
+        return persistence.save_learned(self, directory)
 
     def _ids(self, texts: Sequence[str]) -> np.ndarray:
         """Token ids (n x length) as the model's own vectorizer makes them."""
@@ -782,52 +732,20 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
         """Use user `name`'s overlay from `MODEL_DIR/users/NAME/` (with `create`, a new, empty
         one if it does not exist yet; without, a missing user is an error naming the known
         ones): their cases join retrieval and `retain` adds to them."""
-        from .overlay import UserOverlay, check_user_weight, user_exists
+        from .overlay import attach_user
 
-        self._check_fitted()
-        if user_weight is not None:
-            user_weight = check_user_weight(user_weight)
-        model_dir = model_dir or getattr(self, "model_dir_", None)
-        self.model_dir_ = None if model_dir is None else Path(model_dir)  # where save_user writes
-        if model_dir is not None and (not create or user_exists(model_dir, name)):
-            overlay = self._fit_overlay(UserOverlay.load(model_dir, name))
-        else:
-            overlay = UserOverlay.new(name, self.dim, base_model_sha256=self._model_sha())
-        if user_weight is not None:
-            overlay.user_weight = user_weight
-        self.overlay_ = overlay
-        return overlay
-
-    def _model_sha(self) -> str | None:
-        return getattr(self, "config_", {}).get("sha256", {}).get("model.keras")
-
-    def _fit_overlay(self, overlay):
-        """An overlay made with another network has its stored texts re-embedded with this one."""
-        base_sha = self._model_sha()
-        if base_sha and overlay.base_model_sha256 not in (None, base_sha) and len(overlay):
-            texts = overlay.cases.meta["text"].tolist()
-            overlay.cases.embeddings = np.ascontiguousarray(self.transform(texts), "float32")
-            overlay.cases._changed()
-            overlay.base_model_sha256 = base_sha
-        return overlay
+        return attach_user(self, name, model_dir, user_weight, create=create)
 
     def detach_user(self) -> None:
         """Back to the shared case base alone."""
         self.overlay_ = None
 
-    def _model_dir(self, model_dir=None) -> Path:
-        model_dir = model_dir or getattr(self, "model_dir_", None)
-        if model_dir is None:
-            raise ValueError("where is the model? pass model_dir (the base model's directory)")
-        return Path(model_dir)
-
     def save_user(self, model_dir: str | os.PathLike | None = None) -> Path:
         """Save the attached overlay under `MODEL_DIR/users/NAME/` (base files untouched), as
         it is in memory: the last writer wins. `retain_and_save` adds without losing others'."""
-        overlay = getattr(self, "overlay_", None)
-        if overlay is None:
-            raise RuntimeError("no user overlay attached: call attach_user(name) first")
-        return overlay.save(self._model_dir(model_dir))
+        from .overlay import save_user
+
+        return save_user(self, model_dir)
 
     def retain_and_save(self, texts, labels, source: str | None = None,
                         model_dir: str | os.PathLike | None = None) -> np.ndarray:
@@ -835,89 +753,16 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
         the folder's lock, the stored cases (the attached overlay's, else the shared base's) are
         read again, the new ones added (fresh, unique ids) and a new version saved. The
         in-memory cases become the stored ones. Returns the new case ids."""
-        from .overlay import UserOverlay
-
         self._check_fitted()
-        texts = _texts(texts)
-        labels = _check_labels(labels)
-        if len(labels) != len(texts):
-            raise ValueError(f"got {len(texts)} headlines but {len(labels)} labels")
-        model_dir = self._model_dir(model_dir)
-        embeddings = self.transform(texts)  # the slow part, outside the lock
-        overlay = getattr(self, "overlay_", None)
-        folder = VersionedFolder(model_dir, "model")
-        if overlay is not None:
-            if source is None:
-                source = overlay.source
-            with UserOverlay.update(model_dir, overlay.name, self.dim, self._model_sha()) as stored:
-                self._fit_overlay(stored)
-                stored.user_weight = overlay.user_weight
-                ids = stored.cases.add(embeddings, labels, texts, source=source)
-            self.overlay_ = stored
-            return ids
-        with folder.lock():
-            version, manifest = folder.read(required=_REQUIRED)
-            if manifest["files"]["model.keras"] != self._model_sha():
-                raise RuntimeError(f"the network in {model_dir} was replaced after this detector "
-                                   "was loaded; load it again and retry")
-            cases = CaseBase.load(version)
-            ids = cases.add(embeddings, labels, texts, source=source or "user")
-            self.cases_ = cases
-            self._write(folder, model_from=version)
-        return ids
+        return persistence.retain_and_save(self, _texts(texts), labels, source, model_dir)
 
-    # -- persistence ----------------------------------------------------------------------------
+    # -- persistence (clickbait/persistence.py) -------------------------------------------------
     def save(self, directory: str | os.PathLike, *, force: bool = False) -> Path:
         """Write everything needed to score into `directory` as a new version (model.keras,
         cases.npz, cases.parquet, config.json, and manifest.json with the SHA-256 of each),
         behind one atomic pointer; user overlays in `directory/users/` are kept. `force`
         replaces only a model folder clickbait wrote, holding nothing else."""
-        self._check_fitted()
-        folder = VersionedFolder(directory, "model")
-        folder.check_replaceable(force, allowed=("users",))  # before the lock creates anything
-        with folder.lock():
-            folder.check_replaceable(force, allowed=("users",))  # another writer may have been first
-            self._write(folder)
-        return folder.path
-
-    def _write(self, folder: VersionedFolder, model_from: Path | None = None) -> None:
-        """Write a new version into `folder` (the caller holds its lock); `model_from` is a
-        version whose model.keras is reused byte for byte (its checksum stays the same)."""
-        with folder.new_version(locked=True) as version:
-            if model_from is not None:
-                version.copy_from(model_from, "model.keras")
-            else:
-                self.model_.save(version.path("model.keras"))  # inside a private (0700) folder
-            self.cases_.save(version)
-            import keras
-            import tensorflow as tf
-
-            with version.open("vote.npz") as f:
-                np.savez(f, pairs=self.headline_check_.pairs, numeric=self.headline_check_.numeric,
-                         vectors=self.headline_check_.vectors.astype("float16"))
-            config = {
-                "format": FORMAT_VERSION,
-                "params": self.get_params(),
-                "threshold": self.threshold_,
-                "vote": {"combiner": self.combiner_.to_dict(), "adapter": self.adapter_.to_dict(),
-                         "headline_check": self.headline_check_.to_dict(),
-                         "prior": self.prior_, "support_cut": self.support_cut_,
-                         "validation_from_id": self.validation_from_id_,
-                         "retained_from_id": self.retained_from_id_},
-                "validation_accuracy": self.validation_accuracy_,
-                "vocabulary_size": len(self.vocabulary_) + 2,
-                "coverage": str(self.coverage_),
-                "training_data_sha256": self.data_hash_,
-                "fit_seconds": round(self.fit_seconds_, 1),
-                "metrics": getattr(self, "metrics_", {}),
-                "versions": {"clickbait": __version__, "tensorflow": tf.__version__,
-                             "keras": keras.__version__, "numpy": np.__version__,
-                             "python": platform.python_version()},
-                "sha256": {"model.keras": sha256_file(version.path("model.keras"))},
-            }
-            version.write("config.json", json.dumps(config, indent=2, default=str) + "\n")
-        self.config_ = config
-        self.model_dir_ = folder.path
+        return persistence.save(self, directory, force=force)
 
     @classmethod
     def load(cls, directory: str | os.PathLike, user: str | None = None, *,
@@ -926,64 +771,7 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
         it), and every file, config.json included, must match its checksum in manifest.json.
         `user` attaches that user's overlay from `directory/users/`; a user with no overlay is
         an error (naming the known users) unless `new_user`."""
-        directory = Path(directory)
-        folder = VersionedFolder(directory, "model")
-        if not folder.exists():
-            if (directory / "config.json").is_file():
-                raise ArtifactError(f"{directory} was saved by an older clickbait (no manifest: "
-                                    "config.json has no checksum); train or save it again")
-            raise ArtifactError(f"{directory} is not a saved ClickbaitDetector (no "
-                                f"{directory / 'current'})")
-
-        def read():
-            version, manifest = folder.read(required=_REQUIRED)
-            path = version / "config.json"
-            config = read_json_artifact(path, FORMAT_VERSION)
-            check_config(config, path)  # every number bounded before anything is sized by it
-            try:
-                self = cls(**config["params"])
-                self._validate_params()
-                self.threshold_ = check_probability(config["threshold"])
-            except (KeyError, TypeError, ValueError) as e:
-                raise ArtifactError(f"{path}: {e}") from None
-            model = (version / "model.keras").read_bytes()  # Keras reads it on first use
-            if hashlib.sha256(model).hexdigest() != manifest["files"]["model.keras"]:
-                raise ArtifactError(f"{version / 'model.keras'} changed while it was read")
-            _refuse_code(model, version / "model.keras")
-            check_npz(version / "cases.npz", CASE_ARRAYS)  # no forged size reaches np.load
-            arrays = load_vote_arrays(version / "vote.npz", config["vote"]["headline_check"]["vocab_size"])
-            return self, config, manifest, model, CaseBase.load(version), arrays
-
-        self, config, manifest, model, cases, arrays = read_retrying(read, folder)
-        self._keras_bytes = model
-        self._loaded_manifest = manifest
-        self.cases_ = cases
-        if cases.dim != self.dim:
-            raise ArtifactError(f"{directory}: cases of dimension {cases.dim}, network of {self.dim}")
-        try:
-            vote = config["vote"]
-            self.combiner_ = Combiner.from_dict(vote["combiner"])
-            self.adapter_ = Adapter.from_dict(vote["adapter"])
-            self.headline_check_ = HeadlineCheck.from_parts(
-                vote["headline_check"], arrays["pairs"], arrays["numeric"], arrays["vectors"])
-            self.prior_ = check_probability(vote["prior"])
-            self.support_cut_ = float(vote["support_cut"])
-            self.validation_from_id_ = int(vote["validation_from_id"])
-            self.retained_from_id_ = int(vote["retained_from_id"])
-        except (KeyError, TypeError, ValueError) as e:
-            raise ArtifactError(f"{directory}: the vote in config.json is incomplete ({e})") from None
-        self.validation_accuracy_ = config.get("validation_accuracy")
-        self.data_hash_ = config.get("training_data_sha256")
-        self.metrics_ = config.get("metrics", {})
-        self.fit_seconds_ = config.get("fit_seconds", 0.0)
-        self.coverage_ = config.get("coverage")
-        config["sha256"] = {"model.keras": manifest["files"]["model.keras"]}
-        self.config_ = config
-        self.classes_ = np.array([0, 1])
-        self.model_dir_ = directory
-        if user is not None:
-            self.attach_user(user, create=new_user)
-        return self
+        return persistence.load(cls, directory, user, new_user=new_user)
 
     # The Keras model of a loaded detector is read on first use: scoring does not need it.
     _LAZY = frozenset({"model_", "network_", "vocabulary_"})
@@ -998,20 +786,7 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
 
     def _load_keras(self) -> None:
         """Load the Keras model from the bytes `load` verified (safe mode: no code runs)."""
-        import tempfile
-
-        import keras
-
-        from . import losses, text  # noqa: F401 (they register the model's custom objects)
-        from .model import vectorizer_layer
-
-        with tempfile.TemporaryDirectory(prefix="clickbait-") as tmp:
-            path = Path(tmp) / "model.keras"
-            path.write_bytes(self._keras_bytes)  # inside a private temporary folder
-            model = keras.saving.load_model(path, safe_mode=True)
-        self.model_ = model
-        self.network_ = model.get_layer(index=-1)
-        self.vocabulary_ = vectorizer_layer(model).get_vocabulary()[2:]
+        persistence.load_keras(self)
 
     def __repr__(self, N_CHAR_MAX: int = 700) -> str:  # scikit-learn's signature
         """Fitted or loaded: what it is (encoder, dim, cases, user, threshold, path); unfitted:

@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .artifacts import CASE_ARRAYS, check_npz
@@ -242,3 +243,55 @@ def drop_user(model_dir: str | os.PathLike, name: str) -> bool:
     folder = _folder(model_dir, name)
     with model_lock(model_dir):
         return folder.remove()
+
+
+# -- a detector's overlay operations (ClickbaitDetector.attach_user etc. delegate here) ----------
+def model_sha(det) -> str | None:
+    """The sha256 of the detector's model.keras (None for one never saved)."""
+    return getattr(det, "config_", {}).get("sha256", {}).get("model.keras")
+
+
+def resolve_model_dir(det, model_dir: str | os.PathLike | None = None) -> Path:
+    """`model_dir`, else the folder the detector was loaded from or saved to."""
+    model_dir = model_dir or getattr(det, "model_dir_", None)
+    if model_dir is None:
+        raise ValueError("where is the model? pass model_dir (the base model's directory)")
+    return Path(model_dir)
+
+
+def fit_overlay(det, overlay: UserOverlay) -> UserOverlay:
+    """An overlay made with another network has its stored texts re-embedded with this one."""
+    base_sha = model_sha(det)
+    if base_sha and overlay.base_model_sha256 not in (None, base_sha) and len(overlay):
+        texts = overlay.cases.meta["text"].tolist()
+        overlay.cases.embeddings = np.ascontiguousarray(det.transform(texts), "float32")
+        overlay.cases._changed()
+        overlay.base_model_sha256 = base_sha
+    return overlay
+
+
+def attach_user(det, name: str, model_dir: str | os.PathLike | None = None,
+                user_weight: float | None = None, *, create: bool = True) -> UserOverlay:
+    """`ClickbaitDetector.attach_user`: user `name`'s overlay (a new one with `create`) becomes
+    `det.overlay_`."""
+    det._check_fitted()
+    if user_weight is not None:
+        user_weight = check_user_weight(user_weight)
+    model_dir = model_dir or getattr(det, "model_dir_", None)
+    det.model_dir_ = None if model_dir is None else Path(model_dir)  # where save_user writes
+    if model_dir is not None and (not create or user_exists(model_dir, name)):
+        overlay = fit_overlay(det, UserOverlay.load(model_dir, name))
+    else:
+        overlay = UserOverlay.new(name, det.dim, base_model_sha256=model_sha(det))
+    if user_weight is not None:
+        overlay.user_weight = user_weight
+    det.overlay_ = overlay
+    return overlay
+
+
+def save_user(det, model_dir: str | os.PathLike | None = None) -> Path:
+    """`ClickbaitDetector.save_user`: the attached overlay, as it is in memory."""
+    overlay = getattr(det, "overlay_", None)
+    if overlay is None:
+        raise RuntimeError("no user overlay attached: call attach_user(name) first")
+    return overlay.save(resolve_model_dir(det, model_dir))
