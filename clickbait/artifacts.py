@@ -23,6 +23,7 @@ from .vote import FEATURES, HEADLINE_FEATURES
 # k, length and dim size the arrays of every scoring call (n x k, n x length, n x dim).
 MAX_K = 10_000
 MAX_LENGTH = 1_024
+MAX_LISTS = 65_536  # clusters per class in index.npz
 MAX_DIM = 4_096
 MAX_VOCABULARY = 10_000_000
 INT_BOUNDS = {"k": (1, MAX_K), "length": (1, MAX_LENGTH), "dim": (1, MAX_DIM),
@@ -92,6 +93,12 @@ def check_config(config: dict, path: Path) -> None:
     for key in ("validation_from_id", "retained_from_id"):
         check_int(vote.get(key), path, f"vote.{key}", 0, MAX_ID)
     check_real(config.get("threshold"), path, "threshold", 0.0, 1.0)
+    fast = vote.get("fast")
+    if fast is not None:  # the fast retrieval's own vote (absent in models saved before it)
+        if not isinstance(fast, dict):
+            raise ArtifactError(f"{_where(path, 'vote.fast')} must be an object; got {fast!r}")
+        _coefficients(fast.get("combiner"), path, "vote.fast.combiner", FEATURES, nonnegative=True)
+        check_real(fast.get("threshold"), path, "vote.fast.threshold", 0.0, 1.0)
 
 
 CASE_ARRAYS = ("embeddings", "labels", "case_id")  # cases.npz (checked in full by CaseBase.load)
@@ -170,3 +177,23 @@ def load_vote_arrays(path: Path, vocab_size: int) -> dict[str, np.ndarray]:
         raise ArtifactError(f"{_where(path, 'pairs')} must be distinct sorted word-pair keys "
                             f"from 0 to {vocab_size ** 2 - 1:,}")
     return arrays
+
+
+def load_centroids(path: Path, dim: int) -> dict[int, np.ndarray]:
+    """`index.npz`: each class's unit centroids for the fast retrieval (clickbait.index), checked
+    (2-D float, `dim` columns, at most MAX_LISTS rows, finite) before use."""
+    names = ("centroids0", "centroids1")
+    headers = check_npz(path, names)
+    for name in names:
+        shape, dtype = headers[name]
+        if dtype.kind != "f" or len(shape) != 2 or shape[1] != dim or shape[0] > MAX_LISTS:
+            raise ArtifactError(f"{_where(path, name)} is a {shape} {dtype} array; expected up to "
+                                f"{MAX_LISTS:,} rows of {dim} floats")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            out = {c: npz[f"centroids{c}"].astype("float32") for c in (0, 1)}
+    except (ValueError, OSError, zipfile.BadZipFile) as e:
+        raise ArtifactError(f"{path} cannot be read ({e})") from None
+    if not all(np.isfinite(v).all() for v in out.values()):
+        raise ArtifactError(f"{path} holds NaN or infinite values")
+    return out

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from .scoring import LABEL, LOW_SUPPORT, NPROBE, PROBA, SUPPORT
+from .scoring import LABEL, LOW_SUPPORT, PROBA, SUPPORT
 
 if TYPE_CHECKING:  # pragma: no cover
     from .scoring import Scorer, _Scored
@@ -33,15 +33,16 @@ class BatchScorer:
     model on first use in each process (and once per process: see the module cache)."""
 
     def __init__(self, model_dir: str | os.PathLike, text_col: str = "headline", *,
-                 threshold: float | None = None, retrieval: str = "exact", nprobe: int = NPROBE):
+                 threshold: float | None = None, retrieval: str | None = None):
         from .scoring import RETRIEVALS
-        from .validation import check_count, check_probability
+        from .validation import check_probability
 
-        if retrieval not in RETRIEVALS:  # checked here, not in every worker at run time
+        # checked here, not in every worker at run time
+        if retrieval is not None and retrieval not in RETRIEVALS:
             raise ValueError(f"retrieval must be one of {RETRIEVALS}, got {retrieval!r}")
         self.model_dir, self.text_col = str(model_dir), text_col
         self.threshold = None if threshold is None else check_probability(threshold)
-        self.retrieval, self.nprobe = retrieval, check_count(nprobe, "nprobe")
+        self.retrieval = retrieval
 
     @property
     def path(self) -> str:
@@ -60,7 +61,7 @@ class BatchScorer:
 
     @property
     def scorer(self) -> Scorer:
-        key = (os.path.abspath(self.path), self.retrieval, self.nprobe)
+        key = (os.path.abspath(self.path), self.retrieval)
         scorer = _SCORERS.get(key)
         if scorer is None:
             with _LOADING:
@@ -70,8 +71,7 @@ class BatchScorer:
                     from .scoring import Scorer
 
                     detector = ClickbaitDetector.load(self.path)
-                    scorer = _SCORERS[key] = Scorer(detector, retrieval=self.retrieval,
-                                                    nprobe=self.nprobe, dedup=True)
+                    scorer = _SCORERS[key] = Scorer(detector, retrieval=self.retrieval, dedup=True)
         return scorer
 
     def predict_batch(self, texts: Sequence[str | None]) -> np.ndarray:
@@ -94,7 +94,7 @@ class BatchScorer:
         """`frame` with the columns `clickbait score` adds (same values, same labelling rule)."""
         from .scoring import _outputs
 
-        threshold = self.scorer.det.threshold_ if self.threshold is None else self.threshold
+        threshold = self.scorer.threshold if self.threshold is None else self.threshold
         cols = _outputs(self._scored(frame[self.text_col].tolist()), threshold)
         return frame.assign(**{c: pd.Series(cols[c], index=frame.index).astype(t)
                                for c, t in ADDED_DTYPES.items()})

@@ -20,13 +20,13 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from .batch import ADDED, ADDED_DTYPES, BatchScorer
-from .scoring import NPROBE, find_column
+from .scoring import find_column
 
 if TYPE_CHECKING:  # pragma: no cover
     import dask.dataframe as dd
 
 def score(df: dd.DataFrame, model_dir: str | os.PathLike, text_col: str | None = None, *,
-          threshold: float | None = None, retrieval: str = "exact", nprobe: int = NPROBE) -> dd.DataFrame:
+          threshold: float | None = None, retrieval: str | None = None) -> dd.DataFrame:
     """`df` with `clickbait_probability`, `clickbait`, `support` and `low_support` added (lazily:
     a Dask graph). `text_col` defaults to the column named headline/title/text, or the only
     column."""
@@ -39,5 +39,5 @@ def score(df: dd.DataFrame, model_dir: str | os.PathLike, text_col: str | None =
     # The output's empty prototype: the input's own (its index, names and dtypes), plus the added
     # columns; no partition is computed for it.
     meta = df._meta.assign(**{c: pd.Series(dtype=t, index=df._meta.index) for c, t in ADDED_DTYPES.items()})
-    scorer = BatchScorer(model_dir, text_col, threshold=threshold, retrieval=retrieval, nprobe=nprobe)
+    scorer = BatchScorer(model_dir, text_col, threshold=threshold, retrieval=retrieval)
     return df.map_partitions(scorer.score_pandas, meta=meta)

@@ -24,6 +24,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from . import index as fast_index
 from . import persistence
 from .artifacts import MAX_DIM, MAX_K, MAX_LENGTH
 from .cases import USER_ID_OFFSET, CaseBase, _check_labels, class_neighbours
@@ -45,6 +46,7 @@ from .vote import (
     evidence,
     non_headlines,
     retained_mass,
+    summary_evidence,
 )
 
 DEFAULT_VECTORS = "pretrained/glove.6B.50d.txt"
@@ -140,6 +142,7 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
         "min_coverage": [Interval(Real, 0, 1, closed="both")],
         "retain_validation": ["boolean"],
         "seed": [Interval(Integral, 0, None, closed="left")],
+        "retrieval": [StrOptions({"fast", "exact"})],
         "cache_dir": [str, os.PathLike, None],
         "verbose": ["verbose"],
     }
@@ -169,6 +172,7 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
         min_coverage: float = 0.5,
         retain_validation: bool = True,
         seed: int = 0,
+        retrieval: str = "fast",
         cache_dir: str | None = None,
         verbose: int = 0,
     ):
@@ -194,6 +198,7 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
         self.min_coverage = min_coverage
         self.retain_validation = retain_validation
         self.seed = seed
+        self.retrieval = retrieval
         self.cache_dir = cache_dir
         self.verbose = verbose
 
@@ -332,17 +337,66 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
         combiner, the headline check (against generated non-headlines), the support
         cut and the decision threshold."""
         nb = class_neighbours([self.cases_], [1.0], embeddings, self.k, exclude=own)
-        self.combiner_ = Combiner.fit(evidence(nb), labels)
+        found = {"exact": (evidence(nb), nb.support)}
+        self.centroids_ = None
+        if fast_index.available():  # the fast retrieval's clusters, and its own combiner
+            self.centroids_ = fast_index.ClusterIndex.fit_centroids(
+                self.cases_.embeddings, self.cases_.labels, self.seed)
+            cn = fast_index.ClusterIndex(self.cases_.embeddings, self.cases_.labels,
+                                         self.centroids_).neighbours(embeddings, exclude=own)
+            found["fast"] = (summary_evidence(cn), cn.support)
         others = non_headlines(self.vocabulary_[:self.headline_check_.n_train_words],
                                max(len(ids), 1000), self.seed)
         self.headline_check_ = self.headline_check_.fit(ids, self._ids(others), headline_cut)
         self.support_cut_ = float(np.quantile(nb.support, 0.01))
         self.prior_ = float(self.cases_.labels.mean())
-        d = decide(nb, self.combiner_, self.headline_check_.proba(ids), self.prior_, self.support_cut_)
-        self.threshold_ = best_threshold(d.proba, labels)
-        self.validation_accuracy_ = float(((d.proba >= self.threshold_) == labels).mean())
+        headline = self.headline_check_.proba(ids)
+        self.votes_ = {}
+        for mode, (feats, support) in found.items():
+            combiner = Combiner.fit(feats, labels)
+            d = decide(feats, support, combiner, headline, self.prior_, self.support_cut_)
+            threshold = best_threshold(d.proba, labels)
+            self.votes_[mode] = {"combiner": combiner, "threshold": threshold,
+                                 "validation_accuracy": float(((d.proba >= threshold) == labels).mean())}
         if fit_adapter or getattr(self, "adapter_", None) is None:
-            self._fit_adapter(ids, embeddings, labels, self.combiner_.logit(d.features))
+            exact = self.votes_["exact"]["combiner"]  # the adapter moves the exact vote's logit
+            self._fit_adapter(ids, embeddings, labels, exact.logit(found["exact"][0]))
+
+    # The vote in use: the fast retrieval's (its own combiner and threshold, fitted on the same
+    # held-out headlines) unless `retrieval="exact"` or the model has none (see `retrieval_`).
+    @property
+    def retrieval_(self) -> str:
+        """The retrieval in use: "fast" when asked for and the model has its vote (and faiss is
+        installed), else "exact"."""
+        return "fast" if self.retrieval == "fast" and "fast" in self.votes_ and fast_index.available() \
+            else "exact"
+
+    @property
+    def combiner_(self) -> Combiner:
+        return self.votes_[self.retrieval_]["combiner"]
+
+    @property
+    def threshold_(self) -> float:
+        return self.votes_[self.retrieval_]["threshold"]
+
+    @property
+    def validation_accuracy_(self) -> float | None:
+        return self.votes_[self.retrieval_]["validation_accuracy"]
+
+    def _cluster_index(self) -> fast_index.ClusterIndex:
+        """The fast retrieval's index over the training cases, rebuilt when they change; from
+        the saved centroids, or (a model saved without them) new ones, said in the log."""
+        key = (id(self.cases_), self.cases_.version, self.retained_from_id_)
+        cached = self.__dict__.get("_cluster_cache")
+        if cached is None or cached[0] != key:
+            cases = self._trained_cases()
+            if self.centroids_ is None:
+                log.info("this model has no saved clusters for the fast retrieval: fitting them now")
+                self.centroids_ = fast_index.ClusterIndex.fit_centroids(
+                    cases.embeddings, cases.labels, self.seed)
+            cached = self.__dict__["_cluster_cache"] = (
+                key, fast_index.ClusterIndex(cases.embeddings, cases.labels, self.centroids_))
+        return cached[1]
 
     def _fit_adapter(self, ids: np.ndarray, embeddings: np.ndarray, labels: np.ndarray,
                      base_logit: np.ndarray) -> None:
@@ -356,7 +410,7 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
             src_emb = self._embed_ids(src_ids)
             nb = class_neighbours([self._trained_cases()], [1.0], src_emb, self.k)
             sources.append((adaptation_space(src_emb, self.headline_check_.word_sums(src_ids)),
-                            self.combiner_.logit(evidence(nb)), np.asarray(y)))
+                            self.votes_["exact"]["combiner"].logit(evidence(nb)), np.asarray(y)))
         vectors = adaptation_space(embeddings, self.headline_check_.word_sums(ids))
         words = [row[(row > 1) & ~self.headline_check_.numeric[row]] for row in np.asarray(ids)]
         best = None
@@ -534,18 +588,24 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
                              self.adapter_.temperature)
         return mass, sims, pos
 
-    def _decide(self, ids: np.ndarray, embeddings: np.ndarray, search=None,
-                texts: Sequence[str] | None = None) -> Decision:
+    def _decide(self, ids: np.ndarray, embeddings: np.ndarray, texts: Sequence[str] | None = None,
+                retrieval: str | None = None) -> Decision:
         """The vote for headlines given as token ids and their embeddings: the one place where
-        neighbours become a probability. The base evidence reads the training cases only;
-        retained cases (and a user's) enter through the adapter, and a headline that was
-        retained with a label (same normalised `texts`) gets that label. `search(queries, k,
-        label) -> (similarities, positions)` over the training cases may stand in for the
-        exact scan (a faster index)."""
-        nb = class_neighbours([self._trained_cases()], [1.0], embeddings, self.k, search=search)
+        neighbours become a probability. The base evidence reads the training cases only, by
+        the fast index or the exact scan (`retrieval`, default `retrieval_`), each with its own
+        combiner; retained cases (and a user's) enter through the adapter, and a headline that
+        was retained with a label (same normalised `texts`) gets that label."""
+        mode = self.retrieval_ if retrieval is None else retrieval
+        if mode == "fast" and "fast" in self.votes_ and fast_index.available():
+            cn = self._cluster_index().neighbours(embeddings)
+            feats, support = summary_evidence(cn), cn.support
+        else:
+            mode = "exact"
+            nb = class_neighbours([self._trained_cases()], [1.0], embeddings, self.k)
+            feats, support = evidence(nb), nb.support
         near = self._retained_neighbours(ids, embeddings)
-        d = decide(nb, self.combiner_, self.headline_check_.proba(ids), self.prior_, self.support_cut_,
-                   None if near is None else near[0], self.adapter_)
+        d = decide(feats, support, self.votes_[mode]["combiner"], self.headline_check_.proba(ids),
+                   self.prior_, self.support_cut_, None if near is None else near[0], self.adapter_)
         retained = self._retained()
         if retained is not None and texts is not None and len(ids):
             found = pd.Series(text_keys(texts)).map(retained["keys"]).to_numpy("float64", na_value=np.nan)
@@ -791,12 +851,13 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
     def __repr__(self, N_CHAR_MAX: int = 700) -> str:  # scikit-learn's signature
         """Fitted or loaded: what it is (encoder, dim, cases, user, threshold, path); unfitted:
         scikit-learn's repr of the parameters set."""
-        if "cases_" not in self.__dict__ or "threshold_" not in self.__dict__:
+        if "cases_" not in self.__dict__ or "votes_" not in self.__dict__:
             return super().__repr__(N_CHAR_MAX)
         parts = [f"encoder={self.encoder!r}", f"dim={self.dim}", f"cases={len(self.cases_):,}"]
         overlay = self.__dict__.get("overlay_")
         if overlay is not None:
             parts.append(f"user={overlay.name!r} ({len(overlay):,} cases)")
+        parts.append(f"retrieval={self.retrieval_!r}")
         parts.append(f"threshold={self.threshold_:.2f}")
         if self.__dict__.get("model_dir_") is not None:
             parts.append(f"path={str(self.model_dir_)!r}")

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .artifacts import CASE_ARRAYS, check_config, check_npz, load_vote_arrays
+from .artifacts import CASE_ARRAYS, check_config, check_npz, load_centroids, load_vote_arrays
 from .cases import CaseBase, _check_labels
 from .files import ArtifactError, VersionedFolder, read_json_artifact, read_retrying, sha256_file
 from .validation import check_probability
@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .detector import ClickbaitDetector
 
 FORMAT_VERSION = 4  # 2: versioned folder with a manifest; 3: the learned vote (vote.npz); 4: adapter
+INDEX_FILE = "index.npz"  # the fast retrieval's centroids (optional)
 _REQUIRED = ("model.keras", "cases.npz", "cases.parquet", "config.json", "vote.npz")
 
 
@@ -111,16 +112,23 @@ def write_version(det: ClickbaitDetector, folder: VersionedFolder,
         with version.open("vote.npz") as f:
             np.savez(f, pairs=det.headline_check_.pairs, numeric=det.headline_check_.numeric,
                      vectors=det.headline_check_.vectors.astype("float16"))
+        if det.centroids_ is not None:  # the fast retrieval's clusters (optional: rebuilt if absent)
+            with version.open(INDEX_FILE) as f:
+                np.savez(f, **{f"centroids{c}": det.centroids_[c] for c in (0, 1)})
         config = {
             "format": FORMAT_VERSION,
             "params": det.get_params(),
-            "threshold": det.threshold_,
-            "vote": {"combiner": det.combiner_.to_dict(), "adapter": det.adapter_.to_dict(),
+            "threshold": det.votes_["exact"]["threshold"],
+            "vote": {"combiner": det.votes_["exact"]["combiner"].to_dict(), "adapter": det.adapter_.to_dict(),
+                     "fast": {"combiner": det.votes_["fast"]["combiner"].to_dict(),
+                              "threshold": det.votes_["fast"]["threshold"],
+                              "validation_accuracy": det.votes_["fast"]["validation_accuracy"]}
+                     if "fast" in det.votes_ else None,
                      "headline_check": det.headline_check_.to_dict(),
                      "prior": det.prior_, "support_cut": det.support_cut_,
                      "validation_from_id": det.validation_from_id_,
                      "retained_from_id": det.retained_from_id_},
-            "validation_accuracy": det.validation_accuracy_,
+            "validation_accuracy": det.votes_["exact"]["validation_accuracy"],
             "vocabulary_size": len(det.vocabulary_) + 2,
             "coverage": str(det.coverage_),
             "training_data_sha256": det.data_hash_,
@@ -192,7 +200,7 @@ def load(cls: type[ClickbaitDetector], directory: str | os.PathLike, user: str |
         try:
             self = cls(**config["params"])
             self._validate_params()
-            self.threshold_ = check_probability(config["threshold"])
+            threshold = check_probability(config["threshold"])
         except (KeyError, TypeError, ValueError) as e:
             raise ArtifactError(f"{path}: {e}") from None
         model = (version / "model.keras").read_bytes()  # Keras reads it on first use
@@ -201,9 +209,11 @@ def load(cls: type[ClickbaitDetector], directory: str | os.PathLike, user: str |
         _refuse_code(model, version / "model.keras")
         check_npz(version / "cases.npz", CASE_ARRAYS)  # no forged size reaches np.load
         arrays = load_vote_arrays(version / "vote.npz", config["vote"]["headline_check"]["vocab_size"])
-        return self, config, manifest, model, CaseBase.load(version), arrays
+        has_index = (version / INDEX_FILE).exists()
+        centroids = load_centroids(version / INDEX_FILE, self.dim) if has_index else None
+        return self, config, manifest, model, CaseBase.load(version), arrays, centroids, threshold
 
-    self, config, manifest, model, cases, arrays = read_retrying(read, folder)
+    self, config, manifest, model, cases, arrays, centroids, threshold = read_retrying(read, folder)
     self._keras_bytes = model
     self._loaded_manifest = manifest
     self.cases_ = cases
@@ -211,7 +221,13 @@ def load(cls: type[ClickbaitDetector], directory: str | os.PathLike, user: str |
         raise ArtifactError(f"{directory}: cases of dimension {cases.dim}, network of {self.dim}")
     try:
         vote = config["vote"]
-        self.combiner_ = Combiner.from_dict(vote["combiner"])
+        self.votes_ = {"exact": {"combiner": Combiner.from_dict(vote["combiner"]), "threshold": threshold,
+                                 "validation_accuracy": config.get("validation_accuracy")}}
+        if vote.get("fast"):  # a model saved before the fast retrieval has only the exact vote
+            self.votes_["fast"] = {"combiner": Combiner.from_dict(vote["fast"]["combiner"]),
+                                   "threshold": check_probability(vote["fast"]["threshold"]),
+                                   "validation_accuracy": vote["fast"].get("validation_accuracy")}
+        self.centroids_ = centroids
         self.adapter_ = Adapter.from_dict(vote["adapter"])
         self.headline_check_ = HeadlineCheck.from_parts(
             vote["headline_check"], arrays["pairs"], arrays["numeric"], arrays["vectors"])
@@ -221,7 +237,6 @@ def load(cls: type[ClickbaitDetector], directory: str | os.PathLike, user: str |
         self.retained_from_id_ = int(vote["retained_from_id"])
     except (KeyError, TypeError, ValueError) as e:
         raise ArtifactError(f"{directory}: the vote in config.json is incomplete ({e})") from None
-    self.validation_accuracy_ = config.get("validation_accuracy")
     self.data_hash_ = config.get("training_data_sha256")
     self.metrics_ = config.get("metrics", {})
     self.fit_seconds_ = config.get("fit_seconds", 0.0)

@@ -20,7 +20,6 @@ the nearest cases come from an exact scan by default (IVF only saves time by cha
 from __future__ import annotations
 
 import json
-import math
 import os
 import sys
 import threading
@@ -36,6 +35,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from . import index as fast_index
 from .errors import InputError
 from .files import check_output
 from .formats import TableInput, TableOutput, detect, is_stdio, open_input
@@ -52,8 +52,7 @@ SUPPORT, LOW_SUPPORT = "support", "low_support"
 ADDED_ARROW_TYPES = {PROBA: "float64", LABEL: "int64", SUPPORT: "float64", LOW_SUPPORT: "int64",
                      NEIGHBOURS: "string"}
 BATCH_SIZE = 8192
-RETRIEVALS = ("exact", "ivf")
-NPROBE = 32  # IVF lists probed per class: 0.010% of labels differ from exact (README, bench_score)
+RETRIEVALS = ("fast", "exact")
 ENCODERS = ("auto", "numpy", "tensorflow")
 
 
@@ -125,20 +124,15 @@ class Scorer:
     "tensorflow" runs the Keras layers as cached `tf.function`s with length-bucketed encoding;
     "auto" is numpy when the model's layers are ones it runs, else TensorFlow.
 
-    retrieval: "exact" (every case: `predict_proba`'s answers) is the default, because IVF only
-    saves time by changing answers (benchmarks/results/retrieval.json: 50,000 distinct headlines,
-    the vote's 100 nearest cases per class; probing 8 lists finds 75% of them and changes 0.25%
-    of labels (P(clickbait) moves by up to 0.16); probing 32 (NPROBE, the default) finds 96%,
-    changes 0.006% and costs 50 us a headline against the exact scan's 92; agreement to 0.002
-    takes 128 lists and 124 us). "ivf" opts in to a faiss IndexIVFFlat per class (the vote reads
-    each class's nearest cases) probing `nprobe` of about 2 sqrt(n) lists.
+    retrieval: None (the detector's `retrieval_`), "fast" (clickbait.index: the nearest cases
+    from the nearest k-means lists, the deeper ranks from cluster summaries, with the vote's own
+    combiner for them) or "exact" (every case scanned).
     Whatever the retrieval, the probability is the detector's own vote (`_decide`) over it."""
 
-    def __init__(self, detector: ClickbaitDetector, *, retrieval: str = "exact", nprobe: int = NPROBE,
+    def __init__(self, detector: ClickbaitDetector, *, retrieval: str | None = None,
                  dedup: bool = True, encoder: str = "auto"):
         detector._check_fitted()
-        nprobe = check_count(nprobe, "nprobe")
-        if retrieval not in RETRIEVALS:
+        if retrieval is not None and retrieval not in RETRIEVALS:
             raise ValueError(f"retrieval must be one of {RETRIEVALS}, got {retrieval!r}")
         if encoder not in ENCODERS:
             raise ValueError(f"encoder must be one of {ENCODERS}, got {encoder!r}")
@@ -166,31 +160,17 @@ class Scorer:
             self._network = tf.function(lambda x: network(x, training=False),
                                         input_signature=[tf.TensorSpec([None, None], tf.int64)])
             self._margin = _padding_margin(network)
-        cases = detector._trained_cases()  # the base evidence reads the training cases only
+        if retrieval is None:
+            retrieval = detector.retrieval_
+        elif retrieval == "fast" and ("fast" not in detector.votes_ or not fast_index.available()):
+            retrieval = "exact"  # a model saved before the fast retrieval (repr and summary say so)
         self.retrieval = retrieval
-        self._ivf: dict = {}
-        if retrieval == "ivf":
-            import faiss
-
-            # Per class (the vote retrieves each class's nearest cases): ~2 sqrt(n) lists.
-            for label in (0, 1):
-                members = np.flatnonzero(cases.labels == label)
-                if not len(members):
-                    continue
-                emb = np.ascontiguousarray(cases.embeddings[members])
-                nlist = max(1, min(len(members) // 39, round(2 * math.sqrt(len(members)))))
-                quantizer = faiss.IndexFlatIP(cases.dim)
-                index = faiss.IndexIVFFlat(quantizer, cases.dim, nlist, faiss.METRIC_INNER_PRODUCT)
-                index.train(emb)  # faiss k-means: fixed seed, so the index is reproducible
-                index.add(emb)
-                index.nprobe = min(nprobe, nlist)
-                self._ivf[label] = (members, index, quantizer)
+        self.threshold = float(detector.votes_[self.retrieval]["threshold"])  # that vote's own
         # The vote builds its indexes and tables on first use; build them now, once, so that model
         # workers starting together do not each build their own.
-        one = np.zeros((1, cases.dim), "float32")
+        one = np.zeros((1, detector.dim), "float32")
         one[0, 0] = 1.0
-        detector._decide(np.zeros((1, self.length), "int64"), one,
-                         search=self.class_search if self._ivf else None)
+        detector._decide(np.zeros((1, self.length), "int64"), one, retrieval=self.retrieval)
 
     def start_tokenizer_process(self) -> None:
         """Tokenize in a child process from now on (numpy encoder only). The tokenizer is pure
@@ -245,29 +225,11 @@ class Scorer:
         self.times.add("encode", time.perf_counter() - t)
         return out
 
-    def class_search(self, emb: np.ndarray, k: int, label: int) -> tuple[np.ndarray, np.ndarray]:
-        """The IVF stand-in for `CaseBase.class_search` (same contract); rows the probe leaves
-        short of k cases are filled by the exact scan."""
-        cases = self.det._trained_cases()
-        if label not in self._ivf:
-            return cases.class_search(emb, k, label)
-        members, index, _ = self._ivf[label]
-        m = min(k, len(members))
-        sims, pos = index.search(np.ascontiguousarray(emb, "float32"), m)
-        short = (pos < 0).any(axis=1)
-        pos = np.where(pos >= 0, members[np.maximum(pos, 0)], -1)
-        if m < k:  # the exact scan pads the missing neighbours
-            sims = np.pad(sims, ((0, 0), (0, k - m)), constant_values=-1.0)
-            pos = np.pad(pos, ((0, 0), (0, k - m)), constant_values=-1)
-        if short.any():
-            sims[short], pos[short] = cases.class_search(emb[short], k, label)
-        return sims, pos
-
     def vote(self, ids: np.ndarray, emb: np.ndarray, texts=None) -> np.ndarray:
         """(n x 4): P(clickbait), support, low_support and P(headline), from the detector's own
         vote (`texts`, the headlines of `ids`, for the exact-match rule of retained cases)."""
         t = time.perf_counter()
-        d = self.det._decide(ids, emb, search=self.class_search if self._ivf else None, texts=texts)
+        d = self.det._decide(ids, emb, texts=texts, retrieval=self.retrieval)
         self.times.add("retrieve", time.perf_counter() - t)
         return np.column_stack([d.proba, d.support, d.low_support, d.headline])
 
@@ -416,7 +378,7 @@ def _outputs(scored: _Scored, threshold: float) -> dict[str, object]:
 
 def score_frame(detector: ClickbaitDetector, frame: pd.DataFrame, text_column: str | None = None, *,
                 threshold: float | None = None, explain: int = 0, batch_size: int = BATCH_SIZE,
-                retrieval: str = "exact", nprobe: int = NPROBE) -> pd.DataFrame:
+                retrieval: str | None = None) -> pd.DataFrame:
     """`frame` with `clickbait_probability` (float, NaN for missing or blank text),
     `clickbait` (nullable 0/1), `support` and `low_support` added (and `clickbait_neighbours`,
     JSON, when `explain` > 0)."""
@@ -425,8 +387,8 @@ def score_frame(detector: ClickbaitDetector, frame: pd.DataFrame, text_column: s
     clash = [c for c in added if c in frame.columns]
     if clash:  # never overwrite the caller's own columns
         raise InputError(f"the frame already has column(s) {clash}; rename them first")
-    scorer = Scorer(detector, retrieval=retrieval, nprobe=nprobe)
-    threshold = detector.threshold_ if threshold is None else check_probability(threshold)
+    scorer = Scorer(detector, retrieval=retrieval)
+    threshold = scorer.threshold if threshold is None else check_probability(threshold)
     parts, notes = [], []
     for s in range(0, len(frame), batch_size):
         scored = _score_chunk(scorer, frame[col].iloc[s:s + batch_size], explain)
@@ -517,7 +479,7 @@ def score_csv(detector: ClickbaitDetector, input: str | os.PathLike, output: str
               text_column: str | None = None, batch_size: int = BATCH_SIZE,
               threshold: float | None = None, explain: int = 0, encoding: str = "utf-8",
               encoding_errors: str = "strict", force: bool = False, progress: bool | None = None,
-              retrieval: str = "exact", nprobe: int = NPROBE, dedup: bool = True,
+              retrieval: str | None = None, dedup: bool = True,
               input_format: str | None = None, output_format: str | None = None,
               stdin: TextIO | None = None, stdout: TextIO | None = None,
               workers: int | None = None, tsv_quoting: str = "rfc4180") -> ScoreSummary:
@@ -538,7 +500,6 @@ def score_csv(detector: ClickbaitDetector, input: str | os.PathLike, output: str
         raise ValueError(f"workers must be at most {MAX_WORKERS} (each holds a chunk of "
                          f"batch_size rows in memory); got {workers}")
     check_count(explain, "explain (nearest cases per row)", minimum=0)
-    check_count(nprobe, "nprobe")
     out_format, _ = detect(output, output_format)  # an unknown output format fails before any work
     if not is_stdio(output) and not is_stdio(input) and Path(output).exists() \
             and Path(input).resolve() == Path(output).resolve():
@@ -553,8 +514,8 @@ def score_csv(detector: ClickbaitDetector, input: str | os.PathLike, output: str
         clash = [c for c in added if c in source.header]
         if clash:
             raise InputError(f"{source.name} already has column(s) {clash}; rename them first")
-        scorer = Scorer(detector, retrieval=retrieval, nprobe=nprobe, dedup=dedup)
-        threshold = detector.threshold_ if threshold is None else check_probability(threshold)
+        scorer = Scorer(detector, retrieval=retrieval, dedup=dedup)
+        threshold = scorer.threshold if threshold is None else check_probability(threshold)
         summary = ScoreSummary(retrieval=scorer.retrieval, stages=scorer.times)
         show = sys.stderr.isatty() if progress is None else progress
         with single_threaded(), \
@@ -618,7 +579,7 @@ def evaluate(detector: ClickbaitDetector, texts, labels, *, threshold: float | N
 def evaluate_csv(detector: ClickbaitDetector, input: str | os.PathLike, *, label_column: str | None = None,
                  text_column: str | None = None, reports: str | os.PathLike = "build/evaluation",
                  threshold: float | None = None, batch_size: int = BATCH_SIZE, encoding: str = "utf-8",
-                 encoding_errors: str = "strict", retrieval: str = "exact", nprobe: int = NPROBE,
+                 encoding_errors: str = "strict", retrieval: str | None = None,
                  input_format: str | None = None, stdin: TextIO | None = None,
                  tsv_quoting: str = "rfc4180") -> dict:
     """Metrics of the detector on a labelled table (labels 0/1), read as `score_csv` reads;
@@ -631,7 +592,7 @@ def evaluate_csv(detector: ClickbaitDetector, input: str | os.PathLike, *, label
     try:
         col = find_column(source.header, text_column)
         lab = find_column(source.header, label_column, LABEL_COLUMNS, what="label")
-        scorer = Scorer(detector, retrieval=retrieval, nprobe=nprobe)
+        scorer = Scorer(detector, retrieval=retrieval)
         probas, labels, skipped = [], [], 0
         for chunk in source.chunks:
             raw = chunk.iloc[:, lab]
@@ -651,7 +612,7 @@ def evaluate_csv(detector: ClickbaitDetector, input: str | os.PathLike, *, label
     y = np.concatenate(labels) if labels else np.zeros(0, int)
     if len(y) == 0:
         raise InputError(f"{source.name}: no rows with both a headline and a label")
-    threshold = detector.threshold_ if threshold is None else check_probability(threshold)
+    threshold = scorer.threshold if threshold is None else check_probability(threshold)
     metrics = classification_metrics(y, proba, threshold)
     metrics.update(input=source.name, skipped_rows=skipped, retrieval=scorer.retrieval)
     reports = Path(reports)

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .batch import ADDED, BatchScorer
-from .scoring import LABEL, LOW_SUPPORT, NPROBE, PROBA, SUPPORT, find_column
+from .scoring import LABEL, LOW_SUPPORT, PROBA, SUPPORT, find_column
 from .validation import check_count
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -45,7 +45,7 @@ _ROW = "__clickbait_row"
 
 
 def score(df: DataFrame, model_dir: str | os.PathLike, text_col: str | None = None, *,
-          threshold: float | None = None, retrieval: str = "exact", nprobe: int = NPROBE) -> DataFrame:
+          threshold: float | None = None, retrieval: str | None = None) -> DataFrame:
     """`df` with `clickbait_probability`, `clickbait`, `support` and `low_support` added (lazily:
     a Spark transformation).
     `text_col` defaults to the column named headline/title/text, or the only column."""
@@ -57,7 +57,7 @@ def score(df: DataFrame, model_dir: str | os.PathLike, text_col: str | None = No
         raise ValueError(f"the DataFrame already has column(s) {clash}; rename them first")
     types = {PROBA: DoubleType(), LABEL: IntegerType(), SUPPORT: DoubleType(), LOW_SUPPORT: IntegerType()}
     schema = StructType([*df.schema.fields, *(StructField(c, types[c], True) for c in ADDED)])
-    scorer = BatchScorer(model_dir, text_col, threshold=threshold, retrieval=retrieval, nprobe=nprobe)
+    scorer = BatchScorer(model_dir, text_col, threshold=threshold, retrieval=retrieval)
     return df.mapInPandas(scorer, schema)
 
 
@@ -190,7 +190,7 @@ def check_output(output: str, force: bool) -> None:
 def score_files(model_dir: str | os.PathLike, input: str, output: str, *, text_col: str | None = None,
                 input_format: str | None = None, output_format: str | None = None,
                 master: str | None = None, partitions: int | None = None, force: bool = False,
-                threshold: float | None = None, retrieval: str = "exact", nprobe: int = NPROBE,
+                threshold: float | None = None, retrieval: str | None = None,
                 log_level: str | None = "ERROR") -> dict:
     """`clickbait score-spark`: INPUT scored into OUTPUT (a folder of part files, as Spark
     writes), every row once and in input order. Returns rows, partitions and seconds. The
@@ -198,7 +198,7 @@ def score_files(model_dir: str | os.PathLike, input: str, output: str, *, text_c
     out_format = _format(output, output_format)
     check_header(input, input_format, text_col)  # in well under a second, not after Spark's start
     check_output(output, force)
-    BatchScorer(model_dir, threshold=threshold, retrieval=retrieval, nprobe=nprobe)  # checks them now
+    BatchScorer(model_dir, threshold=threshold, retrieval=retrieval)  # checks them now
     if partitions is not None:
         check_count(partitions, "partitions")
     started = time.perf_counter()
@@ -212,7 +212,7 @@ def score_files(model_dir: str | os.PathLike, input: str, output: str, *, text_c
     n = partitions or 2 * spark.sparkContext.defaultParallelism
     df = df.withColumn(_ROW, F.monotonically_increasing_id())
     df = df.repartitionByRange(n, _ROW).sortWithinPartitions(_ROW)
-    scored = score(df, model_dir, text_col, threshold=threshold, retrieval=retrieval, nprobe=nprobe)
+    scored = score(df, model_dir, text_col, threshold=threshold, retrieval=retrieval)
     scored = scored.drop(_ROW)
     writer = scored.write.mode("overwrite" if force else "errorifexists")
     if out_format == "csv":  # a .tsv OUTPUT gets tabs, as `read` expects of a .tsv

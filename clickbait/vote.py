@@ -55,6 +55,7 @@ from scipy import sparse
 from scipy.optimize import minimize
 
 from .cases import Neighbours
+from .index import ClusterNeighbours
 
 SIM_DEPTHS = (1, 5, 25, 100)  # mean similarity of the m nearest cases of each class
 SHARE_DEPTHS = (5, 25, 100)  # weighted share of clickbait among the m nearest cases
@@ -448,17 +449,52 @@ def shrink(cases_p: np.ndarray, headline: np.ndarray, prior: float) -> np.ndarra
     return prior + np.clip((headline - 0.25) / 0.25, 0.0, 1.0) * (cases_p - prior)
 
 
-def decide(nb: Neighbours, combiner: Combiner, headline: np.ndarray, prior: float,
-           support_cut: float, mass: np.ndarray | None = None, adapter: Adapter | None = None
-           ) -> Decision:
-    """Evidence -> Decision (see the module docstring for the rule); `mass` (n x 2) is the
-    evidence of retained cases, applied by `adapter`."""
-    feats = evidence(nb)
+def summary_evidence(cn: ClusterNeighbours) -> np.ndarray:
+    """`evidence` from the fast index (clickbait.index): the nearest cases give the 1- and
+    5-nearest features as they are; past them, the nearest clusters' members (their mean
+    similarity, their number) fill the ranks to 25 and 100, per class and for both classes
+    merged, with the last cluster taken in part."""
+    n, top = cn.sims[0].shape
+    val = np.concatenate([cn.sims[0], cn.fill_sims[0], cn.sims[1], cn.fill_sims[1]], axis=1)
+    cnt = np.concatenate([cn.sims[0] > -1, cn.fill_counts[0], cn.sims[1] > -1, cn.fill_counts[1]],
+                         axis=1).astype("float64")
+    width0 = top + cn.fill_sims[0].shape[1]
+    is1 = np.zeros(val.shape[1])
+    is1[width0:] = 1.0
+    order = np.argsort(-val, axis=1, kind="stable")
+    val, cnt, is1 = (np.take_along_axis(val, order, axis=1).astype("float64"),
+                     np.take_along_axis(cnt, order, axis=1), is1[order])
+    rows = np.arange(n)
+
+    def first_m(weight: np.ndarray, value: np.ndarray, m: int) -> np.ndarray:
+        """Sum of `value` over the first m units of `weight` (the last item in part)."""
+        cum = np.cumsum(weight, axis=1)
+        csum = np.cumsum(weight * value, axis=1)
+        j = np.minimum((cum < m).sum(axis=1), cum.shape[1] - 1)
+        before = np.where(j > 0, cum[rows, j - 1], 0.0)
+        done = np.where(j > 0, csum[rows, j - 1], 0.0)
+        return done + np.clip(m - before, 0.0, weight[rows, j]) * value[rows, j]
+
+    s0, s1 = cn.sims
+    near = [s1[:, 0] - s0[:, 0], s1[:, :5].mean(axis=1) - s0[:, :5].mean(axis=1)]
+    deep = [(first_m(cnt * is1, val, m) - first_m(cnt * (1 - is1), val, m)) / m for m in SIM_DEPTHS[2:]]
+    merged = np.concatenate([s0, s1], axis=1)
+    top5 = np.argsort(-merged, axis=1, kind="stable")[:, :5]
+    share5 = (top5 >= top).mean(axis=1)
+    shares = [first_m(cnt, is1, m) / np.maximum(first_m(cnt, np.ones_like(is1), m), 1e-12)
+              for m in SHARE_DEPTHS[1:]]
+    return np.column_stack([*near, *deep, share5, *shares]).astype("float64")
+
+
+def decide(feats: np.ndarray, support: np.ndarray, combiner: Combiner, headline: np.ndarray,
+           prior: float, support_cut: float, mass: np.ndarray | None = None,
+           adapter: Adapter | None = None) -> Decision:
+    """Evidence features (`evidence` or `summary_evidence`) and support -> Decision (see the
+    module docstring for the rule); `mass` (n x 2) is the evidence of retained cases, applied
+    by `adapter`."""
     base_logit = combiner.logit(feats)
     base_p = _sigmoid(base_logit)
     cases_p = base_p if mass is None or adapter is None else _sigmoid(adapter.logit(base_logit, mass))
-    support = nb.support
     low = (headline < 0.5) | (support < support_cut)
     return Decision(shrink(cases_p, headline, prior), cases_p, headline, support, low, feats,
                     mass, base_p)
-

@@ -17,7 +17,7 @@ from sklearn.metrics import roc_auc_score
 
 from clickbait.detector import ClickbaitDetector
 from clickbait.files import VersionedFolder
-from clickbait.vote import Adapter, decide, episode_mass, retained_mass
+from clickbait.vote import Adapter, decide, episode_mass, evidence, retained_mass
 
 YOUTUBE = ROOT.parent / "shared" / "data" / "youtube2018.csv"
 
@@ -61,12 +61,15 @@ def test_nothing_retained_gives_the_base_vote_exactly(det, corpus):
     from clickbait.cases import class_neighbours
 
     nb = class_neighbours([det.cases_], [1.0], emb, det.k)
-    plain = decide(nb, det.combiner_, det.headline_check_.proba(ids), det.prior_, det.support_cut_)
-    before = det.predict_proba(texts)[:, 1]
+    exact = det.votes_["exact"]["combiner"]
+    plain = decide(evidence(nb), nb.support, exact, det.headline_check_.proba(ids), det.prior_, det.support_cut_)
+    before = det.set_params(retrieval="exact").predict_proba(texts)[:, 1]
+    det.set_params(retrieval="fast")
     np.testing.assert_array_equal(before, plain.proba)
     new = det.retain(["Kim Kardashian posts new selfie", "Parliament debates the budget"], [1, 0])
     det.forget(case_ids=new)
-    np.testing.assert_array_equal(det.predict_proba(texts)[:, 1], before)
+    np.testing.assert_array_equal(det.set_params(retrieval="exact").predict_proba(texts)[:, 1], before)
+    det.set_params(retrieval="fast")
 
 
 def test_a_retained_near_duplicate_moves_its_neighbour_toward_its_label(det, corpus):

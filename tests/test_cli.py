@@ -192,7 +192,6 @@ def test_user_export_needs_force_to_overwrite(model_copy, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("args, word", [(["explain", "{m}", "x", "-k", "0"], "k must be"),
-                                        (["score", "{m}", "{i}", "-o", "{o}", "--nprobe", "0"], "nprobe"),
                                         (["score", "{m}", "{i}", "-o", "{o}", "--explain", "-1"], "explain"),
                                         (["score", "{m}", "{i}", "-o", "{o}", "--batch-size", "0"], "batch")])
 def test_cli_numbers_out_of_range_are_refused_by_name(saved_model, headlines_csv, tmp_path, capsys, args,

@@ -39,7 +39,7 @@ def test_loaded_detector_scores_without_tensorflow(saved, small_detector, corpus
     path, loaded = saved
     texts = np.asarray(list(corpus["test"][0][:400]) + [h for h in HEADLINES if h], object)
     scorer = scoring.Scorer(loaded)
-    assert scorer.encoder == "numpy" and scorer.retrieval == "exact"
+    assert scorer.encoder == "numpy" and scorer.retrieval == "fast"
     expected = small_detector.predict_proba(list(texts))[:, 1]
     np.testing.assert_allclose(proba(scorer, texts), expected, atol=1e-5)
     tf_scorer = scoring.Scorer(loaded, encoder="tensorflow")

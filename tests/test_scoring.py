@@ -124,12 +124,10 @@ def test_batch_scorer_checks_its_options_before_any_work(saved_model):
     for bad in (2.0, -0.5, float("nan"), "0.5"):
         with pytest.raises(ValueError, match="threshold"):
             BatchScorer(saved_model, threshold=bad)
-    for bad in ("fast", "auto"):  # "auto" (an alias of exact) was removed
-        with pytest.raises(ValueError, match=rf"retrieval must be one of \('exact', 'ivf'\), got '{bad}'"):
+    for bad in ("ivf", "auto"):  # "auto" (an alias of exact) and "ivf" (now "fast") were removed
+        with pytest.raises(ValueError, match=rf"retrieval must be one of \('fast', 'exact'\), got '{bad}'"):
             BatchScorer(saved_model, retrieval=bad)
-    assert main(["score", str(saved_model), "-", "--retrieval", "auto"]) == 2  # not a choice
-    with pytest.raises(ValueError, match="nprobe"):
-        BatchScorer(saved_model, nprobe=0)
+    assert main(["score", str(saved_model), "-", "--retrieval", "ivf"]) == 2  # not a choice
 
 
 def test_score_frame_never_overwrites_a_callers_column(small_detector):
@@ -212,14 +210,16 @@ def test_score_frame_equals_predict_proba(small_detector):
     assert out["clickbait"][:-1].tolist() == small_detector.predict(HEADLINES).tolist()
 
 
-def test_ivf_retrieval_probing_every_list_is_exact(small_detector, corpus):
-    texts = corpus["test"][0][:300]
-    exact = proba(scoring.Scorer(small_detector, retrieval="exact"), np.asarray(texts, object))
-    ivf = scoring.Scorer(small_detector, retrieval="ivf", nprobe=10_000)
-    assert ivf.retrieval == "ivf" and all(index.nlist > 1 for _, index, _ in ivf._ivf.values())
-    np.testing.assert_allclose(proba(ivf, np.asarray(texts, object)), exact, atol=1e-6)
-    fast = proba(scoring.Scorer(small_detector, retrieval="ivf", nprobe=4), np.asarray(texts, object))
-    assert ((fast >= 0.5) == (exact >= 0.5)).mean() > 0.95
+def test_fast_and_exact_retrieval_agree_on_labels(small_detector, corpus):
+    texts = np.asarray(corpus["test"][0], object)
+    exact_scorer, fast_scorer = (scoring.Scorer(small_detector, retrieval=r) for r in ("exact", "fast"))
+    assert (exact_scorer.retrieval, fast_scorer.retrieval) == ("exact", "fast")
+    exact, fast = proba(exact_scorer, texts), proba(fast_scorer, texts)
+    assert not np.allclose(exact, fast)  # two votes, each with its own combiner
+    agree = ((exact >= exact_scorer.threshold) == (fast >= fast_scorer.threshold)).mean()
+    # this tiny model (dim 16, 4,800 cases): 99.0%; the full-size bar (99.5%) is checked on
+    # `make train`'s model by tests/test_training.py::test_full_training_run (make test-slow)
+    assert agree >= 0.985, agree
 
 
 @pytest.mark.parametrize("encoder", ["tensorflow", "numpy"])

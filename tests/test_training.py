@@ -69,6 +69,15 @@ def test_full_training_run(glove_path, tmp_path):
                     vectors=str(glove_path), cache_dir=str(tmp_path / "cache"))
     assert metrics["test"]["accuracy"] > 0.965 and metrics["test"]["roc_auc"] > 0.985
     assert np.isclose(sum(map(sum, metrics["test"]["confusion_matrix"])), 3200)
+    # the fast retrieval (the default) and the exact scan agree on the labels (issue 20's bar)
+    from clickbait.data import load_split
+    from clickbait.detector import ClickbaitDetector
+
+    det = ClickbaitDetector.load(tmp_path / "model")
+    texts = load_split("test")[0]
+    fast = det.predict(texts)
+    exact = det.set_params(retrieval="exact").predict(texts)
+    assert (fast == exact).mean() >= 0.995, (fast == exact).mean()
 
 
 def test_fit_leaves_the_callers_random_state_and_determinism_alone(corpus, glove_path, tmp_path):
