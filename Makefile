@@ -22,7 +22,7 @@ TRAIN_FLAGS = --encoder $(ENCODER) --loss $(LOSS) --dim $(DIM) --epochs $(EPOCHS
 PYTEST_FLAGS ?=
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: install pretrained train compare test test-slow lint bench clean notebooks score bench-score bench-spark bench-adapt bench-users condense evaluate-sources bench-adapt-source report bench-vote bench-subword bench-setup
+.PHONY: install pretrained train compare test test-slow lint bench clean notebooks score bench-score bench-spark bench-adapt bench-users condense evaluate-sources bench-adapt-source report bench-vote bench-subword bench-setup bench-fast
 
 install: $(VENV)/.installed
 # constraints.txt pins the versions the tests passed with (edit it to move to newer ones).
@@ -89,7 +89,11 @@ bench-score: install pretrained $(MODEL)/current/config.json condense
 	nice $(BIN)/python benchmarks/bench_score.py --rows $(BENCH_ROWS) --rss-rows $(BENCH_RSS_ROWS) --model $(MODEL)
 	nice $(BIN)/python benchmarks/bench_score.py --rows $(BENCH_ROWS) --parts distinct start-up stages \
 		--model $(CONDENSED) --results benchmarks/results/score_condensed.json
-	nice $(BIN)/python benchmarks/bench_retrieval.py --rows 50000 --k 100 300 --nprobe 8 32 64 128 --model $(MODEL)
+
+# The fast retrieval against the exact scan on the make-report models (quality on every source,
+# labels alike, search + vote time) -> benchmarks/results/fast.json
+bench-fast: install pretrained
+	nice $(BIN)/python benchmarks/bench_fast.py --models $(foreach s,$(SEEDS),build/models/seed$(s))
 
 # Spark local[2] vs the single-process command on 200k distinct headlines -> benchmarks/results/spark.json
 bench-spark: install pretrained $(MODEL)/current/config.json

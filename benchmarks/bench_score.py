@@ -8,8 +8,9 @@ machine's load (this is a shared 2-core box) hits both alike:
   distinct   the main figure: DISTINCT headlines, as real feeds are. Each row joins the first
              half of one test headline with the second half of another (about the corpus's
              lengths; nothing repeats, so de-duplication saves nothing).
-  ivf        the same file with `--retrieval ivf --nprobe N` (the approximate opt-in), and how
-             many of its labels and probabilities differ from the exact run's, row by row.
+  exact      the same file with `--retrieval exact` (every case scanned; the default is the
+             fast retrieval, clickbait.index), and how many labels and probabilities differ
+             between the two, row by row.
   start-up   the same two commands on a one-row file: start-up to the first scored row.
   repeated   the test split's 3,200 headlines repeated (de-duplication scores each once).
   rss        `clickbait score` alone on distinct files of each --rss-rows size: peak RSS stays
@@ -175,14 +176,11 @@ def stages(args, source: Path, output: Path) -> dict:
 
 def costs(args, rows: int = 50_000) -> dict:
     """CPU per headline of each step of `clickbait score`, on one thread, in this process (best of
-    two runs), with the bare matrix product the exact search cannot go below."""
-    import numpy as np
+    two runs): tokenizer, encoder, and the search with the vote for each retrieval."""
     from threadpoolctl import threadpool_limits
 
-    from clickbait.cases import class_neighbours
     from clickbait.detector import ClickbaitDetector
     from clickbait.scoring import Scorer
-    from clickbait.vote import decide
 
     texts = distinct_headlines(rows, args.data_dir)
 
@@ -201,36 +199,15 @@ def costs(args, rows: int = 50_000) -> dict:
             return {"skipped": "the model's encoder runs in TensorFlow"}
         ids = scorer.runtime.ids(texts)
         emb = scorer.runtime.embed(ids)
-        layers, weights = det._layers()
         parts = [slice(s, s + 8192) for s in range(0, rows, 8192)]
-        classes = [np.ascontiguousarray(det.cases_.embeddings[det.cases_.labels == c].T) for c in (0, 1)]
-        buffers = [np.empty((1024, c.shape[1]), "float32") for c in classes]
-        neighbours = [class_neighbours(layers, weights, emb[p], det.k) for p in parts]
-        out = {
-            "rows": rows, "k": det.k, "cases_per_class": [c.shape[1] for c in classes],
-            "tokenize_us": us(lambda: scorer.runtime.ids(texts)),
-            "encode_us": us(lambda: scorer.runtime.embed(ids)),
-            "search_us": us(lambda: [class_neighbours(layers, weights, emb[p], det.k) for p in parts]),
-            "product_us": us(lambda: [np.matmul(emb[s:s + 1024], c, out=b[:len(emb[s:s + 1024])])
-                                      for c, b in zip(classes, buffers, strict=True)
-                                      for s in range(0, rows, 1024)]),
-            "vote_us": us(lambda: [decide(nb, det.combiner_, det.headline_check_.proba(ids[p]),
-                                          det.prior_, det.support_cut_)
-                                   for nb, p in zip(neighbours, parts, strict=True)]),
-        }
+        out = {"rows": rows, "k": det.k, "retrieval": det.retrieval_,
+               "tokenize_us": us(lambda: scorer.runtime.ids(texts)),
+               "encode_us": us(lambda: scorer.runtime.embed(ids))}
+        for retrieval in ("exact", "fast"):
+            det._decide(ids[:10], emb[:10], retrieval=retrieval)  # its index, built once
+            out[f"{retrieval}_search_vote_us"] = us(
+                lambda r=retrieval: [det._decide(ids[p], emb[p], retrieval=r) for p in parts])
     return out
-
-
-def ceiling(results: dict) -> float | None:
-    """The ratio to the reference if the exact search cost only its matrix product: the distinct
-    run's CPU less the difference, spread over the cores that run used."""
-    d, c = results.get("distinct"), results.get("costs")
-    if not d or not c or "search_us" not in c or "cpu_seconds" not in d["ours"]:
-        return None
-    ours = d["ours"]
-    cores = ours["cpu_seconds"] / ours["seconds"]
-    cpu = ours["cpu_seconds"] - d["ours"]["rows"] * (c["search_us"] - c["product_us"]) / 1e6
-    return d["reference"]["seconds"] / (cpu / cores)
 
 
 def main() -> int:
@@ -239,9 +216,8 @@ def main() -> int:
     parser.add_argument("--rss-rows", type=int, nargs="*", default=[100_000, 1_000_000])
     parser.add_argument("--model", type=Path, default=ROOT / "models" / "default")
     parser.add_argument("--data-dir", type=Path, default=DATA)
-    parts = ["distinct", "ivf", "start-up", "repeated", "rss", "stages", "costs"]
+    parts = ["distinct", "exact", "start-up", "repeated", "rss", "stages", "costs"]
     parser.add_argument("--parts", nargs="+", default=parts, choices=parts)
-    parser.add_argument("--nprobe", type=int, default=32, help="IVF lists probed in the ivf part")
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--wrap", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--reference-job", nargs=3, type=Path, help=argparse.SUPPRESS)
@@ -272,13 +248,12 @@ def main() -> int:
             return r
 
         distinct = write_csv(tmp / "distinct.csv", distinct_headlines(args.rows, args.data_dir))
-        if "distinct" in args.parts or "ivf" in args.parts:
-            results["distinct"] = pair("distinct", distinct, args.rows, tmp / "exact.csv")
-        if "ivf" in args.parts:
-            results["ivf"] = pair(f"distinct, --retrieval ivf --nprobe {args.nprobe}", distinct, args.rows,
-                                  tmp / "ivf.csv", "--retrieval", "ivf", "--nprobe", str(args.nprobe))
-            results["ivf"]["nprobe"] = args.nprobe
-            results["ivf"]["agreement"] = agreement(tmp / "exact.csv", tmp / "ivf.csv")
+        if "distinct" in args.parts or "exact" in args.parts:
+            results["distinct"] = pair("distinct", distinct, args.rows, tmp / "fast.csv")
+        if "exact" in args.parts:
+            results["exact"] = pair("distinct, --retrieval exact", distinct, args.rows,
+                                    tmp / "exact.csv", "--retrieval", "exact")
+            results["exact"]["agreement"] = agreement(tmp / "exact.csv", tmp / "fast.csv")
         if "start-up" in args.parts:
             one = write_csv(tmp / "one.csv", distinct_headlines(1, args.data_dir))
             results["start-up"] = pair("start-up (one row)", one, 1)
@@ -298,7 +273,6 @@ def main() -> int:
         if "costs" in args.parts:
             print("costs per headline ...", flush=True)
             results["costs"] = costs(args)
-            results["costs"]["ceiling_ratio"] = ceiling(results)
     results["machine"]["load_average_after"] = os.getloadavg()
     results["verdicts"] = report(results)
     from clickbait.reports import write_json
@@ -330,7 +304,7 @@ def report(results: dict) -> dict:
 
     print(f"\n{'':<22} {'ours rows/s':>12} {'reference':>10} {'ratio':>6} {'ours s':>7} {'ref s':>6} "
           f"{'ours RSS MB':>11} {'ref RSS MB':>10}")
-    for part in ("distinct", "ivf", "start-up", "repeated"):
+    for part in ("distinct", "exact", "start-up", "repeated"):
         if part in results:
             r = results[part]
             o, f = r["ours"], r["reference"]
@@ -342,9 +316,10 @@ def report(results: dict) -> dict:
     for rows, r in results.get("rss", {}).items():
         print(f"{'rss ' + f'{int(rows):,}':<22} {r['rows_per_second']:>12,.0f} {'':>10} {'':>6} "
               f"{r['seconds']:>7.2f} {'':>6} {r['peak_rss_mb']:>11,.0f}")
-    if "ivf" in results:
-        a = results["ivf"]["agreement"]
-        print(f"ivf against exact, row by row: {a['label_flips']:,} of {a['rows']:,} labels differ "
+    if "exact" in results:
+        a = results["exact"]["agreement"]
+        print(f"fast (the default) against exact, row by row: {a['label_flips']:,} of {a['rows']:,} "
+              f"labels differ "
               f"({a['label_flip_share']:.3%}); P(clickbait) differs by {a['mean_abs_dp']:.2g} on average, "
               f"{a['max_abs_dp']:.2g} at most")
     if "stages" in results:
@@ -352,16 +327,13 @@ def report(results: dict) -> dict:
         print(f"stages (distinct, one process, {s['retrieval']} retrieval; they overlap): " + ", ".join(
             f"{k} {s['stages_seconds'][k]:.1f} s ({v:.0%})" for k, v in s["stage_shares"].items()))
     c = results.get("costs", {})
-    if "search_us" in c:
+    if "fast_search_vote_us" in c:
         ref = results.get("distinct", {}).get("reference")
         per_row = (f"; the reference's whole job {ref['seconds'] / ref['rows'] * 1e6:.1f} us a row"
                    if ref else "")
         print(f"CPU per headline, one thread ({c['rows']:,} distinct): tokenize {c['tokenize_us']:.1f} us, "
-              f"encode {c['encode_us']:.1f} us, exact search ({c['k']} nearest of each class) "
-              f"{c['search_us']:.1f} us (its bare matrix product {c['product_us']:.1f} us), evidence "
-              f"and vote {c['vote_us']:.1f} us{per_row}")
-        if c.get("ceiling_ratio"):
-            print(f"ratio if the exact search cost only its matrix product: {c['ceiling_ratio']:.2f}x")
+              f"encode {c['encode_us']:.1f} us, search and vote: fast {c['fast_search_vote_us']:.1f} us, "
+              f"exact {c['exact_search_vote_us']:.1f} us{per_row}")
     print("targets:")
     if "distinct" in results:
         verdict(f"distinct headlines, whole process: >= {TARGET_RATIO}x the reference",
