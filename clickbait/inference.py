@@ -17,7 +17,9 @@ second input such as a character n-gram branch, is not covered yet.
 The convolutions are computed from tables: a width-w Conv1D over embedding rows is a sum of w
 per-word products (word vector x kernel tap), so each tap's product is computed once per
 vocabulary word at load (vocabulary x filters floats per tap) and a headline's convolution is
-a sum of table rows, max-pooled position by position: no multiply at scoring time.
+a sum of table rows, max-pooled position by position: no multiply at scoring time. The table's
+columns go tap by tap (`_layout`), so that all the convs' windows are summed with one add per tap
+over every position at once; `embed_reference` keeps the first, one-window-at-a-time version.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import re
 import sys
 import zipfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -86,6 +88,15 @@ def _inputs(layer: dict) -> list[str]:
     return names
 
 
+def _layout(convs: Sequence[_Conv]) -> list[tuple[int, int]]:
+    """The table's column order, as (tap, conv index) pairs: tap 0 of every conv, then tap 1 of
+    the convs wider than 1, and so on, the convs by width (stable). Each tap's convs are then a
+    suffix of tap 0's, so one add per tap (all convs at once) sums a window's taps in place."""
+    order = sorted(range(len(convs)), key=lambda i: convs[i].width)
+    return [(j, i) for j in range(max((c.width for c in convs), default=0))
+            for i in order if convs[i].width > j]
+
+
 def _refs(x: list) -> list:
     """A functional config's input/output layers: [name, node, index], or a list of those."""
     x = list(x)
@@ -112,7 +123,8 @@ class NumpyTextModel:
     table: np.ndarray  # (vocabulary + 1) x taps*filters: word vector x each conv tap; last row 0
     convs: list[_Conv]
     steps: list[tuple[str, object]] = field(default_factory=list)  # after the pooled convs
-    block: int = 256
+    block: int = 1024  # rows per pass of the dense layers (bigger matrix products)
+    gather: int = 32  # rows per gather of table rows (see `embed`)
 
     # -- loading --------------------------------------------------------------------------------
     @classmethod
@@ -188,7 +200,8 @@ class NumpyTextModel:
             return name
 
         embedding = None
-        convs, columns, taps = [], 0, []
+        convs: list[_Conv] = []
+        kernels: list[np.ndarray] = []  # (width, embedding dim, filters), one per conv
         values: dict[str, object] = {}  # layer name -> "pooled:<conv>" or a step index
         steps: list[tuple[str, object]] = []
         for name in order:
@@ -214,12 +227,8 @@ class NumpyTextModel:
                                            "word vectors, each max-pooled over time, are supported")
                 kernel, *rest = weights(name)
                 bias = rest[0] if cfg.get("use_bias", True) else np.zeros(kernel.shape[2], "float32")
-                cols = []
-                for tap in kernel:  # (width, embedding dim, filters)
-                    taps.append(tap)
-                    cols.append(slice(columns, columns + kernel.shape[2]))
-                    columns += kernel.shape[2]
-                convs.append(_Conv(name, kernel.shape[0], cols, bias.astype("float32"), cfg["activation"]))
+                kernels.append(kernel)
+                convs.append(_Conv(name, kernel.shape[0], [], bias.astype("float32"), cfg["activation"]))
             elif kind == "GlobalMaxPooling1D":
                 if cfg.get("keepdims") or layers[feeds[name][0]]["class_name"] != "Conv1D":
                     raise UnsupportedModel(f"GlobalMaxPooling1D {name!r} must pool a Conv1D")
@@ -260,8 +269,14 @@ class NumpyTextModel:
                 resolved.append((op, (ref(arg[0]), *arg[1:])))
             else:
                 resolved.append((op, ref(arg)))
-        # One product for every tap: (vocabulary x dim) @ (dim x taps*filters); the extra last
-        # row (zeros) stands for the positions beyond a headline's ends ('same' padding).
+        # One product for every tap: (vocabulary x dim) @ (dim x taps*filters), the taps in the
+        # fused layout (`_layout`); the extra last row (zeros) stands for the positions beyond a
+        # headline's ends ('same' padding).
+        taps, columns = [], 0
+        for j, i in _layout(convs):
+            taps.append(kernels[i][j])
+            convs[i].columns.append(slice(columns, columns + len(convs[i].bias)))
+            columns += len(convs[i].bias)
         table = np.empty((len(embedding) + 1, columns), "float32")
         np.matmul(embedding.astype("float32", copy=False), np.concatenate(taps, axis=1).astype("float32"),
                   out=table[:-1])
@@ -280,20 +295,129 @@ class NumpyTextModel:
         return tokens.ids(texts, self.vocabulary, self.length)
 
     def embed(self, ids: np.ndarray) -> np.ndarray:
-        """Metric embeddings (n x dim, float32) of token-id rows (trailing padding)."""
+        """Metric embeddings (n x dim, float32) of token-id rows (trailing padding).
+
+        Rows go by length (so a block's rows need about the same positions) in blocks of
+        `block` for the dense layers, and in sub-blocks of `gather` rows for the convolutions,
+        whose gathered table rows (positions x rows x columns) then stay in cache and reuse one
+        buffer: the gather is most of the cost, and it is bound by memory, not arithmetic."""
+        n = len(ids)
+        if not n:
+            return np.zeros((0, 0), "float32")
+        lengths = (ids != 0).sum(axis=1)
+        order = np.argsort(lengths, kind="stable")
+        most = min(ids.shape[1], int(lengths.max()) + self.margin) + self._left + self._width - 1
+        size = most * min(self.gather, n)
+        acc = self._groups[1][1] - self._groups[1][0] if self._width > 1 else 0
+        bufs = np.empty(size * self.table.shape[1], "float32"), np.empty(size * acc, "float32")
+        out = None
+        for s in range(0, n, self.block):
+            sel = order[s:s + self.block]
+            rows, lens = ids[sel], lengths[sel]
+            pooled = {c.name: np.empty((len(sel), len(c.bias)), "float32") for c in self.convs}
+            for g in range(0, len(sel), self.gather):
+                self._pool(rows[g:g + self.gather], int(lens[g:g + self.gather].max()), bufs,
+                           {k: v[g:g + self.gather] for k, v in pooled.items()})
+            for c in self.convs:  # as the reference: act(max + bias)
+                pooled[c.name] = _ACTIVATIONS[c.activation](pooled[c.name] + c.bias)
+            emb = self._head(pooled)
+            if out is None:
+                out = np.empty((n, emb.shape[1]), "float32")
+            out[sel] = emb
+        return out
+
+    def __post_init__(self) -> None:
+        """Put the table in the fused layout (`_layout`) if it is not (a model built by hand)."""
+        planned, start = [], 0
+        for j, i in _layout(self.convs):
+            planned.append((j, i, slice(start, start + len(self.convs[i].bias))))
+            start += len(self.convs[i].bias)
+        if any(self.convs[i].columns[j] != cols for j, i, cols in planned):
+            self.table = np.ascontiguousarray(
+                np.concatenate([self.table[:, self.convs[i].columns[j]] for j, i, _ in planned], axis=1))
+            convs = [replace(c, columns=[]) for c in self.convs]
+            for _j, i, cols in planned:
+                convs[i].columns.append(cols)
+            self.convs = convs
+        self._width = max((c.width for c in self.convs), default=1)
+        self._left = max(((c.width - 1) // 2 for c in self.convs), default=0)
+        # Columns of each tap's group; tap 0's holds every conv, so it ends where tap 1's starts.
+        self._groups = [(min(self.convs[i].columns[j].start for jj, i, _ in planned if jj == j),
+                         max(self.convs[i].columns[j].stop for jj, i, _ in planned if jj == j))
+                        for j in range(self._width)]
+
+    def _pool(self, ids: np.ndarray, longest: int, bufs: tuple[np.ndarray, np.ndarray],
+              pooled: dict[str, np.ndarray]) -> None:
+        """Max over time of each conv (bias and activation aside) into `pooled`, for one sub-block.
+
+        Window e (in the padded positions) of a width-w conv is the sum of its taps' rows at
+        e, e+1, ..., e+w-1: with the table in `_layout` order, one add per tap j >= 1 adds tap
+        j's group, shifted by j positions, to tap 0's columns of the convs wider than j (all
+        convs at once), in the reference's order (tap 0 + tap 1 + ...): bit-identical sums."""
+        b, full = ids.shape
+        cut = min(full, longest + self.margin)  # exact: see `margin`
+        left, zero, columns = self._left, len(self.table) - 1, self.table.shape[1]
+        windows = cut + left
+        ext = np.full((windows + self._width - 1, b), zero, dtype=np.intp)
+        ext[left:left + cut] = ids[:, :cut].T
+        rows = bufs[0][:ext.size * columns].reshape(*ext.shape, columns)
+        np.take(self.table, ext, axis=0, out=rows, mode="clip")  # indices are valid; "raise" copies
+        acc, split = rows, 0
+        if self._width > 1:
+            # acc: tap 0 of the convs wider than 1, plus later taps; its own buffer, since an add
+            # in place over `rows` overlaps its input, which numpy would then copy first.
+            end, (lo, hi) = self._groups[0][1], self._groups[1]
+            split = end - (hi - lo)
+            acc = np.add(rows[:windows, :, split:end], rows[1:1 + windows, :, lo:hi],
+                         out=bufs[1][:windows * b * (hi - lo)].reshape(windows, b, hi - lo))
+            for j in range(2, self._width):
+                lo, hi = self._groups[j]
+                tail = acc[:, :, acc.shape[2] - (hi - lo):]
+                tail += rows[j:j + windows, :, lo:hi]
+        for c in self.convs:
+            first, cols = left - (c.width - 1) // 2, c.columns[0]
+            src = rows if c.width == 1 else acc
+            if c.width > 1:
+                cols = slice(cols.start - split, cols.stop - split)
+            np.max(src[first:first + cut, :, cols], axis=0, out=pooled[c.name])
+
+    def _head(self, pooled: dict[str, np.ndarray]) -> np.ndarray:
+        """The layers after the pooled convolutions (concatenate, dense, normalise)."""
+        outputs: list[np.ndarray] = []
+
+        def get(ref):
+            return pooled[ref[1]] if isinstance(ref, tuple) else outputs[ref]
+
+        for op, arg in self.steps:
+            if op == "concat":
+                outputs.append(np.concatenate([get(r) for r in arg], axis=1))
+            elif op == "dense":
+                src, kernel, bias, activation = arg
+                outputs.append(_ACTIVATIONS[activation](get(src) @ kernel + bias))
+            else:  # l2, as keras.ops.normalize: x * min(rsqrt(sum x^2), 1 / 1e-12)
+                x = get(arg)
+                with np.errstate(divide="ignore"):
+                    inv = np.minimum(1 / np.sqrt((x * x).sum(axis=1, keepdims=True)), 1e12)
+                outputs.append((x * inv).astype("float32"))
+        return outputs[-1]
+
+    # -- the reference: the straightforward encoder, kept for tests and benchmarks -----------------
+    def embed_reference(self, ids: np.ndarray) -> np.ndarray:
+        """`embed` as first written (a copy and an add per window and tap, one conv at a time):
+        tests/test_speed_equivalence.py holds `embed` to it."""
         n = len(ids)
         lengths = (ids != 0).sum(axis=1) if n else np.zeros(0, int)
         order = np.argsort(lengths, kind="stable")
         out = None
         for s in range(0, n, self.block):
             sel = order[s:s + self.block]
-            emb = self._embed_block(ids[sel], int(lengths[sel].max()) if len(sel) else 0)
+            emb = self._embed_block_reference(ids[sel], int(lengths[sel].max()) if len(sel) else 0)
             if out is None:
                 out = np.empty((n, emb.shape[1]), "float32")
             out[sel] = emb
         return out if out is not None else np.zeros((0, 0), "float32")
 
-    def _embed_block(self, ids: np.ndarray, longest: int) -> np.ndarray:
+    def _embed_block_reference(self, ids: np.ndarray, longest: int) -> np.ndarray:
         b, full = ids.shape
         cut = min(full, longest + self.margin)  # exact: see `margin`
         zero = len(self.table) - 1
@@ -313,23 +437,7 @@ class NumpyTextModel:
                 best = acc if best is None else np.maximum(best, acc, out=best)
             # max_t act(x_t + b) = act(max_t x_t + b) for the monotone activations supported
             pooled[c.name] = _ACTIVATIONS[c.activation](best + c.bias)
-        outputs: list[np.ndarray] = []
-
-        def get(ref):
-            return pooled[ref[1]] if isinstance(ref, tuple) else outputs[ref]
-
-        for op, arg in self.steps:
-            if op == "concat":
-                outputs.append(np.concatenate([get(r) for r in arg], axis=1))
-            elif op == "dense":
-                src, kernel, bias, activation = arg
-                outputs.append(_ACTIVATIONS[activation](get(src) @ kernel + bias))
-            else:  # l2, as keras.ops.normalize: x * min(rsqrt(sum x^2), 1 / 1e-12)
-                x = get(arg)
-                with np.errstate(divide="ignore"):
-                    inv = np.minimum(1 / np.sqrt((x * x).sum(axis=1, keepdims=True)), 1e12)
-                outputs.append((x * inv).astype("float32"))
-        return outputs[-1]
+        return self._head(pooled)
 
 
 # -- a tokenizer process (scoring.Scorer.start_tokenizer_process) -------------------------------
