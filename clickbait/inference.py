@@ -17,9 +17,10 @@ second input such as a character n-gram branch, is not covered yet.
 The convolutions are computed from tables: a width-w Conv1D over embedding rows is a sum of w
 per-word products (word vector x kernel tap), so each tap's product is computed once per
 vocabulary word at load (vocabulary x filters floats per tap) and a headline's convolution is
-a sum of table rows, max-pooled position by position: no multiply at scoring time. The table's
-columns go tap by tap (`_layout`), so that all the convs' windows are summed with one add per tap
-over every position at once; `embed_reference` keeps the first, one-window-at-a-time version.
+a sum of table rows, max-pooled position by position: no multiply at scoring time. There is one
+table per tap position (`tables`, see `_layout`), so that all the convs' windows are summed with
+one gather and one add per tap over every position at once, on contiguous memory (the work is
+bound by memory, not arithmetic); `embed_reference` keeps the first, one-window-at-a-time version.
 """
 
 from __future__ import annotations
@@ -120,11 +121,14 @@ class NumpyTextModel:
 
     vocabulary: dict[str, int]
     length: int
-    table: np.ndarray  # (vocabulary + 1) x taps*filters: word vector x each conv tap; last row 0
+    # (vocabulary + 1) x taps*filters: word vector x each conv tap, the last row 0; split into
+    # `tables` at construction (then None), or None when `tables` is given
+    table: np.ndarray | None
     convs: list[_Conv]
     steps: list[tuple[str, object]] = field(default_factory=list)  # after the pooled convs
     block: int = 1024  # rows per pass of the dense layers (bigger matrix products)
     gather: int = 32  # rows per gather of table rows (see `embed`)
+    tables: list[np.ndarray] | None = None  # `table`'s columns tap by tap (`_layout`), one each
 
     # -- loading --------------------------------------------------------------------------------
     @classmethod
@@ -272,16 +276,21 @@ class NumpyTextModel:
         # One product for every tap: (vocabulary x dim) @ (dim x taps*filters), the taps in the
         # fused layout (`_layout`); the extra last row (zeros) stands for the positions beyond a
         # headline's ends ('same' padding).
-        taps, columns = [], 0
+        # Built tap by tap (`tables`), never as one (vocabulary x all columns) table.
+        taps: list[list[np.ndarray]] = [[] for _ in range(max(c.width for c in convs))]
+        columns = 0
         for j, i in _layout(convs):
-            taps.append(kernels[i][j])
+            taps[j].append(kernels[i][j])
             convs[i].columns.append(slice(columns, columns + len(convs[i].bias)))
             columns += len(convs[i].bias)
-        table = np.empty((len(embedding) + 1, columns), "float32")
-        np.matmul(embedding.astype("float32", copy=False), np.concatenate(taps, axis=1).astype("float32"),
-                  out=table[:-1])
-        table[-1] = 0
-        return cls(vocabulary, length, table, convs, resolved)
+        tables = []
+        for group in taps:
+            t = np.empty((len(embedding) + 1, sum(k.shape[1] for k in group)), "float32")
+            kernel = np.concatenate(group, axis=1).astype("float32")
+            np.matmul(embedding.astype("float32", copy=False), kernel, out=t[:-1])
+            t[-1] = 0
+            tables.append(t)
+        return cls(vocabulary, length, None, convs, resolved, tables=tables)
 
     # -- computing ------------------------------------------------------------------------------
     @property
@@ -298,9 +307,9 @@ class NumpyTextModel:
         """Metric embeddings (n x dim, float32) of token-id rows (trailing padding).
 
         Rows go by length (so a block's rows need about the same positions) in blocks of
-        `block` for the dense layers, and in sub-blocks of `gather` rows for the convolutions,
-        whose gathered table rows (positions x rows x columns) then stay in cache and reuse one
-        buffer: the gather is most of the cost, and it is bound by memory, not arithmetic."""
+        `block` for the dense layers (bigger matrix products), and in sub-blocks of `gather`
+        rows for the convolutions, whose gathered rows (positions x rows x columns) then stay
+        in cache, in buffers allocated once per call (bound by memory, not arithmetic)."""
         n = len(ids)
         if not n:
             return np.zeros((0, 0), "float32")
@@ -308,8 +317,7 @@ class NumpyTextModel:
         order = np.argsort(lengths, kind="stable")
         most = min(ids.shape[1], int(lengths.max()) + self.margin) + self._left + self._width - 1
         size = most * min(self.gather, n)
-        acc = self._groups[1][1] - self._groups[1][0] if self._width > 1 else 0
-        bufs = np.empty(size * self.table.shape[1], "float32"), np.empty(size * acc, "float32")
+        bufs = [np.empty(size * t.shape[1], "float32") for t in self.tables]
         out = None
         for s in range(0, n, self.block):
             sel = order[s:s + self.block]
@@ -327,59 +335,53 @@ class NumpyTextModel:
         return out
 
     def __post_init__(self) -> None:
-        """Put the table in the fused layout (`_layout`) if it is not (a model built by hand)."""
+        """Split `table` into `tables`, one per tap in the fused layout (`_layout`), and drop it."""
         planned, start = [], 0
         for j, i in _layout(self.convs):
             planned.append((j, i, slice(start, start + len(self.convs[i].bias))))
             start += len(self.convs[i].bias)
-        if any(self.convs[i].columns[j] != cols for j, i, cols in planned):
-            self.table = np.ascontiguousarray(
-                np.concatenate([self.table[:, self.convs[i].columns[j]] for j, i, _ in planned], axis=1))
-            convs = [replace(c, columns=[]) for c in self.convs]
-            for _j, i, cols in planned:
-                convs[i].columns.append(cols)
-            self.convs = convs
         self._width = max((c.width for c in self.convs), default=1)
         self._left = max(((c.width - 1) // 2 for c in self.convs), default=0)
-        # Columns of each tap's group; tap 0's holds every conv, so it ends where tap 1's starts.
-        self._groups = [(min(self.convs[i].columns[j].start for jj, i, _ in planned if jj == j),
-                         max(self.convs[i].columns[j].stop for jj, i, _ in planned if jj == j))
+        if self.tables is None:
+            parts: list[list[np.ndarray]] = [[] for _ in range(self._width)]
+            convs = [replace(c, columns=[]) for c in self.convs]
+            for j, i, cols in planned:
+                parts[j].append(self.table[:, self.convs[i].columns[j]])
+                convs[i].columns.append(cols)
+            self.tables = [np.ascontiguousarray(np.concatenate(p, axis=1)) for p in parts]
+            self.convs, self.table = convs, None
+        # where each tap's table starts in the whole layout
+        self._starts = [min(self.convs[i].columns[j].start for jj, i, _ in planned if jj == j)
                         for j in range(self._width)]
 
-    def _pool(self, ids: np.ndarray, longest: int, bufs: tuple[np.ndarray, np.ndarray],
+    def _pool(self, ids: np.ndarray, longest: int, bufs: list[np.ndarray],
               pooled: dict[str, np.ndarray]) -> None:
         """Max over time of each conv (bias and activation aside) into `pooled`, for one sub-block.
 
         Window e (in the padded positions) of a width-w conv is the sum of its taps' rows at
-        e, e+1, ..., e+w-1: with the table in `_layout` order, one add per tap j >= 1 adds tap
-        j's group, shifted by j positions, to tap 0's columns of the convs wider than j (all
-        convs at once), in the reference's order (tap 0 + tap 1 + ...): bit-identical sums."""
+        e, e+1, ..., e+w-1. Tap j's table holds tap j of the convs wider than j, which are the
+        last convs of tap j-1's table (`_layout`): so, over all windows at once, sums[j] = tap j
+        gathered at e+j, plus the matching columns of sums[j-1]; a conv's sum is in sums[w-1].
+        Each gather fills a contiguous buffer (the adds then run on contiguous memory), and the
+        sums are the reference's bit for bit (tap j + (... + tap 0): float addition commutes)."""
         b, full = ids.shape
         cut = min(full, longest + self.margin)  # exact: see `margin`
-        left, zero, columns = self._left, len(self.table) - 1, self.table.shape[1]
+        left, zero = self._left, len(self.tables[0]) - 1
         windows = cut + left
         ext = np.full((windows + self._width - 1, b), zero, dtype=np.intp)
         ext[left:left + cut] = ids[:, :cut].T
-        rows = bufs[0][:ext.size * columns].reshape(*ext.shape, columns)
-        np.take(self.table, ext, axis=0, out=rows, mode="clip")  # indices are valid; "raise" copies
-        acc, split = rows, 0
-        if self._width > 1:
-            # acc: tap 0 of the convs wider than 1, plus later taps; its own buffer, since an add
-            # in place over `rows` overlaps its input, which numpy would then copy first.
-            end, (lo, hi) = self._groups[0][1], self._groups[1]
-            split = end - (hi - lo)
-            acc = np.add(rows[:windows, :, split:end], rows[1:1 + windows, :, lo:hi],
-                         out=bufs[1][:windows * b * (hi - lo)].reshape(windows, b, hi - lo))
-            for j in range(2, self._width):
-                lo, hi = self._groups[j]
-                tail = acc[:, :, acc.shape[2] - (hi - lo):]
-                tail += rows[j:j + windows, :, lo:hi]
+        sums: list[np.ndarray] = []
+        for j, table in enumerate(self.tables):
+            width = table.shape[1]
+            acc = bufs[j][:windows * b * width].reshape(windows, b, width)
+            np.take(table, ext[j:j + windows], axis=0, out=acc, mode="clip")  # "raise" would copy
+            if j:
+                acc += sums[-1][:, :, sums[-1].shape[2] - width:]
+            sums.append(acc)
         for c in self.convs:
-            first, cols = left - (c.width - 1) // 2, c.columns[0]
-            src = rows if c.width == 1 else acc
-            if c.width > 1:
-                cols = slice(cols.start - split, cols.stop - split)
-            np.max(src[first:first + cut, :, cols], axis=0, out=pooled[c.name])
+            first, j = left - (c.width - 1) // 2, c.width - 1
+            lo = c.columns[j].start - self._starts[j]
+            np.max(sums[j][first:first + cut, :, lo:lo + len(c.bias)], axis=0, out=pooled[c.name])
 
     def _head(self, pooled: dict[str, np.ndarray]) -> np.ndarray:
         """The layers after the pooled convolutions (concatenate, dense, normalise)."""
@@ -417,15 +419,23 @@ class NumpyTextModel:
             out[sel] = emb
         return out if out is not None else np.zeros((0, 0), "float32")
 
+    def _whole_table(self) -> np.ndarray:
+        """The whole table (`tables` side by side, in `_layout` order), built on first use and
+        kept: the reference's memory, for tests and benchmarks only."""
+        if getattr(self, "_whole", None) is None:
+            self._whole = np.concatenate(self.tables, axis=1)
+        return self._whole
+
     def _embed_block_reference(self, ids: np.ndarray, longest: int) -> np.ndarray:
         b, full = ids.shape
         cut = min(full, longest + self.margin)  # exact: see `margin`
-        zero = len(self.table) - 1
+        table = self._whole_table()
+        zero = len(table) - 1
         left = max((c.width - 1) // 2 for c in self.convs)
         right = max(c.width - 1 - (c.width - 1) // 2 for c in self.convs)
         ext = np.full((left + cut + right, b), zero, dtype=np.intp)
         ext[left:left + cut] = ids[:, :cut].T
-        rows = np.take(self.table, ext, axis=0)  # positions x rows x columns
+        rows = np.take(table, ext, axis=0)  # positions x rows x columns
         pooled = {}
         for c in self.convs:
             lo = left - (c.width - 1) // 2
