@@ -17,7 +17,10 @@ second input such as a character n-gram branch, is not covered yet.
 The convolutions are computed from tables: a width-w Conv1D over embedding rows is a sum of w
 per-word products (word vector x kernel tap), so each tap's product is computed once per
 vocabulary word at load (vocabulary x filters floats per tap) and a headline's convolution is
-a sum of table rows, max-pooled position by position: no multiply at scoring time.
+a sum of table rows, max-pooled position by position: no multiply at scoring time. There is one
+table per tap position (`tables`, see `_layout`), so that all the convs' windows are summed with
+one gather and one add per tap over every position at once, on contiguous memory (the work is
+bound by memory, not arithmetic); `embed_reference` keeps the first, one-window-at-a-time version.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ import re
 import sys
 import zipfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -86,6 +89,15 @@ def _inputs(layer: dict) -> list[str]:
     return names
 
 
+def _layout(convs: Sequence[_Conv]) -> list[tuple[int, int]]:
+    """The table's column order, as (tap, conv index) pairs: tap 0 of every conv, then tap 1 of
+    the convs wider than 1, and so on, the convs by width (stable). Each tap's convs are then a
+    suffix of tap 0's, so one add per tap (all convs at once) sums a window's taps in place."""
+    order = sorted(range(len(convs)), key=lambda i: convs[i].width)
+    return [(j, i) for j in range(max((c.width for c in convs), default=0))
+            for i in order if convs[i].width > j]
+
+
 def _refs(x: list) -> list:
     """A functional config's input/output layers: [name, node, index], or a list of those."""
     x = list(x)
@@ -109,10 +121,14 @@ class NumpyTextModel:
 
     vocabulary: dict[str, int]
     length: int
-    table: np.ndarray  # (vocabulary + 1) x taps*filters: word vector x each conv tap; last row 0
+    # (vocabulary + 1) x taps*filters: word vector x each conv tap, the last row 0; split into
+    # `tables` at construction (then None), or None when `tables` is given
+    table: np.ndarray | None
     convs: list[_Conv]
     steps: list[tuple[str, object]] = field(default_factory=list)  # after the pooled convs
-    block: int = 256
+    block: int = 1024  # rows per pass of the dense layers (bigger matrix products)
+    gather: int = 32  # rows per gather of table rows (see `embed`)
+    tables: list[np.ndarray] | None = None  # `table`'s columns tap by tap (`_layout`), one each
 
     # -- loading --------------------------------------------------------------------------------
     @classmethod
@@ -188,7 +204,8 @@ class NumpyTextModel:
             return name
 
         embedding = None
-        convs, columns, taps = [], 0, []
+        convs: list[_Conv] = []
+        kernels: list[np.ndarray] = []  # (width, embedding dim, filters), one per conv
         values: dict[str, object] = {}  # layer name -> "pooled:<conv>" or a step index
         steps: list[tuple[str, object]] = []
         for name in order:
@@ -214,12 +231,8 @@ class NumpyTextModel:
                                            "word vectors, each max-pooled over time, are supported")
                 kernel, *rest = weights(name)
                 bias = rest[0] if cfg.get("use_bias", True) else np.zeros(kernel.shape[2], "float32")
-                cols = []
-                for tap in kernel:  # (width, embedding dim, filters)
-                    taps.append(tap)
-                    cols.append(slice(columns, columns + kernel.shape[2]))
-                    columns += kernel.shape[2]
-                convs.append(_Conv(name, kernel.shape[0], cols, bias.astype("float32"), cfg["activation"]))
+                kernels.append(kernel)
+                convs.append(_Conv(name, kernel.shape[0], [], bias.astype("float32"), cfg["activation"]))
             elif kind == "GlobalMaxPooling1D":
                 if cfg.get("keepdims") or layers[feeds[name][0]]["class_name"] != "Conv1D":
                     raise UnsupportedModel(f"GlobalMaxPooling1D {name!r} must pool a Conv1D")
@@ -260,13 +273,24 @@ class NumpyTextModel:
                 resolved.append((op, (ref(arg[0]), *arg[1:])))
             else:
                 resolved.append((op, ref(arg)))
-        # One product for every tap: (vocabulary x dim) @ (dim x taps*filters); the extra last
-        # row (zeros) stands for the positions beyond a headline's ends ('same' padding).
-        table = np.empty((len(embedding) + 1, columns), "float32")
-        np.matmul(embedding.astype("float32", copy=False), np.concatenate(taps, axis=1).astype("float32"),
-                  out=table[:-1])
-        table[-1] = 0
-        return cls(vocabulary, length, table, convs, resolved)
+        # One product for every tap: (vocabulary x dim) @ (dim x taps*filters), the taps in the
+        # fused layout (`_layout`); the extra last row (zeros) stands for the positions beyond a
+        # headline's ends ('same' padding).
+        # Built tap by tap (`tables`), never as one (vocabulary x all columns) table.
+        taps: list[list[np.ndarray]] = [[] for _ in range(max(c.width for c in convs))]
+        columns = 0
+        for j, i in _layout(convs):
+            taps[j].append(kernels[i][j])
+            convs[i].columns.append(slice(columns, columns + len(convs[i].bias)))
+            columns += len(convs[i].bias)
+        tables = []
+        for group in taps:
+            t = np.empty((len(embedding) + 1, sum(k.shape[1] for k in group)), "float32")
+            kernel = np.concatenate(group, axis=1).astype("float32")
+            np.matmul(embedding.astype("float32", copy=False), kernel, out=t[:-1])
+            t[-1] = 0
+            tables.append(t)
+        return cls(vocabulary, length, None, convs, resolved, tables=tables)
 
     # -- computing ------------------------------------------------------------------------------
     @property
@@ -280,39 +304,87 @@ class NumpyTextModel:
         return tokens.ids(texts, self.vocabulary, self.length)
 
     def embed(self, ids: np.ndarray) -> np.ndarray:
-        """Metric embeddings (n x dim, float32) of token-id rows (trailing padding)."""
+        """Metric embeddings (n x dim, float32) of token-id rows (trailing padding).
+
+        Rows go by length (so a block's rows need about the same positions) in blocks of
+        `block` for the dense layers (bigger matrix products), and in sub-blocks of `gather`
+        rows for the convolutions, whose gathered rows (positions x rows x columns) then stay
+        in cache, in buffers allocated once per call (bound by memory, not arithmetic)."""
         n = len(ids)
-        lengths = (ids != 0).sum(axis=1) if n else np.zeros(0, int)
+        if not n:
+            return np.zeros((0, 0), "float32")
+        lengths = (ids != 0).sum(axis=1)
         order = np.argsort(lengths, kind="stable")
+        most = min(ids.shape[1], int(lengths.max()) + self.margin) + self._left + self._width - 1
+        size = most * min(self.gather, n)
+        bufs = [np.empty(size * t.shape[1], "float32") for t in self.tables]
         out = None
         for s in range(0, n, self.block):
             sel = order[s:s + self.block]
-            emb = self._embed_block(ids[sel], int(lengths[sel].max()) if len(sel) else 0)
+            rows, lens = ids[sel], lengths[sel]
+            pooled = {c.name: np.empty((len(sel), len(c.bias)), "float32") for c in self.convs}
+            for g in range(0, len(sel), self.gather):
+                self._pool(rows[g:g + self.gather], int(lens[g:g + self.gather].max()), bufs,
+                           {k: v[g:g + self.gather] for k, v in pooled.items()})
+            for c in self.convs:  # as the reference: act(max + bias)
+                pooled[c.name] = _ACTIVATIONS[c.activation](pooled[c.name] + c.bias)
+            emb = self._head(pooled)
             if out is None:
                 out = np.empty((n, emb.shape[1]), "float32")
             out[sel] = emb
-        return out if out is not None else np.zeros((0, 0), "float32")
+        return out
 
-    def _embed_block(self, ids: np.ndarray, longest: int) -> np.ndarray:
+    def __post_init__(self) -> None:
+        """Split `table` into `tables`, one per tap in the fused layout (`_layout`), and drop it."""
+        planned, start = [], 0
+        for j, i in _layout(self.convs):
+            planned.append((j, i, slice(start, start + len(self.convs[i].bias))))
+            start += len(self.convs[i].bias)
+        self._width = max((c.width for c in self.convs), default=1)
+        self._left = max(((c.width - 1) // 2 for c in self.convs), default=0)
+        if self.tables is None:
+            parts: list[list[np.ndarray]] = [[] for _ in range(self._width)]
+            convs = [replace(c, columns=[]) for c in self.convs]
+            for j, i, cols in planned:
+                parts[j].append(self.table[:, self.convs[i].columns[j]])
+                convs[i].columns.append(cols)
+            self.tables = [np.ascontiguousarray(np.concatenate(p, axis=1)) for p in parts]
+            self.convs, self.table = convs, None
+        # where each tap's table starts in the whole layout
+        self._starts = [min(self.convs[i].columns[j].start for jj, i, _ in planned if jj == j)
+                        for j in range(self._width)]
+
+    def _pool(self, ids: np.ndarray, longest: int, bufs: list[np.ndarray],
+              pooled: dict[str, np.ndarray]) -> None:
+        """Max over time of each conv (bias and activation aside) into `pooled`, for one sub-block.
+
+        Window e (in the padded positions) of a width-w conv is the sum of its taps' rows at
+        e, e+1, ..., e+w-1. Tap j's table holds tap j of the convs wider than j, which are the
+        last convs of tap j-1's table (`_layout`): so, over all windows at once, sums[j] = tap j
+        gathered at e+j, plus the matching columns of sums[j-1]; a conv's sum is in sums[w-1].
+        Each gather fills a contiguous buffer (the adds then run on contiguous memory), and the
+        sums are the reference's bit for bit (tap j + (... + tap 0): float addition commutes)."""
         b, full = ids.shape
         cut = min(full, longest + self.margin)  # exact: see `margin`
-        zero = len(self.table) - 1
-        left = max((c.width - 1) // 2 for c in self.convs)
-        right = max(c.width - 1 - (c.width - 1) // 2 for c in self.convs)
-        ext = np.full((left + cut + right, b), zero, dtype=np.intp)
+        left, zero = self._left, len(self.tables[0]) - 1
+        windows = cut + left
+        ext = np.full((windows + self._width - 1, b), zero, dtype=np.intp)
         ext[left:left + cut] = ids[:, :cut].T
-        rows = np.take(self.table, ext, axis=0)  # positions x rows x columns
-        pooled = {}
+        sums: list[np.ndarray] = []
+        for j, table in enumerate(self.tables):
+            width = table.shape[1]
+            acc = bufs[j][:windows * b * width].reshape(windows, b, width)
+            np.take(table, ext[j:j + windows], axis=0, out=acc, mode="clip")  # "raise" would copy
+            if j:
+                acc += sums[-1][:, :, sums[-1].shape[2] - width:]
+            sums.append(acc)
         for c in self.convs:
-            lo = left - (c.width - 1) // 2
-            best = acc = None
-            for t in range(cut):
-                acc = rows[lo + t, :, c.columns[0]].copy()
-                for j in range(1, c.width):
-                    acc += rows[lo + t + j, :, c.columns[j]]
-                best = acc if best is None else np.maximum(best, acc, out=best)
-            # max_t act(x_t + b) = act(max_t x_t + b) for the monotone activations supported
-            pooled[c.name] = _ACTIVATIONS[c.activation](best + c.bias)
+            first, j = left - (c.width - 1) // 2, c.width - 1
+            lo = c.columns[j].start - self._starts[j]
+            np.max(sums[j][first:first + cut, :, lo:lo + len(c.bias)], axis=0, out=pooled[c.name])
+
+    def _head(self, pooled: dict[str, np.ndarray]) -> np.ndarray:
+        """The layers after the pooled convolutions (concatenate, dense, normalise)."""
         outputs: list[np.ndarray] = []
 
         def get(ref):
@@ -330,6 +402,52 @@ class NumpyTextModel:
                     inv = np.minimum(1 / np.sqrt((x * x).sum(axis=1, keepdims=True)), 1e12)
                 outputs.append((x * inv).astype("float32"))
         return outputs[-1]
+
+    # -- the reference: the straightforward encoder, kept for tests and benchmarks -----------------
+    def embed_reference(self, ids: np.ndarray) -> np.ndarray:
+        """`embed` as first written (a copy and an add per window and tap, one conv at a time):
+        tests/test_speed_equivalence.py holds `embed` to it."""
+        n = len(ids)
+        lengths = (ids != 0).sum(axis=1) if n else np.zeros(0, int)
+        order = np.argsort(lengths, kind="stable")
+        out = None
+        for s in range(0, n, self.block):
+            sel = order[s:s + self.block]
+            emb = self._embed_block_reference(ids[sel], int(lengths[sel].max()) if len(sel) else 0)
+            if out is None:
+                out = np.empty((n, emb.shape[1]), "float32")
+            out[sel] = emb
+        return out if out is not None else np.zeros((0, 0), "float32")
+
+    def _whole_table(self) -> np.ndarray:
+        """The whole table (`tables` side by side, in `_layout` order), built on first use and
+        kept: the reference's memory, for tests and benchmarks only."""
+        if getattr(self, "_whole", None) is None:
+            self._whole = np.concatenate(self.tables, axis=1)
+        return self._whole
+
+    def _embed_block_reference(self, ids: np.ndarray, longest: int) -> np.ndarray:
+        b, full = ids.shape
+        cut = min(full, longest + self.margin)  # exact: see `margin`
+        table = self._whole_table()
+        zero = len(table) - 1
+        left = max((c.width - 1) // 2 for c in self.convs)
+        right = max(c.width - 1 - (c.width - 1) // 2 for c in self.convs)
+        ext = np.full((left + cut + right, b), zero, dtype=np.intp)
+        ext[left:left + cut] = ids[:, :cut].T
+        rows = np.take(table, ext, axis=0)  # positions x rows x columns
+        pooled = {}
+        for c in self.convs:
+            lo = left - (c.width - 1) // 2
+            best = acc = None
+            for t in range(cut):
+                acc = rows[lo + t, :, c.columns[0]].copy()
+                for j in range(1, c.width):
+                    acc += rows[lo + t + j, :, c.columns[j]]
+                best = acc if best is None else np.maximum(best, acc, out=best)
+            # max_t act(x_t + b) = act(max_t x_t + b) for the monotone activations supported
+            pooled[c.name] = _ACTIVATIONS[c.activation](best + c.bias)
+        return self._head(pooled)
 
 
 # -- a tokenizer process (scoring.Scorer.start_tokenizer_process) -------------------------------
