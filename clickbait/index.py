@@ -27,8 +27,8 @@ except ImportError:  # pragma: no cover - faiss is a dependency; without it, exa
     faiss = None
 
 LISTS = 256  # clusters per class (fewer for a small class: at least 39 cases each, as faiss wants)
-NPROBE = 8  # lists searched for the nearest cases
-PROBE = 16  # nearest clusters that summarise the deeper ranks
+NPROBE = 4  # lists searched for the nearest cases
+PROBE = 8  # nearest clusters that summarise the deeper ranks (about 450 cases: past rank 100)
 TOP = 10  # nearest cases found case by case
 
 

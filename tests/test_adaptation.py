@@ -62,7 +62,8 @@ def test_nothing_retained_gives_the_base_vote_exactly(det, corpus):
 
     nb = class_neighbours([det.cases_], [1.0], emb, det.k)
     exact = det.votes_["exact"]["combiner"]
-    plain = decide(evidence(nb), nb.support, exact, det.headline_check_.proba(ids), det.prior_, det.support_cut_)
+    plain = decide(evidence(nb), nb.support, exact, det.headline_check_.proba(ids), det.prior_,
+                   det.support_cut_)
     before = det.set_params(retrieval="exact").predict_proba(texts)[:, 1]
     det.set_params(retrieval="fast")
     np.testing.assert_array_equal(before, plain.proba)

@@ -62,7 +62,8 @@ def test_repr_says_what_a_fitted_detector_is(small_detector, model_copy):
     assert f"cases={len(small_detector.cases_):,}" in fitted
     assert f"threshold={small_detector.threshold_:.2f}" in fitted
     loaded = ClickbaitDetector.load(model_copy, user="ann", new_user=True)
-    assert repr(loaded).endswith(f"user='ann' (0 cases), retrieval='fast', threshold={loaded.threshold_:.2f}, "
+    assert repr(loaded).endswith(f"user='ann' (0 cases), retrieval='fast', "
+                                 f"threshold={loaded.threshold_:.2f}, "
                                  f"path={str(model_copy)!r})")
     # unfitted (and a clone): scikit-learn's repr of the parameters set, get_params unchanged
     assert repr(ClickbaitDetector(k=5)) == "ClickbaitDetector(k=5)"
