@@ -264,6 +264,7 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
             filters=self.filters, dropout=self.dropout, trainable=self.trainable)
         self.history_ = self._train(x_train, labels, x_val, val_labels)
         self.model_ = build_text_model(vectorizer, self.network_)
+        self.__dict__.pop("_predictor", None)
 
         train_embeddings = self._embed_ids(x_train)
         self.spread_ = check_collapse(train_embeddings, self.loss)
@@ -318,17 +319,20 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
             raise RuntimeError("this ClickbaitDetector is not fitted yet: call fit() or load() first")
         self._validate_params()  # parameters changed after fitting (det.k = 0) are caught too
 
-    def _embed_ids(self, ids: np.ndarray) -> np.ndarray:
-        """Embeddings of token ids: a loaded model runs in numpy (no TensorFlow) when its layers
-        are ones clickbait.inference runs; a fitted one, or a GRU, through Keras."""
-        if "model_" not in self.__dict__:
-            from .inference import UnsupportedModel
+    @property
+    def predictor_(self):
+        """The one prediction path (clickbait.predictor.Predictor: the text model in numpy, the
+        vote), built on first use and again whenever the network's weights change."""
+        predictor = self.__dict__.get("_predictor")
+        if predictor is None or predictor.detector is not self:  # new weights, or a copy
+            from .predictor import Predictor
 
-            try:
-                return self._numpy().embed(np.asarray(ids, "int64"))
-            except UnsupportedModel:
-                pass
-        return self.network_.predict(ids, batch_size=2048, verbose=0)
+            predictor = self.__dict__["_predictor"] = Predictor(self)
+        return predictor
+
+    def _embed_ids(self, ids: np.ndarray) -> np.ndarray:
+        """Embeddings of token ids (the predictor's encoder)."""
+        return self.predictor_.embed(ids)
 
     def _fit_vote(self, ids: np.ndarray, embeddings: np.ndarray, labels: np.ndarray,
                   own: np.ndarray, headline_cut: float = 0.01, fit_adapter: bool = True) -> None:
@@ -486,7 +490,7 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
                             loss=get_loss(self.loss, self.margin, self.positive_margin))
             network.fit(self._ids(x), y, epochs=int(epochs), batch_size=self.batch_size, shuffle=True,
                         verbose=self.verbose)
-        self.__dict__.pop("_numpy_model", None)  # the saved bytes no longer describe the network
+        self.__dict__.pop("_predictor", None)  # the network changed: a new numpy copy of it
         self.cases_.embeddings = np.ascontiguousarray(
             self._embed_ids(self._ids(self.cases_.meta["text"].tolist())), "float32")
         self.cases_._changed()
@@ -506,22 +510,8 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
         return persistence.save_learned(self, directory)
 
     def _ids(self, texts: Sequence[str]) -> np.ndarray:
-        """Token ids (n x length) as the model's own vectorizer makes them."""
-        if "model_" in self.__dict__:  # fitted, or a loaded model in use: its own vectorizer
-            from .model import vectorizer_layer
-            from .text import encode
-
-            return encode(vectorizer_layer(self.model_), texts)
-        return self._numpy().ids(texts)  # a loaded model: no TensorFlow needed
-
-    def _numpy(self):
-        """The saved text model in numpy (clickbait.inference), read once from the verified bytes."""
-        from .inference import NumpyTextModel
-
-        cached = self.__dict__.get("_numpy_model")
-        if cached is None:
-            cached = self.__dict__["_numpy_model"] = NumpyTextModel.from_bytes(self._keras_bytes)
-        return cached
+        """Token ids (n x length) as the model's own vectorizer makes them (the predictor's)."""
+        return self.predictor_.ids(texts)
 
     def _layers(self) -> tuple[list[CaseBase], list[float]]:
         overlay = getattr(self, "overlay_", None)
@@ -616,10 +606,7 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
 
     def _decide_texts(self, texts) -> Decision:
         self._check_fitted()
-        texts = _texts(texts)
-        ids = self._ids(texts)
-        emb = self._embed_ids(ids) if len(ids) else np.zeros((0, self.dim), "float32")
-        return self._decide(ids, emb, texts=texts)
+        return self.predictor_.decide(_texts(texts))
 
     def transform(self, texts) -> np.ndarray:
         """Metric embeddings (n x dim, unit length) of the headlines."""

@@ -53,7 +53,6 @@ ADDED_ARROW_TYPES = {PROBA: "float64", LABEL: "int64", SUPPORT: "float64", LOW_S
                      NEIGHBOURS: "string"}
 BATCH_SIZE = 8192
 RETRIEVALS = ("fast", "exact")
-ENCODERS = ("auto", "numpy", "tensorflow")
 
 
 # -- reading (clickbait/formats.py reads and writes the files) ---------------------------
@@ -117,20 +116,20 @@ def model_workers() -> int:
 
 
 class Scorer:
-    """The detector's scoring path, made fast for large batches.
+    """The detector's prediction path (clickbait.predictor: its tokenizer, encoder and vote),
+    staged for large batches: a tokenizer process, timed stages, duplicate headlines scored once.
 
-    encoder: "numpy" runs the saved model without TensorFlow (clickbait/inference.py: the same
-    token ids, embeddings within 1e-6, and no TensorFlow import, which is most of the start-up);
-    "tensorflow" runs the Keras layers as cached `tf.function`s with length-bucketed encoding;
-    "auto" is numpy when the model's layers are ones it runs, else TensorFlow.
-
-    retrieval: None (the detector's `retrieval_`), "fast" (clickbait.index: the nearest cases
-    from the nearest k-means lists, the deeper ranks from cluster summaries, with the vote's own
-    combiner for them) or "exact" (every case scanned).
-    Whatever the retrieval, the probability is the detector's own vote (`_decide`) over it."""
+    encoder: "auto" (the detector's own predictor: numpy when the model's layers are ones
+    clickbait/inference.py runs, else TensorFlow), "numpy" or "tensorflow" (a predictor of that
+    kind). retrieval: None (the detector's `retrieval_`), "fast" (clickbait.index: the nearest
+    cases from the nearest k-means lists, the deeper ranks from cluster summaries, with the
+    vote's own combiner for them) or "exact" (every case scanned). Whatever the retrieval, the
+    probability is the detector's own vote (`_decide`) over it."""
 
     def __init__(self, detector: ClickbaitDetector, *, retrieval: str | None = None,
                  dedup: bool = True, encoder: str = "auto"):
+        from .predictor import ENCODERS, Predictor
+
         detector._check_fitted()
         if retrieval is not None and retrieval not in RETRIEVALS:
             raise ValueError(f"retrieval must be one of {RETRIEVALS}, got {retrieval!r}")
@@ -138,28 +137,10 @@ class Scorer:
             raise ValueError(f"encoder must be one of {ENCODERS}, got {encoder!r}")
         self.det, self.dedup, self.times = detector, dedup, StageTimes()
         self.length = int(detector.length)
-        self.runtime = None
+        self.predictor = detector.predictor_ if encoder == "auto" else Predictor(detector, encoder)
+        self.runtime = self.predictor.runtime
+        self.encoder = self.predictor.encoder
         self._tokenizer_process = None
-        if encoder != "tensorflow":
-            from .inference import UnsupportedModel
-
-            try:
-                self.runtime = _numpy_model(detector)
-            except UnsupportedModel:
-                if encoder == "numpy":
-                    raise
-        self.encoder = "numpy" if self.runtime is not None else "tensorflow"
-        if self.runtime is None:
-            import tensorflow as tf
-
-            from .model import vectorizer_layer
-
-            vectorizer = vectorizer_layer(detector.model_)
-            network = detector.network_
-            self._vectorize = tf.function(vectorizer, input_signature=[tf.TensorSpec([None], tf.string)])
-            self._network = tf.function(lambda x: network(x, training=False),
-                                        input_signature=[tf.TensorSpec([None, None], tf.int64)])
-            self._margin = _padding_margin(network)
         if retrieval is None:
             retrieval = detector.retrieval_
         elif retrieval == "fast" and ("fast" not in detector.votes_ or not fast_index.available()):
@@ -197,31 +178,14 @@ class Scorer:
         t = time.perf_counter()
         if self._tokenizer_process is not None:
             out = self._tokenizer_process.ids(texts.tolist())
-        elif self.runtime is not None:
-            out = self.runtime.ids(texts.tolist())
         else:
-            out = self._vectorize(texts.astype(object)).numpy()
+            out = self.predictor.ids(texts.tolist())
         self.times.add("tokenize", time.perf_counter() - t)
         return out
 
-    def embed(self, ids: np.ndarray, block: int = 2048) -> np.ndarray:
+    def embed(self, ids: np.ndarray) -> np.ndarray:
         t = time.perf_counter()
-        if self.runtime is not None:
-            out = self.runtime.embed(ids)
-            self.times.add("encode", time.perf_counter() - t)
-            return out
-        out = np.empty((len(ids), self.det.dim), "float32")
-        if self._margin:
-            nonpad = ids != 0
-            lengths = np.where(nonpad.any(axis=1), ids.shape[1] - np.argmax(nonpad[:, ::-1], axis=1), 0)
-            order = np.argsort(lengths, kind="stable")
-            for s in range(0, len(order), block):
-                sel = order[s:s + block]
-                cut = min(ids.shape[1], int(lengths[sel].max()) + self._margin)
-                out[sel] = self._network(ids[sel, :cut]).numpy()
-        else:
-            for s in range(0, len(ids), block):
-                out[s:s + block] = self._network(ids[s:s + block]).numpy()
+        out = self.predictor.embed(ids)
         self.times.add("encode", time.perf_counter() - t)
         return out
 
@@ -262,45 +226,6 @@ class Scorer:
             out[q].append({"case_id": int(i), "similarity": round(float(s), 4), "label": int(y),
                            "text": str(c), "source": str(src)})
         return [json.dumps(o, ensure_ascii=False) for o in out]
-
-
-def _numpy_model(detector: ClickbaitDetector):
-    """The detector's text model in numpy (raises inference.UnsupportedModel): from the Keras
-    model when there is one in memory (rebuilt each time: its weights may have changed), else
-    from the bytes `load` verified, once (without importing Keras)."""
-    from .inference import NumpyTextModel
-
-    if "model_" in detector.__dict__:
-        return NumpyTextModel.from_keras(detector.model_)
-    cached = detector.__dict__.get("_numpy_model")
-    if cached is None:
-        cached = detector.__dict__["_numpy_model"] = NumpyTextModel.from_bytes(detector._keras_bytes)
-    return cached
-
-
-def _padding_margin(network) -> int | None:
-    """Trailing padding a CNN with 'same' convolutions and global max-pooling can drop exactly.
-
-    Past the last word, a width-w convolution sees either only padding (one constant output)
-    or padding plus the zeros beyond the end (the last w//2 positions). Cut at last word + max
-    width, the sequence still has every one of those windows, so the max-pool, and the
-    embedding, are unchanged, whatever the padding vector is (it is trainable). Encoders of any
-    other shape (the GRU) return None: no cut."""
-    import keras
-
-    layers, stack = [], [network]
-    while stack:
-        for layer in stack.pop().layers:
-            (stack if isinstance(layer, keras.Model) else layers).append(layer)
-    convs = [la for la in layers if isinstance(la, keras.layers.Conv1D)]
-    allowed = (keras.layers.InputLayer, keras.layers.Embedding, keras.layers.Conv1D,
-               keras.layers.GlobalMaxPooling1D, keras.layers.SpatialDropout1D, keras.layers.Dropout,
-               keras.layers.Concatenate, keras.layers.Dense, keras.layers.UnitNormalization)
-    if not convs or not all(isinstance(la, allowed) for la in layers):
-        return None
-    if any(c.padding != "same" or c.strides != (1,) or c.dilation_rate != (1,) for c in convs):
-        return None
-    return max(c.kernel_size[0] for c in convs)
 
 
 def _text_mask(values: pd.Series) -> np.ndarray:

@@ -103,3 +103,28 @@ def test_test_only_paths_are_gone():
     bytes `ClickbaitDetector.load` verified, never from a file path of its own."""
     assert not hasattr(scoring.Scorer, "proba")
     assert not hasattr(NumpyTextModel, "from_file") and hasattr(NumpyTextModel, "from_bytes")
+
+
+def test_every_path_is_the_predictor_and_equals_the_tensorflow_one(small_detector, corpus):
+    """predict_proba, score_frame and the batch scorer all run the detector's numpy predictor;
+    on the corpus test split their probabilities equal the TensorFlow encoder's within 1e-6."""
+    import pandas as pd
+
+    from clickbait.predictor import Predictor
+
+    texts = list(corpus["test"][0])
+    predictor = small_detector.predictor_
+    assert predictor.encoder == "numpy" and predictor.detector is small_detector
+    tf_predictor = Predictor(small_detector, encoder="tensorflow")
+    tf_ids = tf_predictor.ids(texts)
+    np.testing.assert_array_equal(predictor.ids(texts), tf_ids)
+    tf_emb = tf_predictor.embed(tf_ids)
+    np.testing.assert_allclose(predictor.embed(tf_ids), tf_emb, atol=1e-6)
+    expected = small_detector._decide(tf_ids, tf_emb, texts=texts).proba
+    # float32 rounding of the embeddings (< 1e-6) moves P by up to ~1.3e-6 through the vote's
+    # weights (about 15 on a mean similarity): the same numbers, to that rounding
+    np.testing.assert_allclose(small_detector.predict_proba(texts)[:, 1], expected, atol=2e-6)
+    framed = scoring.score_frame(small_detector, pd.DataFrame({"headline": texts}))
+    np.testing.assert_allclose(framed["clickbait_probability"], expected, atol=2e-6)
+    scorer = scoring.Scorer(small_detector)
+    assert scorer.predictor is predictor

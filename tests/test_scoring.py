@@ -222,8 +222,7 @@ def test_fast_and_exact_retrieval_agree_on_labels(small_detector, corpus):
     assert agree >= 0.985, agree
 
 
-@pytest.mark.parametrize("encoder", ["tensorflow", "numpy"])
-def test_length_cut_encoding_is_exact_even_with_a_trained_padding_vector(small_detector, corpus, encoder):
+def test_length_cut_encoding_is_exact_even_with_a_trained_padding_vector(small_detector, corpus):
     from clickbait.model import embedding_layer
 
     texts = np.asarray([*corpus["test"][0][:200], "", "?!", " ".join(["word"] * 60)], object)
@@ -234,11 +233,11 @@ def test_length_cut_encoding_is_exact_even_with_a_trained_padding_vector(small_d
             table = saved[0].copy()
             table[0] = pad
             layer.set_weights([table])
-            scorer = scoring.Scorer(small_detector, encoder=encoder)
-            assert (scorer._margin if encoder == "tensorflow" else scorer.runtime.margin) == 3
+            scorer = scoring.Scorer(small_detector, encoder="numpy")  # a new copy of the weights
+            assert scorer.runtime.margin == 3
             ids = scorer.ids(texts)
             full = small_detector.network_.predict(ids, verbose=0)
-            np.testing.assert_allclose(scorer.embed(ids, block=64), full, atol=1e-6)
+            np.testing.assert_allclose(scorer.embed(ids), full, atol=1e-6)
     finally:
         layer.set_weights(saved)
 
