@@ -33,7 +33,7 @@ $(VENV)/.installed: setup.cfg pyproject.toml constraints.txt
 
 pretrained: $(GLOVE)
 pretrained/glove.6B.50d.txt: | $(VENV)/.installed
-	$(BIN)/python -m clickbait.vectors export --output $@
+	$(BIN)/clickbait pretrained --output $@
 
 train: install pretrained
 	$(BIN)/clickbait train $(TRAIN_FLAGS) --output $(MODEL) --reports build/reports --force
