@@ -34,7 +34,10 @@ from .errors import ClickbaitError
 from .version import __version__
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command_name: str | None = None) -> argparse.ArgumentParser:
+    """The command line. `command_name`, when known, is the command about to run: `train` and
+    `compare` read their model options from ClickbaitDetector (which imports scikit-learn), so
+    they get them only when one of them runs (or when `command_name` is None: all commands)."""
     parser = argparse.ArgumentParser(prog="clickbait", description=__doc__, formatter_class=_Formatter)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     _verbosity(parser, top=True)
@@ -46,9 +49,18 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         return p
 
-    for group in (training, cases, scoring):
-        group.add_parsers(command)
+    training.add_parsers(command, model_options=command_name is None
+                         or command_name in training.MODEL_COMMANDS)
+    cases.add_parsers(command)
+    scoring.add_parsers(command)
     return parser
+
+
+def _command_name(argv: Sequence[str] | None) -> str:
+    """The command word: the first argument that is not an option (the top-level options take
+    no value); '' when there is none (`clickbait --help`)."""
+    args = sys.argv[1:] if argv is None else argv
+    return next((str(x) for x in args if not str(x).startswith("-")), "")
 
 
 # The library's errors name Python arguments (text_column=NAME); the CLI's name its flags.
@@ -71,7 +83,7 @@ def _flag_words(message: str) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run a command; returns the exit status (see the module docstring)."""
-    parser = build_parser()
+    parser = build_parser(_command_name(argv))
     try:
         a = parser.parse_args(argv)
     except SystemExit as e:  # --help, --version (0) or a usage error (2)

@@ -38,32 +38,58 @@ def _verbosity(parser: argparse.ArgumentParser, top: bool) -> None:
                    **({"default": False} if top else keep))
 
 
+# The model options of `train` and `compare`: ClickbaitDetector's own parameters, with their
+# defaults and choices read from the estimator (its __init__ and _parameter_constraints), so
+# that they are written once. Parameter -> (flags, help).
+MODEL_OPTIONS = {
+    "vectors": (("--vectors",), "GloVe-format file (.txt, .gz, .zip)"),
+    "encoder": (("--encoder",), "headline encoder"),
+    "loss": (("--loss",), "metric loss"),
+    "positive_margin": (("--positive-margin",),
+                        "contrastive: stop pulling same-class pairs closer than this (0 = Hadsell)"),
+    "dim": (("--dim",), "metric embedding size"),
+    "length": (("--length",), "tokens per headline (pad/truncate)"),
+    "epochs": (("--epochs",), "training epochs (early stopping may end sooner)"),
+    "trainable": (("--trainable",), "let the word vectors change in training"),
+    "fine_tune_epochs": (("--fine-tune-epochs",),
+                         "second phase with unfrozen vectors at a low learning rate"),
+    "k": (("-k", "--k"), "nearest cases of each class whose evidence the vote weighs"),
+    "seed": (("--seed",), "seed of the weights, shuffling and splits"),
+}
+
+
+def _argument_kind(constraints: list) -> dict:
+    """argparse's type/choices/action for a parameter from its scikit-learn constraints (values
+    out of range are left to the estimator, which refuses them by name: exit status 1)."""
+    from numbers import Integral
+
+    from sklearn.utils._param_validation import Interval, StrOptions
+
+    for c in constraints:
+        if c == "boolean":
+            return {"action": argparse.BooleanOptionalAction}
+        if isinstance(c, StrOptions):
+            return {"choices": sorted(c.options)}
+        if isinstance(c, Interval):
+            return {"type": int if c.type is Integral else float}
+    return {"type": str}
+
+
 def _model_options(p: argparse.ArgumentParser) -> None:
+    """`MODEL_OPTIONS` on `p`, from ClickbaitDetector (imports scikit-learn, not TensorFlow)."""
+    import inspect
+
+    from ..detector import ClickbaitDetector
+
+    defaults = {name: q.default for name, q in inspect.signature(ClickbaitDetector).parameters.items()}
     g = p.add_argument_group("model")
-    g.add_argument("--vectors", default=DEFAULT_VECTORS, help="GloVe-format file (.txt, .gz, .zip)")
-    g.add_argument("--encoder", default="cnn", choices=["cnn", "gru"], help="headline encoder")
-    g.add_argument("--loss", default="contrastive",
-                   choices=["contrastive", "triplet", "triplet-all", "triplet-soft"], help="metric loss")
-    g.add_argument("--positive-margin", type=float, default=0.8,
-                   help="contrastive: stop pulling same-class pairs closer than this (0 = Hadsell)")
-    g.add_argument("--dim", type=int, default=32, help="metric embedding size")
-    g.add_argument("--length", type=int, default=32, help="tokens per headline (pad/truncate)")
-    g.add_argument("--epochs", type=int, default=10, help="training epochs (early stopping may end sooner)")
-    g.add_argument("--trainable", action=argparse.BooleanOptionalAction, default=True,
-                   help="let the word vectors change in training")
-    g.add_argument("--fine-tune-epochs", type=int, default=0,
-                   help="second phase with unfrozen vectors at a low learning rate")
-    g.add_argument("-k", "--k", type=int, default=100,
-                   help="nearest cases of each class whose evidence the vote weighs")
-    g.add_argument("--seed", type=int, default=0, help="seed of the weights, shuffling and splits")
+    for name, (flags, text) in MODEL_OPTIONS.items():
+        kind = _argument_kind(ClickbaitDetector._parameter_constraints[name])
+        g.add_argument(*flags, dest=name, default=defaults[name], help=text, **kind)
 
 
 def _params(a: argparse.Namespace) -> dict:
-    return {"vectors": a.vectors, "encoder": a.encoder, "loss": a.loss, "dim": a.dim,
-            "positive_margin": a.positive_margin,
-            "length": a.length, "epochs": a.epochs,
-            "trainable": a.trainable,
-            "fine_tune_epochs": a.fine_tune_epochs, "k": a.k, "seed": a.seed,
+    return {**{name: getattr(a, name) for name in MODEL_OPTIONS},
             "cache_dir": a.cache_dir, "verbose": 0}  # progress goes through the `clickbait` logger
 
 

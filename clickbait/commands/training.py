@@ -65,10 +65,15 @@ def cmd_vectors_info(a: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def add_parsers(command: Callable[..., argparse.ArgumentParser]) -> None:
-    """Add these commands' parsers (`command(name, help, func)` makes one)."""
+MODEL_COMMANDS = ("train", "compare")  # the commands with the model options (common.MODEL_OPTIONS)
+
+
+def add_parsers(command: Callable[..., argparse.ArgumentParser], model_options: bool = True) -> None:
+    """Add these commands' parsers (`command(name, help, func)` makes one); `model_options`: give
+    `train` and `compare` the estimator's options (reading them imports scikit-learn)."""
     p = command("train", "train on the corpus, evaluate on test, save the model", cmd_train)
-    _model_options(p)
+    if model_options:
+        _model_options(p)
     p.add_argument("--data-dir", default=None,
                    help="folder with chakraborty2016_{train,valid,test}.csv (default: $CLICKBAIT_DATA "
                         "or ../shared/data)")
@@ -83,7 +88,8 @@ def add_parsers(command: Callable[..., argparse.ArgumentParser]) -> None:
     p.add_argument("--force", action="store_true", help="overwrite an existing model directory")
 
     p = command("compare", "frozen vs trainable vectors, metric vs softmax head, TF-IDF", cmd_compare)
-    _model_options(p)
+    if model_options:
+        _model_options(p)
     p.add_argument("--data-dir", default=None, help="folder with the corpus splits")
     p.add_argument("--reports", default="build/reports", help="folder for comparison.{json,md}")
     p.add_argument("--cache-dir", default=".cache/vectors", help="cache of filtered vectors")
