@@ -87,6 +87,23 @@ def test_load_without_a_path_finds_models_default_or_the_env(saved_model, tmp_pa
     assert clickbait.load().model_dir_ == saved_model
 
 
+def test_a_notebook_session_writes_nothing_to_stderr(saved_model):
+    """`import clickbait; clickbait.load().predict_proba(...)` in a fresh process, as a notebook
+    does it: nothing from TensorFlow or anyone else on stderr, and the answers on stdout."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TF_CPP")}  # no help from outside
+    env.update(PYTHONPATH=str(ROOT), CLICKBAIT_MODEL=str(saved_model))
+    code = ("import clickbait\n"
+            "det = clickbait.load()\n"
+            "p = det.predict_proba(['You Won\\'t Believe What This Dog Did', 'Senate passes budget'])\n"
+            f"q = clickbait.load({str(saved_model)!r}).predict_proba(['Senate passes budget'])\n"
+            "print(p.shape, q.shape, repr(det).startswith('ClickbaitDetector('))\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                       cwd=ROOT, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "(2, 2) (1, 2) True"
+    assert r.stderr == ""
+
+
 def test_load_takes_the_detector_loads_arguments(model_copy):
     det = clickbait.load(model_copy, user="ann", new_user=True)
     assert det.overlay_.name == "ann" and len(det.overlay_) == 0
