@@ -190,9 +190,9 @@ def load(cls: type[ClickbaitDetector], directory: str | os.PathLike, user: str |
         config = read_json_artifact(path, FORMAT_VERSION)
         check_config(config, path)  # every number bounded before anything is sized by it
         try:
-            self = cls(**config["params"])
-            self._validate_params()
-            self.threshold_ = check_probability(config["threshold"])
+            det = cls(**config["params"])
+            det._validate_params()
+            det.threshold_ = check_probability(config["threshold"])
         except (KeyError, TypeError, ValueError) as e:
             raise ArtifactError(f"{path}: {e}") from None
         model = (version / "model.keras").read_bytes()  # Keras reads it on first use
@@ -201,38 +201,38 @@ def load(cls: type[ClickbaitDetector], directory: str | os.PathLike, user: str |
         _refuse_code(model, version / "model.keras")
         check_npz(version / "cases.npz", CASE_ARRAYS)  # no forged size reaches np.load
         arrays = load_vote_arrays(version / "vote.npz", config["vote"]["headline_check"]["vocab_size"])
-        return self, config, manifest, model, CaseBase.load(version), arrays
+        return det, config, manifest, model, CaseBase.load(version), arrays
 
-    self, config, manifest, model, cases, arrays = read_retrying(read, folder)
-    self._keras_bytes = model
-    self._loaded_manifest = manifest
-    self.cases_ = cases
-    if cases.dim != self.dim:
-        raise ArtifactError(f"{directory}: cases of dimension {cases.dim}, network of {self.dim}")
+    det, config, manifest, model, cases, arrays = read_retrying(read, folder)
+    det._keras_bytes = model
+    det._loaded_manifest = manifest
+    det.cases_ = cases
+    if cases.dim != det.dim:
+        raise ArtifactError(f"{directory}: cases of dimension {cases.dim}, network of {det.dim}")
     try:
         vote = config["vote"]
-        self.combiner_ = Combiner.from_dict(vote["combiner"])
-        self.adapter_ = Adapter.from_dict(vote["adapter"])
-        self.headline_check_ = HeadlineCheck.from_parts(
+        det.combiner_ = Combiner.from_dict(vote["combiner"])
+        det.adapter_ = Adapter.from_dict(vote["adapter"])
+        det.headline_check_ = HeadlineCheck.from_parts(
             vote["headline_check"], arrays["pairs"], arrays["numeric"], arrays["vectors"])
-        self.prior_ = check_probability(vote["prior"])
-        self.support_cut_ = float(vote["support_cut"])
-        self.validation_from_id_ = int(vote["validation_from_id"])
-        self.retained_from_id_ = int(vote["retained_from_id"])
+        det.prior_ = check_probability(vote["prior"])
+        det.support_cut_ = float(vote["support_cut"])
+        det.validation_from_id_ = int(vote["validation_from_id"])
+        det.retained_from_id_ = int(vote["retained_from_id"])
     except (KeyError, TypeError, ValueError) as e:
         raise ArtifactError(f"{directory}: the vote in config.json is incomplete ({e})") from None
-    self.validation_accuracy_ = config.get("validation_accuracy")
-    self.data_hash_ = config.get("training_data_sha256")
-    self.metrics_ = config.get("metrics", {})
-    self.fit_seconds_ = config.get("fit_seconds", 0.0)
-    self.coverage_ = config.get("coverage")
+    det.validation_accuracy_ = config.get("validation_accuracy")
+    det.data_hash_ = config.get("training_data_sha256")
+    det.metrics_ = config.get("metrics", {})
+    det.fit_seconds_ = config.get("fit_seconds", 0.0)
+    det.coverage_ = config.get("coverage")
     config["sha256"] = {"model.keras": manifest["files"]["model.keras"]}
-    self.config_ = config
-    self.classes_ = np.array([0, 1])
-    self.model_dir_ = directory
+    det.config_ = config
+    det.classes_ = np.array([0, 1])
+    det.model_dir_ = directory
     if user is not None:
-        self.attach_user(user, create=new_user)
-    return self
+        det.attach_user(user, create=new_user)
+    return det
 
 
 def load_keras(det: ClickbaitDetector) -> None:
