@@ -7,18 +7,21 @@ BIN := $(VENV)/bin
 DATA ?= ../shared/data
 GLOVE ?= pretrained/glove.6B.50d.txt
 MODEL ?= models/default
-# Training options (see `clickbait train --help`).
-ENCODER ?= cnn
-LOSS ?= contrastive
-DIM ?= 32
-EPOCHS ?= 10
-TRAINABLE ?= 1
-FINE_TUNE ?= 0
-K ?= 100
-SEED ?= 0
-TRAIN_FLAGS = --encoder $(ENCODER) --loss $(LOSS) --dim $(DIM) --epochs $(EPOCHS) \
-	--fine-tune-epochs $(FINE_TUNE) -k $(K) --seed $(SEED) --vectors $(GLOVE) --data-dir $(DATA) \
-	$(if $(filter 1 yes true,$(TRAINABLE)),--trainable,--no-trainable)
+# Training options: unset, they take ClickbaitDetector's defaults (`clickbait train --help` shows
+# them); set one to pass its flag, e.g. `make train DIM=64 TRAINABLE=0`.
+ENCODER ?=
+LOSS ?=
+DIM ?=
+EPOCHS ?=
+TRAINABLE ?=
+FINE_TUNE ?=
+K ?=
+SEED ?=
+TRAIN_FLAGS = $(if $(ENCODER),--encoder $(ENCODER)) $(if $(LOSS),--loss $(LOSS)) \
+	$(if $(DIM),--dim $(DIM)) $(if $(EPOCHS),--epochs $(EPOCHS)) \
+	$(if $(FINE_TUNE),--fine-tune-epochs $(FINE_TUNE)) $(if $(K),-k $(K)) $(if $(SEED),--seed $(SEED)) \
+	$(if $(TRAINABLE),$(if $(filter 1 yes true,$(TRAINABLE)),--trainable,--no-trainable)) \
+	--vectors $(GLOVE) --data-dir $(DATA)
 PYTEST_FLAGS ?=
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
@@ -33,7 +36,7 @@ $(VENV)/.installed: setup.cfg pyproject.toml constraints.txt
 
 pretrained: $(GLOVE)
 pretrained/glove.6B.50d.txt: | $(VENV)/.installed
-	$(BIN)/python -m clickbait.vectors export --output $@
+	$(BIN)/clickbait pretrained --output $@
 
 train: install pretrained
 	$(BIN)/clickbait train $(TRAIN_FLAGS) --output $(MODEL) --reports build/reports --force

@@ -69,7 +69,7 @@ def main() -> int:
 
     if not args.glove.exists():
         print(f"{args.glove} not found; create it with:  make pretrained", file=sys.stderr)
-        print("  (or: python -m clickbait.vectors export)", file=sys.stderr)
+        print("  (or: clickbait pretrained)", file=sys.stderr)
         return 2
     vocab, how = vocabulary(args.train)
     size_mb = args.glove.stat().st_size / 1e6

@@ -187,13 +187,13 @@ class CaseBase:
         return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
     def vote(self, sims: np.ndarray, positions: np.ndarray, temperature: float) -> np.ndarray:
-        """P(clickbait) from the neighbours' labels, each weighted by exp(similarity / T): a small
-        T trusts the nearest cases most, a large one approaches a plain majority vote."""
+        """The simple vote case-base maintenance selects with (clickbait.maintenance; not the
+        detector's learned vote): the neighbours' labels, each weighted by exp(similarity / T)."""
         return weighted_vote(sims, self.labels[positions], temperature)
 
     def predict_proba(self, queries: np.ndarray, k: int, temperature: float,
                       chunk_size: int = CHUNK_SIZE) -> np.ndarray:
-        """P(clickbait) for each query embedding."""
+        """`vote` for each query embedding (maintenance's selection rule)."""
         out = np.empty(len(queries), dtype="float64")
         start = 0
         for sims, pos in self.iter_kneighbors(queries, k, chunk_size):
@@ -273,8 +273,9 @@ class CaseBase:
 
 def weighted_vote(sims: np.ndarray, labels: np.ndarray, temperature: float,
                   weights: np.ndarray | None = None) -> np.ndarray:
-    """P(clickbait) from neighbours (n x k similarities, nearest first, and their labels), each
-    weighted by exp(similarity / T), times an optional per-neighbour `weights` (user cases)."""
+    """The share of clickbait among neighbours (n x k similarities, nearest first, and their
+    labels), each weighted by exp(similarity / T) and an optional per-neighbour `weights`: the
+    selection rule of clickbait.maintenance, not the detector's learned vote (clickbait.vote)."""
     w = np.exp((sims - sims[:, :1]) / temperature)
     if weights is not None:
         w = w * weights

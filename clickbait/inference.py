@@ -1,6 +1,6 @@
 """The saved text model (strings -> metric embeddings) run in numpy, without TensorFlow.
 
-Batch scoring spends its start-up importing TensorFlow (~5 s) and much of its time in the
+Batch scoring spent its start-up importing TensorFlow and much of its time in the
 encoder; neither is needed to score. `NumpyTextModel` reads the layers and weights of a saved
 `model.keras` (its config.json and model.weights.h5, through zipfile and h5py), tokenizes with
 `clickbait.tokens` (the model's own rules, applied in Python), and computes the encoder with

@@ -42,7 +42,7 @@ class ContrastiveLoss(keras.losses.Loss):
 
     `positive_margin` > 0 stops pulling a same-class pair once D < positive_margin (the
     "double-margin" form): with two classes, plain Hadsell packs each class onto nearly one point
-    (neighbour similarities of 0.99997), which leaves the nearest-case vote, its explanations and
+    (neighbour similarities near 1), which leaves the nearest-case vote, its explanations and
     user cases nothing to tell apart; a positive margin keeps each class a ball with structure."""
 
     def __init__(self, margin: float = 1.2, positive_margin: float = 0.0, name: str = "contrastive",

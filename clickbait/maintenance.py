@@ -56,7 +56,7 @@ def condense(cases: CaseBase, k: int = 10, temperature: float = 0.05, threshold:
              batch: int = 256, seed: int = 0, margin: float = 0.5, max_rounds: int = 1000,
              chunk_size: int = CHUNK_SIZE) -> np.ndarray:
     """Mask of a condensed subset that classifies every case of `cases` correctly with the
-    k-nearest temperature vote (or as many as `max_rounds` rounds reach). A case counts as
+    k-nearest selection vote above (or as many as `max_rounds` rounds reach). A case counts as
     covered only when the vote is on its side of the threshold by `margin` of the way to 0 or 1:
     plain Hart condensing (margin 0) keeps the boundary so thin that unseen headlines near it flip."""
     rng = np.random.default_rng(seed)
@@ -102,7 +102,7 @@ def maintain(cases: CaseBase, k: int = 10, temperature: float = 0.05, threshold:
 def condense_detector(detector, edit: bool = True, batch: int = 256, seed: int = 0,
                       margin: float = 0.5, k: int = 10, temperature: float = 0.05):
     """A shallow copy of a fitted detector (sharing its network) whose case base is edited and
-    condensed (selected by the k-nearest temperature vote above); its learned vote is then
+    condensed (selected by the k-nearest selection vote above); its learned vote is then
     refitted on the base's validation cases against the condensed base, since the evidence of a
     sparse case base reads differently. Returns (copy, report)."""
     reduced, report = maintain(detector.cases_, k, temperature, 0.5, edit=edit, batch=batch,

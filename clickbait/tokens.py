@@ -1,7 +1,7 @@
 """The token rules, and a tokenizer that applies them in plain Python, without TensorFlow.
 
 `RULES` is what `clickbait.text.standardize` runs inside the saved Keras model (RE2 string ops).
-Batch scoring needs the same tokens without importing TensorFlow (~5 s of start-up) and faster
+Batch scoring needs the same tokens without importing TensorFlow (its start-up) and faster
 than one regex pass per rule per headline, so `standardize` here applies the rules to a whole
 batch at once: the headlines are joined with NUL (which TensorFlow's lowercasing truncates at, so
 no headline keeps one) and each rule becomes a str method or a regex that starts with a literal
@@ -30,8 +30,8 @@ import numpy as np
 
 # (pattern, replacement) pairs applied to the whole headline, in order (RE2 syntax: no lookaround,
 # so token edges are matched as "( |^)" / "( |$)"; a rule that consumes the space after a token
-# never needs the space before the next one). One pass over the line per rule is ~7x faster than
-# splitting into tokens and rewriting each.
+# never needs the space before the next one). One pass over the line per rule is faster than
+# splitting into tokens and rewriting each (benchmarks/README.md).
 RULES: tuple[tuple[str, str], ...] = (
     ("[\u2018\u2019\u201a\u201b\u2032`\u00b4]", "'"),
     ("[\u201c\u201d\u201e\u201f\u2033\u00ab\u00bb]", '"'),

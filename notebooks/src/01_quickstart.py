@@ -15,12 +15,13 @@
 N_TRAIN = 25600  # training headlines (the whole train split)
 N_VALID = 3200  # validation headlines (threshold choice)
 EPOCHS = 8
-DIM = 32  # dimension of the metric space
-FILTERS = 128
-HIDDEN = 128
-LENGTH = 32  # tokens per headline
-TOP_N = 20000  # most frequent GloVe words added to the vocabulary
-K = 100  # nearest cases of each class the vote weighs (the default)
+# Model sizes: None keeps ClickbaitDetector's default (CI runs this notebook smaller).
+DIM = None  # dimension of the metric space
+FILTERS = None
+HIDDEN = None
+LENGTH = None  # tokens per headline
+TOP_N = None  # most frequent GloVe words added to the vocabulary
+K = None  # nearest cases of each class the vote weighs
 SEED = 0
 VECTORS = "pretrained/glove.6B.50d.txt"  # relative to the repository root
 
@@ -82,8 +83,9 @@ print(f"{len(train[0]):,} training headlines ({train[1].mean():.0%} clickbait), 
       f"{len(valid[0]):,} validation headlines")
 
 detector = ClickbaitDetector(
-    str(VECTORS), dim=DIM, filters=FILTERS, hidden=HIDDEN, length=LENGTH, epochs=EPOCHS,
-    pretrained_top_n=TOP_N, k=K, seed=SEED, cache_dir=str(CACHE),
+    str(VECTORS), epochs=EPOCHS, seed=SEED, cache_dir=str(CACHE),
+    **{name: value for name, value in dict(dim=DIM, filters=FILTERS, hidden=HIDDEN, length=LENGTH,
+                                           pretrained_top_n=TOP_N, k=K).items() if value is not None},
 )
 detector.fit(*train, validation=valid)
 print(f"vocabulary: {detector.coverage_}")

@@ -19,12 +19,13 @@ N_VALID = 3200  # validation headlines: choose the threshold, then stored as cas
 N_TEST = 3200  # test headlines: never seen in training; scored for the error analysis
 N_PLOT = 800  # test headlines in the projections
 EPOCHS = 8
-DIM = 32  # dimension of the metric space
-FILTERS = 128
-HIDDEN = 128
-LENGTH = 32
-TOP_N = 20000  # most frequent GloVe words added to the vocabulary
-K = 100  # nearest cases of each class the vote weighs (the default)
+# Model sizes: None keeps ClickbaitDetector's default (CI runs this notebook smaller).
+DIM = None  # dimension of the metric space
+FILTERS = None
+HIDDEN = None
+LENGTH = None  # tokens per headline
+TOP_N = None  # most frequent GloVe words added to the vocabulary
+K = None  # nearest cases of each class the vote weighs
 SEED = 0
 VECTORS = "pretrained/glove.6B.50d.txt"  # relative to the repository root
 
@@ -71,8 +72,9 @@ train_texts, train_labels = subset(load_split("train"), N_TRAIN)
 valid_texts, valid_labels = subset(load_split("valid"), N_VALID)
 test_texts, test_labels = subset(load_split("test"), N_TEST)
 detector = ClickbaitDetector(
-    str(VECTORS), dim=DIM, filters=FILTERS, hidden=HIDDEN, length=LENGTH, epochs=EPOCHS,
-    pretrained_top_n=TOP_N, k=K, seed=SEED, cache_dir=str(CACHE), trainable=False,
+    str(VECTORS), epochs=EPOCHS, seed=SEED, cache_dir=str(CACHE), trainable=False,
+    **{name: value for name, value in dict(dim=DIM, filters=FILTERS, hidden=HIDDEN, length=LENGTH,
+                                           pretrained_top_n=TOP_N, k=K).items() if value is not None},
 ).fit(train_texts, train_labels, validation=(valid_texts, valid_labels))
 print(f"validation accuracy {detector.validation_accuracy_:.3f} at threshold "
       f"{detector.threshold_:.2f}; {len(detector.cases_):,} stored cases")
@@ -88,7 +90,7 @@ print(f"validation accuracy {detector.validation_accuracy_:.3f} at threshold "
 keras.utils.set_random_seed(SEED)
 untrained = build_encoder(
     embedding_layer(detector.network_).get_weights()[0],  # the (frozen) GloVe table
-    length=LENGTH, dim=DIM, hidden=HIDDEN, filters=FILTERS)
+    length=detector.length, dim=detector.dim, hidden=detector.hidden, filters=detector.filters)
 before_model = build_text_model(detector.model_.get_layer("vectorize"), untrained)
 
 plot_texts, plot_labels = test_texts[:N_PLOT], test_labels[:N_PLOT]
@@ -96,7 +98,7 @@ before = before_model.predict(np.asarray(plot_texts, dtype=object), verbose=0)
 after = detector.transform(plot_texts)
 
 
-def knn_accuracy(embeddings, labels, k=K):
+def knn_accuracy(embeddings, labels, k=detector.k):
     """Leave-one-out accuracy of a k-nearest-neighbour majority vote among these points."""
     sims = embeddings @ embeddings.T
     np.fill_diagonal(sims, -np.inf)
@@ -106,7 +108,7 @@ def knn_accuracy(embeddings, labels, k=K):
 
 separation = pd.DataFrame({
     space: {"silhouette (cosine)": silhouette_score(e, plot_labels, metric="cosine"),
-            f"{K}-NN accuracy among these points": knn_accuracy(e, plot_labels)}
+            f"{detector.k}-NN accuracy among these points": knn_accuracy(e, plot_labels)}
     for space, e in (("before", before), ("after", after))
 })
 separation.round(3)
@@ -124,7 +126,7 @@ for ax, (title, emb) in zip(axes, (("before metric training (untrained encoder)"
     ax.set_xlabel("PC 1")
     ax.set_ylabel("PC 2")
     ax.legend(markerscale=2)
-fig.suptitle(f"{len(plot_texts)} test headlines, PCA of the {DIM}-d embeddings")
+fig.suptitle(f"{len(plot_texts)} test headlines, PCA of the {detector.dim}-d embeddings")
 fig.tight_layout()
 plt.show()
 

@@ -18,12 +18,13 @@
 N_TRAIN = 25600  # training headlines for the shared detector (the whole train split)
 N_VALID = 3200
 EPOCHS = 8
-DIM = 32
-FILTERS = 128
-HIDDEN = 128
-LENGTH = 32
-TOP_N = 20000
-K = 100
+# Model sizes: None keeps ClickbaitDetector's default (CI runs this notebook smaller).
+DIM = None  # dimension of the metric space
+FILTERS = None
+HIDDEN = None
+LENGTH = None  # tokens per headline
+TOP_N = None  # most frequent GloVe words added to the vocabulary
+K = None  # nearest cases of each class the vote weighs
 SEED = 0
 USER_SIZES = [0, 100, 500, 1000, 2000, 4000]  # how many labelled headlines the reader gave
 USER_WEIGHTS = [1.0, 10.0]  # a reader's case counts this many times a retained case as near
@@ -67,8 +68,9 @@ def subset(split, n, seed=SEED):
 
 # %%
 detector = ClickbaitDetector(
-    str(VECTORS), dim=DIM, filters=FILTERS, hidden=HIDDEN, length=LENGTH, epochs=EPOCHS,
-    pretrained_top_n=TOP_N, k=K, seed=SEED, cache_dir=str(CACHE),
+    str(VECTORS), epochs=EPOCHS, seed=SEED, cache_dir=str(CACHE),
+    **{name: value for name, value in dict(dim=DIM, filters=FILTERS, hidden=HIDDEN, length=LENGTH,
+                                           pretrained_top_n=TOP_N, k=K).items() if value is not None},
 ).fit(*subset(load_split("train"), N_TRAIN), validation=subset(load_split("valid"), N_VALID))
 print(f"validation accuracy {detector.validation_accuracy_:.3f}; "
       f"{len(detector.cases_):,} shared cases")
