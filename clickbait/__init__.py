@@ -26,8 +26,8 @@ _LAZY = {
     "read_vectors": ("vectors", "read_vectors"),
     "score_frame": ("scoring", "score_frame"),
     "score_csv": ("scoring", "score_csv"),
-    "evaluate": ("scoring", "evaluate"),
-    "evaluate_csv": ("scoring", "evaluate_csv"),
+    "evaluate": ("evaluation", "evaluate"),
+    "evaluate_csv": ("evaluation", "evaluate_csv"),
     "load_split": ("data", "load_split"),
 }
 
@@ -53,7 +53,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .data import load_split
     from .detector import ClickbaitDetector
-    from .scoring import evaluate, evaluate_csv, score_csv, score_frame
+    from .evaluation import evaluate, evaluate_csv
+    from .scoring import score_csv, score_frame
     from .vectors import read_vectors
 
 

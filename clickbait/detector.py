@@ -25,83 +25,23 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from . import index as fast_index
-from . import persistence
+from . import persistence, retained, vote_fit
 from .artifacts import MAX_DIM, MAX_K, MAX_LENGTH
 from .cases import USER_ID_OFFSET, CaseBase, _check_labels, class_neighbours
-from .errors import VectorFormatError
 from .files import ArtifactError  # noqa: F401 (re-exported: clickbait.detector.ArtifactError)
 from .persistence import check_model_target, data_hash  # noqa: F401 (check_model_target: re-exported)
+from .retained import text_keys
 from .seeding import seeded
-from .tokens import standardize
-from .validation import check_count, check_positive, check_probability
-from .vote import (
-    TEMPERATURES,
-    Adapter,
-    Combiner,
-    Decision,
-    HeadlineCheck,
-    adaptation_episodes,
-    adaptation_space,
-    decide,
-    evidence,
-    non_headlines,
-    retained_mass,
-    summary_evidence,
-)
+from .validation import check_probability
+from .validation import check_sources as _sources
+from .validation import check_texts as _texts
+from .vote import Combiner, Decision, decide, evidence, summary_evidence
+from .vote_fit import HARM_TOLERANCE, best_threshold  # noqa: F401 (re-exported)
 
 DEFAULT_VECTORS = "pretrained/glove.6B.50d.txt"
 LOSS_NAMES = ("contrastive", "triplet", "triplet-all", "triplet-soft")  # losses.LOSSES (tested)
 log = logging.getLogger("clickbait")
 _KERAS_LOADING = threading.Lock()  # scoring's model workers may all ask for the model at once
-HARM_TOLERANCE = 0.001  # mean log-loss increase on unrelated headlines a kernel may cause
-
-
-def _texts(texts) -> list[str]:
-    """Headlines as strings. A missing one (None, NaN, pd.NA) is an error naming its position:
-    scoring it as "" would give a confident answer about nothing (score_frame and score_csv keep
-    such rows with empty outputs instead)."""
-    if isinstance(texts, str):
-        raise TypeError("expected a list of headlines, got one string; wrap it in a list")
-    if texts is None:
-        raise TypeError("expected a list of headlines, got None")
-    shape = getattr(texts, "shape", None)
-    if shape is not None and len(shape) != 1:  # each row's repr would be scored as one text
-        raise ValueError(f"texts= must be one-dimensional (one headline per row); got an array of "
-                         f"shape {tuple(shape)}: pass one column, e.g. frame['headline'] or x[:, 0]")
-    out = []
-    for i, t in enumerate(texts):
-        if t is None or (not isinstance(t, str) and np.ndim(t) == 0 and pd.isna(t)):
-            raise ValueError(f"headline {i} is missing ({t!r}); drop or fill missing headlines first")
-        if isinstance(t, (list, tuple, dict, set, np.ndarray, pd.Series)):
-            raise ValueError(f"headline {i} is a {type(t).__name__}, not a text: texts= must be "
-                             "one headline per item, not rows of several")
-        out.append(str(t))
-    return out
-
-
-def _sources(sources, n: int, default: str) -> list[str]:
-    """One provenance tag per row: `default` for None, a string repeated, or a sequence of n."""
-    if sources is None or isinstance(sources, str):
-        return [sources or default] * n
-    sources = [str(s) for s in sources]
-    if len(sources) != n:
-        raise ValueError(f"got {len(sources)} sources for {n} headlines")
-    return sources
-
-
-def text_keys(texts: Sequence[str]) -> list[str]:
-    """The key of the exact-match rule: the headline as the model reads it (lowercased, its
-    tokens separated by single spaces), so that "Womp." and "Gulp!" (both unknown words) differ."""
-    return [" ".join(t.split()) for t in standardize(list(texts))]
-
-
-def best_threshold(proba: np.ndarray, labels: np.ndarray) -> float:
-    """The threshold on P(clickbait) with the best accuracy (ties: the one nearest 0.5)."""
-    cuts = np.unique(proba)
-    candidates = np.concatenate([[0.5], (cuts[:-1] + cuts[1:]) / 2]) if len(cuts) > 1 else np.array([0.5])
-    acc = np.array([((proba >= c) == labels).mean() for c in candidates])
-    best = np.flatnonzero(acc >= acc.max() - 1e-12)
-    return float(candidates[best[np.argmin(np.abs(candidates[best] - 0.5))]])
 
 
 class ClickbaitDetector(ClassifierMixin, BaseEstimator):
@@ -233,85 +173,9 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
 
     def _fit(self, texts, labels, sources, val_texts, val_labels, val_sources,
              started: float) -> ClickbaitDetector:
-        """`fit`'s work, run inside `seeded(self.seed)`."""
-        from .losses import check_collapse
-        from .model import build_encoder, build_text_model, embedding_layer
-        from .text import PAD, UNK, build_vocabulary, encode, make_vectorizer
-        from .vectors import embedding_matrix, read_vectors
+        from .fitting import fit
 
-        train_words, counts = build_vocabulary(texts)
-        vectors = read_vectors(self.vectors, train_words, top_n=self.pretrained_top_n,
-                               cache_dir=self.cache_dir)
-        # Training words first; then pretrained words the training set lacks, so that unseen
-        # words in new headlines still land on their GloVe vectors instead of [UNK].
-        words, _ = build_vocabulary(counts, extra=vectors.words)
-        tokens = [PAD, UNK, *words]
-        matrix, coverage = embedding_matrix(tokens, vectors, seed=self.seed, counts=counts)
-        self.vectors_stats_ = vectors.stats
-        self.coverage_ = coverage
-        self.vocabulary_ = words
-        self._log(f"{coverage}")
-        if (coverage.token_coverage or 0.0) < self.min_coverage:
-            raise VectorFormatError(
-                f"{self.vectors}: {coverage}; that is below min_coverage={self.min_coverage:.0%} of "
-                "the training text, so training stopped: wrong vectors file, another language, or a "
-                "damaged file?")
-
-        vectorizer = make_vectorizer(words, self.length)
-        x_train, x_val = encode(vectorizer, texts), encode(vectorizer, val_texts)
-        self.network_ = build_encoder(
-            matrix, length=self.length, encoder=self.encoder, dim=self.dim, hidden=self.hidden,
-            filters=self.filters, dropout=self.dropout, trainable=self.trainable)
-        self.history_ = self._train(x_train, labels, x_val, val_labels)
-        self.model_ = build_text_model(vectorizer, self.network_)
-        self.__dict__.pop("_predictor", None)
-
-        train_embeddings = self._embed_ids(x_train)
-        self.spread_ = check_collapse(train_embeddings, self.loss)
-        self.cases_ = CaseBase.empty(self.dim)
-        self.cases_.add(train_embeddings, labels, texts, source=sources)
-        val_embeddings = self._embed_ids(x_val)
-        own = np.full(len(val_texts), -1)
-        self.validation_from_id_ = len(self.cases_)  # held-out cases: ids from here to retained_from_id_
-        if self.retain_validation:
-            own = len(self.cases_) + np.arange(len(val_texts))
-            self.cases_.add(val_embeddings, val_labels, val_texts, source=val_sources)
-        # Cases up to here are training data; a case retained later has a larger id, and its
-        # label wins when that very headline is scored (a correction is not outvoted).
-        self.retained_from_id_ = int(self.cases_.ids.max()) + 1
-        self.headline_check_ = HeadlineCheck.from_training(
-            x_train, tokens, len(train_words), embedding_layer(self.network_).get_weights()[0])
-        self._fit_vote(x_val, val_embeddings, val_labels, own)
-        self.classes_ = np.array([0, 1])
-        self.data_hash_ = data_hash(texts + val_texts, np.concatenate([labels, val_labels]))
-        self.fit_seconds_ = time.perf_counter() - started
-        self._log(f"validation accuracy {self.validation_accuracy_:.4f} at threshold "
-                  f"{self.threshold_:.3f}; {len(self.cases_)} cases; {self.fit_seconds_:.0f} s")
-        return self
-
-    def _train(self, x, y, x_val, y_val) -> dict:
-        import keras
-
-        from .losses import get_loss
-        from .model import set_embedding_trainable
-
-        def phase(epochs: int, lr: float) -> dict:
-            self.network_.compile(optimizer=keras.optimizers.Adam(lr),
-                                  loss=get_loss(self.loss, self.margin, self.positive_margin))
-            stop = keras.callbacks.EarlyStopping(patience=self.patience, restore_best_weights=True)
-            progress = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: log.info(
-                f"epoch {epoch + 1}/{epochs}: " + ", ".join(f"{k} {v:.4f}" for k, v in logs.items())))
-            hist = self.network_.fit(
-                x, y, validation_data=(x_val, y_val), epochs=epochs, batch_size=self.batch_size,
-                shuffle=True, callbacks=[stop, progress], verbose=self.verbose)
-            return hist.history
-
-        history = {"phase1": phase(self.epochs, self.learning_rate)}
-        if self.fine_tune_epochs:
-            # Second phase: unfreeze the word vectors at a low rate; trainable needs a recompile.
-            set_embedding_trainable(self.network_, True)
-            history["fine_tune"] = phase(self.fine_tune_epochs, self.fine_tune_learning_rate)
-        return history
+        return fit(self, texts, labels, sources, val_texts, val_labels, val_sources, started)
 
     # -- inference ------------------------------------------------------------------------------
     def _check_fitted(self) -> None:
@@ -336,35 +200,7 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
 
     def _fit_vote(self, ids: np.ndarray, embeddings: np.ndarray, labels: np.ndarray,
                   own: np.ndarray, headline_cut: float = 0.01, fit_adapter: bool = True) -> None:
-        """Fit the vote on held-out headlines (token ids, embeddings, labels) queried against the
-        case base without themselves (`own`: each one's own position in it, or -1): the
-        combiner, the headline check (against generated non-headlines), the support
-        cut and the decision threshold."""
-        nb = class_neighbours([self.cases_], [1.0], embeddings, self.k, exclude=own)
-        found = {"exact": (evidence(nb), nb.support)}
-        self.centroids_ = None
-        if fast_index.available():  # the fast retrieval's clusters, and its own combiner
-            self.centroids_ = fast_index.ClusterIndex.fit_centroids(
-                self.cases_.embeddings, self.cases_.labels, self.seed)
-            cn = fast_index.ClusterIndex(self.cases_.embeddings, self.cases_.labels,
-                                         self.centroids_).neighbours(embeddings, exclude=own)
-            found["fast"] = (summary_evidence(cn), cn.support)
-        others = non_headlines(self.vocabulary_[:self.headline_check_.n_train_words],
-                               max(len(ids), 1000), self.seed)
-        self.headline_check_ = self.headline_check_.fit(ids, self._ids(others), headline_cut)
-        self.support_cut_ = float(np.quantile(nb.support, 0.01))
-        self.prior_ = float(self.cases_.labels.mean())
-        headline = self.headline_check_.proba(ids)
-        self.votes_ = {}
-        for mode, (feats, support) in found.items():
-            combiner = Combiner.fit(feats, labels)
-            d = decide(feats, support, combiner, headline, self.prior_, self.support_cut_)
-            threshold = best_threshold(d.proba, labels)
-            self.votes_[mode] = {"combiner": combiner, "threshold": threshold,
-                                 "validation_accuracy": float(((d.proba >= threshold) == labels).mean())}
-        if fit_adapter or getattr(self, "adapter_", None) is None:
-            exact = self.votes_["exact"]["combiner"]  # the adapter moves the exact vote's logit
-            self._fit_adapter(ids, embeddings, labels, exact.logit(found["exact"][0]))
+        vote_fit.fit_vote(self, ids, embeddings, labels, own, headline_cut, fit_adapter)
 
     # The vote in use: the fast retrieval's (its own combiner and threshold, fitted on the same
     # held-out headlines) unless `retrieval="exact"` or the model has none (see `retrieval_`).
@@ -402,106 +238,22 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
                 key, fast_index.ClusterIndex(cases.embeddings, cases.labels, self.centroids_))
         return cached[1]
 
-    def _fit_adapter(self, ids: np.ndarray, embeddings: np.ndarray, labels: np.ndarray,
-                     base_logit: np.ndarray) -> None:
-        """Fit how retained cases move the vote (vote.Adapter) on adaptation episodes from the
-        held-out headlines (out-of-fold base logits) and the development sources given to `fit`
-        as `adaptation` (never the test split). Too few held-out headlines for any episode:
-        the default weights."""
-        sources = []
-        for texts, y in getattr(self, "_adaptation_sources", ()):
-            src_ids = self._ids(texts)
-            src_emb = self._embed_ids(src_ids)
-            nb = class_neighbours([self._trained_cases()], [1.0], src_emb, self.k)
-            sources.append((adaptation_space(src_emb, self.headline_check_.word_sums(src_ids)),
-                            self.votes_["exact"]["combiner"].logit(evidence(nb)), np.asarray(y)))
-        vectors = adaptation_space(embeddings, self.headline_check_.word_sums(ids))
-        words = [row[(row > 1) & ~self.headline_check_.numeric[row]] for row in np.asarray(ids)]
-        best = None
-        for temperature in TEMPERATURES:  # the kernel width with the lowest fitted episode loss
-            start = Adapter(temperature=temperature)
-            episodes = adaptation_episodes(vectors, base_logit, labels, words, self.seed, sources, start)
-            if not episodes:
-                break
-            fitted = start.fit(episodes)
-            unrelated = [e for e in episodes if e[3] == "unrelated"]
-            harm = float(np.mean([fitted.loss(e) - Adapter().loss(e) for e in unrelated] or [0.0]))
-            self._log(f"adapter at T={temperature}: episode loss {start.fit_loss:.4f}, unrelated "
-                      f"headlines' loss {harm:+.4f}: {fitted.to_dict()}")
-            # Unrelated headlines must not move: a kernel that hurts them is chosen only if
-            # every kernel does (then the least harmful).
-            key = (harm > HARM_TOLERANCE, harm if harm > HARM_TOLERANCE else start.fit_loss)
-            if best is None or key < best[0]:
-                best = (key, fitted, len(episodes))
-        self.adapter_ = best[1] if best else Adapter(lam=0.1, beta=1.0, temperature=0.03)
-        self._log(f"adapter fitted on {best[2] if best else 0} episodes: {self.adapter_.to_dict()}")
-
     def refit_vote(self, texts, labels, *, refit_adapter: bool = False) -> ClickbaitDetector:
         """Refit the vote (combiner, headline check, threshold) on labelled held-out headlines,
         each queried against the present case base without itself: after the case base changed
         in bulk (condensing, a new source). The network is untouched."""
-        self._check_fitted()
-        texts, labels = _texts(texts), _check_labels(labels)
-        if len(texts) != len(labels):
-            raise ValueError(f"got {len(texts)} texts but {len(labels)} labels")
-        ids = self._ids(texts)
-        where = pd.Series(np.arange(len(self.cases_)), index=self.cases_.meta["text"].to_numpy())
-        where = where[~where.index.duplicated()]
-        own = where.reindex(texts).fillna(-1).to_numpy("int64")
-        self._fit_vote(ids, self._embed_ids(ids), labels.astype("int64"), own, fit_adapter=refit_adapter)
-        return self
+        return vote_fit.refit_vote(self, texts, labels, refit_adapter=refit_adapter)
 
     def learn(self, texts, labels, *, epochs: int = 3, replay: int = 4000,
               learning_rate: float | None = None, source: str = "learned") -> ClickbaitDetector:
-        """Learned adaptation: fine-tune the encoder on new labelled headlines plus a replay
-        sample of `replay` training cases (so the corpus is not forgotten) at the training's own
-        `learning_rate` unless given, re-embed every case, refit the vote out of fold on the
-        validation cases (the adapter's weights are kept), and keep the new rows as retained
-        cases. Reproducible with the detector's `seed`. Only
-        the shared model learns: a learned model per user would copy the network and re-embed
-        the whole case base for each user. The network changes in memory: `save` (or
-        `clickbait adapt --learn`) writes it as a new version. Returns the detector."""
-        import keras
+        """Learned adaptation (clickbait.learning.learn): fine-tune the encoder on new labelled
+        headlines plus replayed training cases, re-embed the cases, refit the vote, keep the
+        rows as retained cases. The network changes in memory: `save` (or `clickbait adapt
+        --learn`) writes it as a new version."""
+        from .learning import learn
 
-        from .losses import get_loss
-
-        self._check_fitted()
-        if getattr(self, "overlay_", None) is not None:
-            raise ValueError("learn() changes the shared network; detach the user first (a "
-                             "user's own cases adapt through retain())")
-        texts, labels = _texts(texts), _check_labels(labels).astype("int64")
-        if len(texts) != len(labels) or not texts:
-            raise ValueError(f"learn() needs labelled headlines; got {len(texts)} headlines and "
-                             f"{len(labels)} labels")
-        check_count(epochs, "epochs")
-        check_count(replay, "replay", minimum=0)
-        rate = self.learning_rate if learning_rate is None else check_positive(
-            learning_rate, "learning_rate")
-        started = time.perf_counter()
-        with seeded(self.seed):
-            rng = np.random.default_rng(self.seed)
-            training = np.flatnonzero(self.cases_.ids < self.validation_from_id_)
-            pick = np.sort(rng.choice(training, min(int(replay), len(training)), replace=False))
-            x = texts + self.cases_.meta["text"].to_numpy()[pick].tolist()
-            y = np.concatenate([labels, self.cases_.labels[pick].astype("int64")])
-            network = self.network_  # a loaded detector reads its Keras model here
-            self._log(f"fine-tuning on {len(texts):,} new headlines and {len(pick):,} replayed cases")
-            network.compile(optimizer=keras.optimizers.Adam(rate),
-                            loss=get_loss(self.loss, self.margin, self.positive_margin))
-            network.fit(self._ids(x), y, epochs=int(epochs), batch_size=self.batch_size, shuffle=True,
-                        verbose=self.verbose)
-        self.__dict__.pop("_predictor", None)  # the network changed: a new numpy copy of it
-        self.cases_.embeddings = np.ascontiguousarray(
-            self._embed_ids(self._ids(self.cases_.meta["text"].tolist())), "float32")
-        self.cases_._changed()
-        ids = self.cases_.ids
-        held = (ids >= self.validation_from_id_) & (ids < self.retained_from_id_)
-        if held.any():
-            self.refit_vote(self.cases_.meta["text"][held].tolist(), self.cases_.labels[held])
-        self.cases_.add(self.transform(texts), labels, texts, source=source)
-        self._log(f"learned {len(texts):,} headlines (+{len(pick):,} replayed) in "
-                  f"{time.perf_counter() - started:.1f} s")
-        return self
+        return learn(self, texts, labels, epochs=epochs, replay=replay, learning_rate=learning_rate,
+                     source=source)
 
     def save_learned(self, directory: str | os.PathLike) -> Path:
         """Write a `learn`ed detector back into the folder it was loaded from, as a new version
@@ -540,43 +292,11 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
         return self._cached("_trained_cache", build)
 
     def _retained(self) -> dict | None:
-        """The cases retained after training (the shared base's, then the user's overlay's), in
-        the adaptation space, with labels, vote weights (1, or `user_weight`), texts, and where
-        each is stored (layer, position); None when there are none."""
-        def build():
-            layers, weights = self._layers()
-            parts = []
-            for i, layer in enumerate(layers):
-                pos = np.flatnonzero(layer.ids >= self.retained_from_id_) if i == 0 \
-                    else np.arange(len(layer))
-                if len(pos):
-                    parts.append((i, pos, layer, weights[i]))
-            if not parts:
-                return None
-            texts = [t for _, pos, layer, _ in parts for t in layer.meta["text"].to_numpy()[pos]]
-            emb = np.concatenate([layer.embeddings[pos] for _, pos, layer, _ in parts])
-            vectors = adaptation_space(emb, self.headline_check_.word_sums(self._ids(texts)))
-            index = CaseBase(vectors, np.concatenate([layer.labels[pos] for _, pos, layer, _ in parts]),
-                             pd.DataFrame({"case_id": np.arange(len(texts)), "text": texts}))
-            return {"index": index, "labels": index.labels,
-                    "weights": np.concatenate([np.full(len(pos), w, "float64") for _, pos, _, w in parts]),
-                    "layer": np.concatenate([np.full(len(pos), i) for i, pos, _, _ in parts]),
-                    "pos": np.concatenate([pos for _, pos, _, _ in parts]),
-                    "keys": dict(zip(text_keys(texts), index.labels.tolist(), strict=True))}
-        return self._cached("_retained_cache", build)
+        """Retained cases in the adaptation space (clickbait.retained), cached."""
+        return self._cached("_retained_cache", lambda: retained.retained_cases(self))
 
     def _retained_neighbours(self, ids: np.ndarray, embeddings: np.ndarray):
-        """(n x 2 masses (E0, E1), similarities n x m, positions into `_retained()`) of the
-        retained cases nearest each headline in the adaptation space; None if none are retained."""
-        retained = self._retained()
-        if retained is None or not len(ids):
-            return None
-        queries = adaptation_space(embeddings, self.headline_check_.word_sums(ids))
-        m = min(self.adapter_.m, len(retained["labels"]))
-        sims, pos = retained["index"].kneighbors(queries, m)
-        mass = retained_mass(sims, retained["labels"][pos], retained["weights"][pos],
-                             self.adapter_.temperature)
-        return mass, sims, pos
+        return retained.retained_neighbours(self, ids, embeddings)
 
     def _decide(self, ids: np.ndarray, embeddings: np.ndarray, texts: Sequence[str] | None = None,
                 retrieval: str | None = None) -> Decision:
@@ -640,96 +360,19 @@ class ClickbaitDetector(ClassifierMixin, BaseEstimator):
             "clickbait": d.label(threshold),
             "support": d.support, "headline": d.headline, "low_support": d.low_support})
 
-    def evidence(self, texts) -> pd.DataFrame:
-        """The evidence behind each probability, one row per headline: each feature of the
-        nearest cases (clickbait.vote.FEATURES), its contribution to the logit (weight x value),
-        the intercept, what the cases alone say, P(headline), support and the
-        final P(clickbait). `base_probability` is what the training cases alone say;
-        `retained_*_mass` the kernel mass of the nearest retained (and user) cases of each class,
-        `retained_shift` how far they moved P; `user_label` the label of a retained copy of the
-        very headline, which decides it."""
-        d = self._decide_texts(texts)
-        frame = pd.DataFrame(d.features, columns=[f"{f}" for f in self.combiner_.to_dict()["features"]])
-        contrib = pd.DataFrame(d.features * self.combiner_.coef,
-                               columns=[f"{c}_contribution" for c in frame.columns])
-        mass = d.retained_mass if d.retained_mass is not None else np.zeros((len(d.proba), 2))
-        user = d.user_label if d.user_label is not None else np.full(len(d.proba), np.nan)
-        return pd.concat([frame, contrib], axis=1).assign(
-            intercept=self.combiner_.intercept, base_probability=d.base_proba,
-            retained_other_mass=mass[:, 0], retained_clickbait_mass=mass[:, 1],
-            retained_shift=d.cases_proba - d.base_proba, user_label=user,
-            cases_probability=d.cases_proba,
-            headline=d.headline, prior=self.prior_, support=d.support,
-            low_support=d.low_support, clickbait_probability=d.proba)
-
-    def _adaptation_index(self) -> CaseBase:
-        """The training cases in the adaptation space (metric embedding beside the mean word
-        vector), for `explain`; cached."""
-        def build():
-            cases = self._trained_cases()
-            topics = self.headline_check_.word_sums(self._ids(cases.meta["text"].tolist()))
-            return CaseBase(adaptation_space(cases.embeddings, topics), cases.labels,
-                            cases.meta[["case_id", "text"]])
-        return self._cached("_adaptation_cache", build)
-
     def explain(self, texts, k: int | None = None) -> pd.DataFrame:
-        """The cases behind each prediction, one row per (query, case): query index and text,
-        rank, case id, `similarity` (metric), `relevance` (the mean of the metric and the
-        word-vector similarity: near in class AND about the same thing), the case's label, text,
-        source and time added, its vote `weight` (1, or the overlay's user_weight) and whether
-        it was `retained` after training. The cases are the most relevant training and
-        retained cases: the space retained cases are weighed in (vote.Adapter)."""
-        self._check_fitted()
-        texts = _texts(texts)
-        k = self.k if k is None else check_count(k, "k")
-        overlay = getattr(self, "overlay_", None)
-        layers = [self.cases_] + ([overlay.cases] if overlay is not None else [])
-        n = len(texts)
-        ids = self._ids(texts)
-        emb = self._embed_ids(ids) if n else np.zeros((0, self.dim), "float32")
-        queries = adaptation_space(emb, self.headline_check_.word_sums(ids))
-        index = self._adaptation_index()
-        rel, pos = index.kneighbors(queries, min(k, len(index)))
-        layer = np.zeros_like(pos)
-        retained = self._retained()
-        if retained is not None:
-            rsims, rpos = retained["index"].kneighbors(queries, min(k, len(retained["labels"])))
-            pos = np.concatenate([pos, retained["pos"][rpos]], axis=1)
-            layer = np.concatenate([layer, retained["layer"][rpos]], axis=1)
-            rel = np.concatenate([rel, rsims], axis=1)
-        k = rel.shape[1] if not n else min(k, rel.shape[1])
-        order = np.argsort(-rel, axis=1, kind="stable")[:, :k]
-        pos, layer, rel = (np.take_along_axis(a, order, axis=1).ravel() for a in (pos, layer, rel))
-        case_emb = np.zeros((len(pos), self.dim), "float32")
-        for i, stored in enumerate(layers):
-            case_emb[layer == i] = stored.embeddings[pos[layer == i]]
-        sims = (np.repeat(emb, k, axis=0) * case_emb).sum(axis=1)
-        meta = {"case_id": np.zeros(len(pos), "int64"), "text": np.empty(len(pos), object),
-                "source": np.empty(len(pos), object), "added": np.zeros(len(pos))}
-        labels = np.zeros(len(pos), "int8")
-        for i, stored in enumerate(layers):
-            m = layer == i
-            sub = stored.meta.iloc[pos[m]]
-            for col, values in meta.items():
-                values[m] = sub[col].to_numpy()
-            labels[m] = stored.labels[pos[m]]
-        weights = np.where(layer == 1, overlay.user_weight if overlay is not None else 1.0, 1.0)
-        return pd.DataFrame({
-            "query": np.repeat(np.arange(n), k),
-            "headline": np.repeat(np.asarray(texts, dtype=object), k),
-            "rank": np.tile(np.arange(1, k + 1), n),
-            "case_id": meta["case_id"],
-            "similarity": sims,
-            "label": labels,
-            "case_text": meta["text"],
-            "source": meta["source"],
-            "added": pd.to_datetime(meta["added"], unit="s", utc=True).floor("s"),
-            "weight": weights,
-            "relevance": rel,
-            "retained": meta["case_id"] >= self.retained_from_id_,
-        })
+        """The cases behind each prediction, one row per (query, case), most relevant first
+        (clickbait.explanation.explain: columns, and the space they are ranked in)."""
+        from .explanation import explain
 
-    # -- retain / revise / forget, and per-user overlays (clickbait/overlay.py) ----------------
+        return explain(self, texts, k)
+
+    def evidence(self, texts) -> pd.DataFrame:
+        """The evidence behind each probability, one row per headline (clickbait.explanation)."""
+        from .explanation import evidence_frame
+
+        return evidence_frame(self, texts)
+
     def retain(self, texts, labels, source: str | None = None) -> np.ndarray:
         """Add labelled headlines as cases, without retraining; the next predict uses them.
         They go to the attached user overlay if there is one (source `user:NAME`), else to the

@@ -29,3 +29,39 @@ def check_count(value, name: str, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
         raise ValueError(f"{name} must be a whole number >= {minimum}; got {value!r}")
     return int(value)
+
+
+def check_texts(texts) -> list[str]:
+    """Headlines as strings. A missing one (None, NaN, pd.NA) is an error naming its position:
+    scoring it as "" would give a confident answer about nothing (score_frame and score_csv keep
+    such rows with empty outputs instead)."""
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(texts, str):
+        raise TypeError("expected a list of headlines, got one string; wrap it in a list")
+    if texts is None:
+        raise TypeError("expected a list of headlines, got None")
+    shape = getattr(texts, "shape", None)
+    if shape is not None and len(shape) != 1:  # each row's repr would be scored as one text
+        raise ValueError(f"texts= must be one-dimensional (one headline per row); got an array of "
+                         f"shape {tuple(shape)}: pass one column, e.g. frame['headline'] or x[:, 0]")
+    out = []
+    for i, t in enumerate(texts):
+        if t is None or (not isinstance(t, str) and np.ndim(t) == 0 and pd.isna(t)):
+            raise ValueError(f"headline {i} is missing ({t!r}); drop or fill missing headlines first")
+        if isinstance(t, (list, tuple, dict, set, np.ndarray, pd.Series)):
+            raise ValueError(f"headline {i} is a {type(t).__name__}, not a text: texts= must be "
+                             "one headline per item, not rows of several")
+        out.append(str(t))
+    return out
+
+
+def check_sources(sources, n: int, default: str) -> list[str]:
+    """One provenance tag per row: `default` for None, a string repeated, or a sequence of n."""
+    if sources is None or isinstance(sources, str):
+        return [sources or default] * n
+    sources = [str(s) for s in sources]
+    if len(sources) != n:
+        raise ValueError(f"got {len(sources)} sources for {n} headlines")
+    return sources

@@ -163,7 +163,7 @@ def test_tokenizer_process_that_dies_is_reported_not_mistaken(capfd):
     """Killed on its own (an interrupt sent to it alone, out of memory): it ends without a
     traceback, and the scorer's next call says the tokenizer ended, not a broken pipe."""
 
-    from clickbait.inference import TokenizerProcess
+    from clickbait.tokenizer_process import TokenizerProcess
 
     proc = TokenizerProcess({"a": 2, "b": 3}, 8)
     assert proc.ids(["a b"]).tolist() == [[2, 3, 0, 0, 0, 0, 0, 0]]  # started and serving

@@ -108,11 +108,9 @@ def _scoring_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tsv-quoting", default="rfc4180", choices=["rfc4180", "none"],
                    help="TSV quoting: rfc4180 (as CSV: a bad quote is an error naming its line) or "
                         "none (quotes are text; a tab or line end in a value cannot be written)")
-    p.add_argument("--retrieval", default="exact", choices=["exact", "ivf"],
-                   help="nearest-case search: exact (predict_proba's answers), or a "
-                        "faiss IVF index per class (approximate; see README for its agreement)")
-    p.add_argument("--nprobe", type=int, default=32,  # scoring.NPROBE (not imported: the CLI stays light)
-                   help="IVF lists searched per class and headline (with --retrieval ivf)")
+    p.add_argument("--retrieval", default=None, choices=["fast", "exact"],
+                   help="nearest-case search: fast (clusters of cases; the default for a model "
+                        "that has them) or exact (every case scanned); see docs/scoring.md")
 
 
 def _say(a: argparse.Namespace, message: str, file=None) -> None:

@@ -43,7 +43,7 @@ def cmd_score(a: argparse.Namespace) -> int:
         det, a.input, a.output, text_column=a.text_column, batch_size=a.batch_size,
         threshold=a.threshold, explain=a.explain, encoding=a.encoding,
         encoding_errors=a.encoding_errors, force=a.force, retrieval=a.retrieval,
-        nprobe=a.nprobe, dedup=a.dedup, progress=a.progress, input_format=a.input_format,
+        dedup=a.dedup, progress=a.progress, input_format=a.input_format,
         output_format=a.output_format, workers=a.workers, tsv_quoting=a.tsv_quoting)
     _say(a, summary.line(), file=sys.stderr)  # stdout may be the scored rows
     return EXIT_OK
@@ -58,7 +58,7 @@ def cmd_score_spark(a: argparse.Namespace) -> int:
         raise RuntimeError(f"score-spark needs pyspark: pip install 'clickbait[spark]' ({e})") from None
     r = score_files(a.model_dir, a.input, a.output, text_col=a.text_column, input_format=a.input_format,
                     output_format=a.output_format, master=a.master, partitions=a.partitions,
-                    force=a.force, threshold=a.threshold, retrieval=a.retrieval, nprobe=a.nprobe,
+                    force=a.force, threshold=a.threshold, retrieval=a.retrieval,
                     log_level="WARN" if a.verbose else "ERROR")  # Spark's JVM log: quiet unless -v
     _say(a, f"scored {r['rows']:,} rows into {a.output} ({r['partitions']} partitions) in "
             f"{r['seconds']:.1f} s", file=sys.stderr)
@@ -68,13 +68,13 @@ def cmd_score_spark(a: argparse.Namespace) -> int:
 def cmd_evaluate(a: argparse.Namespace) -> int:
     _check_input(a.input, a.input_format)
     from ..detector import ClickbaitDetector
-    from ..scoring import evaluate_csv
+    from ..evaluation import evaluate_csv
 
     det = ClickbaitDetector.load(a.model_dir)
     m = evaluate_csv(det, a.input, label_column=a.label_column, text_column=a.text_column,
                      reports=a.reports, threshold=a.threshold, batch_size=a.batch_size,
                      encoding=a.encoding, encoding_errors=a.encoding_errors,
-                     retrieval=a.retrieval, nprobe=a.nprobe, input_format=a.input_format,
+                     retrieval=a.retrieval, input_format=a.input_format,
                      tsv_quoting=a.tsv_quoting)
     (tn, fp), (fn, tp) = m["confusion_matrix"]
     auc = "n/a (one class)" if m["roc_auc"] is None else f"{m['roc_auc']:.4f}"
@@ -128,10 +128,8 @@ def add_parsers(command: Callable[..., argparse.ArgumentParser]) -> None:
                    help="Spark master, e.g. local[4] (default: spark-submit's, else local[*])")
     p.add_argument("--partitions", type=int, default=None, help="default: 2 per core")
     p.add_argument("--threshold", type=float, default=None, help="P(clickbait) cut (default: the model's)")
-    p.add_argument("--retrieval", default="exact", choices=["exact", "ivf"],
+    p.add_argument("--retrieval", default=None, choices=["fast", "exact"],
                    help="nearest-case search (see clickbait score --help)")
-    p.add_argument("--nprobe", type=int, default=32,  # scoring.NPROBE (not imported: the CLI stays light)
-                   help="IVF lists searched per class and headline (with --retrieval ivf)")
     p.add_argument("--force", action="store_true", help="overwrite an existing OUTPUT")
 
     p = command("evaluate", "metrics and plots on your own labelled headlines", cmd_evaluate)

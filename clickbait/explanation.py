@@ -1,0 +1,110 @@
+"""What a decision rests on: the evidence table behind each probability, and the cases behind
+each prediction (the most relevant training and retained cases, in the adaptation space)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from .cases import CaseBase
+from .validation import check_count, check_texts
+from .vote import adaptation_space
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .detector import ClickbaitDetector
+
+
+def evidence_frame(det: ClickbaitDetector, texts) -> pd.DataFrame:
+    """The evidence behind each probability, one row per headline: each feature of the
+    nearest cases (clickbait.vote.FEATURES), its contribution to the logit (weight x value),
+    the intercept, what the cases alone say, P(headline), support and the
+    final P(clickbait). `base_probability` is what the training cases alone say;
+    `retained_*_mass` the kernel mass of the nearest retained (and user) cases of each class,
+    `retained_shift` how far they moved P; `user_label` the label of a retained copy of the
+    very headline, which decides it."""
+    d = det._decide_texts(texts)
+    frame = pd.DataFrame(d.features, columns=[f"{f}" for f in det.combiner_.to_dict()["features"]])
+    contrib = pd.DataFrame(d.features * det.combiner_.coef,
+                           columns=[f"{c}_contribution" for c in frame.columns])
+    mass = d.retained_mass if d.retained_mass is not None else np.zeros((len(d.proba), 2))
+    user = d.user_label if d.user_label is not None else np.full(len(d.proba), np.nan)
+    return pd.concat([frame, contrib], axis=1).assign(
+        intercept=det.combiner_.intercept, base_probability=d.base_proba,
+        retained_other_mass=mass[:, 0], retained_clickbait_mass=mass[:, 1],
+        retained_shift=d.cases_proba - d.base_proba, user_label=user,
+        cases_probability=d.cases_proba,
+        headline=d.headline, prior=det.prior_, support=d.support,
+        low_support=d.low_support, clickbait_probability=d.proba)
+
+
+def adaptation_index(det: ClickbaitDetector) -> CaseBase:
+    """The training cases in the adaptation space (metric embedding beside the mean word
+    vector), for `explain`; cached."""
+    def build():
+        cases = det._trained_cases()
+        topics = det.headline_check_.word_sums(det._ids(cases.meta["text"].tolist()))
+        return CaseBase(adaptation_space(cases.embeddings, topics), cases.labels,
+                        cases.meta[["case_id", "text"]])
+    return det._cached("_adaptation_cache", build)
+
+
+def explain(det: ClickbaitDetector, texts, k: int | None = None) -> pd.DataFrame:
+    """The cases behind each prediction, one row per (query, case): query index and text,
+    rank, case id, `similarity` (metric), `relevance` (the mean of the metric and the
+    word-vector similarity: near in class AND about the same thing), the case's label, text,
+    source and time added, its vote `weight` (1, or the overlay's user_weight) and whether
+    it was `retained` after training. The cases are the most relevant training and
+    retained cases: the space retained cases are weighed in (vote.Adapter)."""
+    det._check_fitted()
+    texts = check_texts(texts)
+    k = det.k if k is None else check_count(k, "k")
+    overlay = getattr(det, "overlay_", None)
+    layers = [det.cases_] + ([overlay.cases] if overlay is not None else [])
+    n = len(texts)
+    ids = det._ids(texts)
+    emb = det._embed_ids(ids) if n else np.zeros((0, det.dim), "float32")
+    queries = adaptation_space(emb, det.headline_check_.word_sums(ids))
+    index = adaptation_index(det)
+    rel, pos = index.kneighbors(queries, min(k, len(index)))
+    layer = np.zeros_like(pos)
+    retained = det._retained()
+    if retained is not None:
+        rsims, rpos = retained["index"].kneighbors(queries, min(k, len(retained["labels"])))
+        pos = np.concatenate([pos, retained["pos"][rpos]], axis=1)
+        layer = np.concatenate([layer, retained["layer"][rpos]], axis=1)
+        rel = np.concatenate([rel, rsims], axis=1)
+    k = rel.shape[1] if not n else min(k, rel.shape[1])
+    order = np.argsort(-rel, axis=1, kind="stable")[:, :k]
+    pos, layer, rel = (np.take_along_axis(a, order, axis=1).ravel() for a in (pos, layer, rel))
+    case_emb = np.zeros((len(pos), det.dim), "float32")
+    for i, stored in enumerate(layers):
+        case_emb[layer == i] = stored.embeddings[pos[layer == i]]
+    sims = (np.repeat(emb, k, axis=0) * case_emb).sum(axis=1)
+    meta = {"case_id": np.zeros(len(pos), "int64"), "text": np.empty(len(pos), object),
+            "source": np.empty(len(pos), object), "added": np.zeros(len(pos))}
+    labels = np.zeros(len(pos), "int8")
+    for i, stored in enumerate(layers):
+        m = layer == i
+        sub = stored.meta.iloc[pos[m]]
+        for col, values in meta.items():
+            values[m] = sub[col].to_numpy()
+        labels[m] = stored.labels[pos[m]]
+    weights = np.where(layer == 1, overlay.user_weight if overlay is not None else 1.0, 1.0)
+    return pd.DataFrame({
+        "query": np.repeat(np.arange(n), k),
+        "headline": np.repeat(np.asarray(texts, dtype=object), k),
+        "rank": np.tile(np.arange(1, k + 1), n),
+        "case_id": meta["case_id"],
+        "similarity": sims,
+        "label": labels,
+        "case_text": meta["text"],
+        "source": meta["source"],
+        "added": pd.to_datetime(meta["added"], unit="s", utc=True).floor("s"),
+        "weight": weights,
+        "relevance": rel,
+        "retained": meta["case_id"] >= det.retained_from_id_,
+    })
+
+# -- retain / revise / forget, and per-user overlays (clickbait/overlay.py) ----------------
