@@ -68,11 +68,11 @@ def fit_vote(det: ClickbaitDetector, ids: np.ndarray, embeddings: np.ndarray, la
                              "validation_accuracy": float(((d.proba >= threshold) == labels).mean())}
     if fit_adapter or getattr(det, "adapter_", None) is None:
         exact = det.votes_["exact"]["combiner"]  # the adapter moves the exact vote's logit
-        fit_adapter(det, ids, embeddings, labels, exact.logit(found["exact"][0]))
+        choose_adapter(det, ids, embeddings, labels, exact.logit(found["exact"][0]))
 
 
-def fit_adapter(det: ClickbaitDetector, ids: np.ndarray, embeddings: np.ndarray, labels: np.ndarray,
-                 base_logit: np.ndarray) -> None:
+def choose_adapter(det: ClickbaitDetector, ids: np.ndarray, embeddings: np.ndarray, labels: np.ndarray,
+                   base_logit: np.ndarray) -> None:
     """Fit how retained cases move the vote (vote.Adapter) on adaptation episodes from the
     held-out headlines (out-of-fold base logits) and the development sources given to `fit`
     as `adaptation` (never the test split). Too few held-out headlines for any episode:
