@@ -10,7 +10,9 @@ import pandas as pd
 
 from .cases import CaseBase
 from .validation import check_count, check_texts
-from .vote import adaptation_space
+from .vote import adaptation_space, unit_rows
+
+CANDIDATES = 1000  # nearest cases of each class by metric similarity that explain re-ranks
 
 if TYPE_CHECKING:  # pragma: no cover
     from .detector import ClickbaitDetector
@@ -39,15 +41,45 @@ def evidence_frame(det: ClickbaitDetector, texts) -> pd.DataFrame:
         low_support=d.low_support, clickbait_probability=d.proba)
 
 
-def adaptation_index(det: ClickbaitDetector) -> CaseBase:
-    """The training cases in the adaptation space (metric embedding beside the mean word
-    vector), for `explain`; cached."""
-    def build():
-        cases = det._trained_cases()
-        topics = det.headline_check_.word_sums(det._ids(cases.meta["text"].tolist()))
-        return CaseBase(adaptation_space(cases.embeddings, topics), cases.labels,
-                        cases.meta[["case_id", "text"]])
-    return det._cached("_adaptation_cache", build)
+def case_topics(det: ClickbaitDetector, cases: CaseBase, positions: np.ndarray) -> np.ndarray:
+    """Unit word-vector sums (topics) of the training cases at `positions`, computed on first
+    need and kept (one tokenization per case, however many explanations ask)."""
+    key = (id(cases), cases.version)
+    cached = det.__dict__.get("_topic_cache")
+    if cached is None or cached[0] != key:
+        width = det.headline_check_.vectors.shape[1]
+        cached = det.__dict__["_topic_cache"] = (key, np.zeros((len(cases), width), "float32"),
+                                                 np.zeros(len(cases), bool))
+    _, topics, done = cached
+    todo = np.unique(positions[~done[positions]])
+    if len(todo):
+        ids = det._ids(cases.meta["text"].to_numpy()[todo].tolist())
+        topics[todo] = unit_rows(det.headline_check_.word_sums(ids))
+        done[todo] = True
+    return topics[positions]
+
+
+def relevant_cases(det: ClickbaitDetector, emb: np.ndarray, query_topics: np.ndarray, k: int,
+                   candidates: int = CANDIDATES, chunk: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    """(relevance, positions), n x k, of the most relevant training cases: among the
+    `candidates` nearest of each class by metric similarity, ranked by the mean of the metric
+    and the topic similarity (the adaptation space's cosine)."""
+    cases = det._trained_cases()
+    q_topics = unit_rows(query_topics)
+    rel_out, pos_out = [], []
+    for s in range(0, len(emb), chunk):
+        e = emb[s:s + chunk]
+        found = [cases.class_search(e, min(candidates, len(cases)), c) for c in (0, 1)]
+        sims = np.concatenate([f[0] for f in found], axis=1)
+        pos = np.concatenate([f[1] for f in found], axis=1)
+        topic = np.einsum("nd,nkd->nk", q_topics[s:s + chunk], case_topics(det, cases, np.maximum(pos, 0)))
+        rel = np.where(pos >= 0, (sims + topic) / 2, -np.inf)
+        top = np.argsort(-rel, axis=1, kind="stable")[:, :k]
+        rel_out.append(np.take_along_axis(rel, top, axis=1))
+        pos_out.append(np.take_along_axis(pos, top, axis=1))
+    if not rel_out:
+        return np.zeros((0, k), "float32"), np.zeros((0, k), "int64")
+    return np.concatenate(rel_out), np.concatenate(pos_out)
 
 
 def explain(det: ClickbaitDetector, texts, k: int | None = None) -> pd.DataFrame:
@@ -65,9 +97,9 @@ def explain(det: ClickbaitDetector, texts, k: int | None = None) -> pd.DataFrame
     n = len(texts)
     ids = det._ids(texts)
     emb = det._embed_ids(ids) if n else np.zeros((0, det.dim), "float32")
-    queries = adaptation_space(emb, det.headline_check_.word_sums(ids))
-    index = adaptation_index(det)
-    rel, pos = index.kneighbors(queries, min(k, len(index)))
+    query_topics = det.headline_check_.word_sums(ids)
+    queries = adaptation_space(emb, query_topics)
+    rel, pos = relevant_cases(det, emb, query_topics, min(k, len(det._trained_cases())))
     layer = np.zeros_like(pos)
     retained = det._retained()
     if retained is not None:

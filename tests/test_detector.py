@@ -264,3 +264,25 @@ def test_revise_with_mismatched_lengths_is_refused_not_broadcast(small_detector)
     with pytest.raises(ValueError, match="one label per case id"):
         det.cases_.revise([0, 1, 2], [1])
     np.testing.assert_array_equal(det.cases_.labels, before)
+
+
+def test_explain_ranks_candidates_as_the_adaptation_space_does(small_detector, corpus):
+    """explain re-ranks the metric-nearest candidates by the adaptation space's cosine; with
+    every case a candidate it is the adaptation space's own nearest-case ranking."""
+    from clickbait.cases import CaseBase
+    from clickbait.explanation import relevant_cases
+    from clickbait.vote import adaptation_space
+
+    det = small_detector
+    texts = list(corpus["test"][0][:20])
+    ids = det._ids(texts)
+    emb, topics = det._embed_ids(ids), det.headline_check_.word_sums(ids)
+    cases = det._trained_cases()
+    rel, pos = relevant_cases(det, emb, topics, 5, candidates=len(cases))
+    case_topics = det.headline_check_.word_sums(det._ids(cases.meta["text"].tolist()))
+    index = CaseBase(adaptation_space(cases.embeddings, case_topics), cases.labels, cases.meta)
+    want_rel, want_pos = index.kneighbors(adaptation_space(emb, topics), 5)
+    np.testing.assert_allclose(rel, want_rel, atol=1e-5)
+    assert (pos == want_pos).mean() > 0.95  # ties aside
+    few_rel, _ = relevant_cases(det, emb, topics, 5, candidates=50)
+    assert (few_rel <= rel + 1e-6).all()  # fewer candidates: never a more relevant case
