@@ -25,7 +25,7 @@ TRAIN_FLAGS = $(if $(ENCODER),--encoder $(ENCODER)) $(if $(LOSS),--loss $(LOSS))
 PYTEST_FLAGS ?=
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: install pretrained train compare test test-slow lint bench clean notebooks score bench-score bench-spark bench-adapt bench-users condense evaluate-sources bench-adapt-source report bench-vote bench-subword bench-setup bench-fast
+.PHONY: install pretrained train compare test test-slow lint bench clean notebooks score bench-score bench-spark bench-adapt bench-users condense evaluate-sources bench-adapt-source report bench-vote bench-subword bench-setup bench-fast bench-latency
 
 install: $(VENV)/.installed
 # constraints.txt pins the versions the tests passed with (edit it to move to newer ones).
@@ -92,6 +92,11 @@ bench-score: install pretrained $(MODEL)/current/config.json condense
 	nice $(BIN)/python benchmarks/bench_score.py --rows $(BENCH_ROWS) --rss-rows $(BENCH_RSS_ROWS) --model $(MODEL)
 	nice $(BIN)/python benchmarks/bench_score.py --rows $(BENCH_ROWS) --parts distinct start-up stages \
 		--model $(CONDENSED) --results benchmarks/results/score_condensed.json
+
+# A newcomer's first calls: `clickbait explain` on one headline, load + first predict_proba
+# -> benchmarks/results/latency.json
+bench-latency: install pretrained $(MODEL)/current/config.json
+	nice $(BIN)/python benchmarks/bench_latency.py --model $(MODEL) --runs 5
 
 # The fast retrieval against the exact scan on the make-report models (quality on every source,
 # labels alike, search + vote time) -> benchmarks/results/fast.json

@@ -139,7 +139,16 @@ class ClusterIndex:
             own = np.where(exclude >= 0, local[np.maximum(exclude, 0)], -1)
         extra = 0 if own is None else 1
         k = min(TOP + extra, len(cc.members))
-        dq, lists_near = cc.quantizer.search(q, probe)
+        # The nearest lists in float64 numpy, not faiss: faiss switches to BLAS from 20 queries,
+        # and its float32 rounding then differs with the batch, which can swap near-tied lists;
+        # a headline must get the same answer alone as in any batch (Spark partitions, chunks).
+        sims = q.astype("float64") @ cc.centroids.astype("float64").T
+        lists_near = np.argpartition(-sims, probe - 1, axis=1)[:, :probe] if probe < lists \
+            else np.broadcast_to(np.arange(lists), (n, lists))
+        near = np.take_along_axis(sims, lists_near, axis=1)
+        order = np.argsort(-near, axis=1, kind="stable")
+        lists_near = np.ascontiguousarray(np.take_along_axis(lists_near, order, axis=1), dtype="int64")
+        dq = np.ascontiguousarray(np.take_along_axis(near, order, axis=1), dtype="float32")
         s, p = cc.ivf.search_preassigned(q, k, lists_near[:, :nprobe], dq[:, :nprobe])
         gone_s, gone_p = s, p  # the members that leave the summaries: those found (and own)
         if own is not None:

@@ -394,7 +394,11 @@ class NumpyTextModel:
                 outputs.append(np.concatenate([get(r) for r in arg], axis=1))
             elif op == "dense":
                 src, kernel, bias, activation = arg
-                outputs.append(_ACTIVATIONS[activation](get(src) @ kernel + bias))
+                # in float64: a float32 BLAS product's rounding varies with the number of rows
+                # (its kernels block differently), and a headline's embedding must not depend on
+                # the batch it came in (near-tied neighbours would swap; tests/test_index.py)
+                outputs.append(_ACTIVATIONS[activation](get(src).astype("float64") @ kernel.astype("float64")
+                                                        + bias))
             else:  # l2, as keras.ops.normalize: x * min(rsqrt(sum x^2), 1 / 1e-12)
                 x = get(arg)
                 with np.errstate(divide="ignore"):

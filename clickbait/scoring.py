@@ -156,8 +156,8 @@ class Scorer:
     def start_tokenizer_process(self) -> None:
         """Tokenize in a child process from now on (numpy encoder only). The tokenizer is pure
         Python: in a thread it holds the GIL, and the encoder's many short numpy calls in the
-        other thread each wait for it (measured: 0.8 s of encoding took 5.6 s beside a busy
-        Python thread). The child process shares nothing and starts in a fraction of a second."""
+        other thread each wait for it (benchmarks/README.md has the measurement). The child
+        process shares nothing and starts in a fraction of a second."""
         if self.runtime is None or self._tokenizer_process is not None:
             return
         from .tokenizer_process import TokenizerProcess
@@ -478,8 +478,8 @@ def _one_thread() -> None:
 
 def single_threaded():
     """A context in which numpy's and faiss's BLAS and OpenMP pools run one thread each: the
-    pipeline's own threads use the cores, and pools on top of them oversubscribe (on 2 cores,
-    a 50,000-row file took 29 s with the pools at 2 threads, 8.5 s at 1)."""
+    pipeline's own threads use the cores, and pools on top of them oversubscribe (measured in
+    benchmarks/README.md)."""
     from threadpoolctl import threadpool_limits
 
     return threadpool_limits(limits=1)

@@ -19,13 +19,3 @@ def test_agreement_counts_changed_labels_and_probabilities(tmp_path):
     a = bench.agreement(tmp_path / "exact.csv", tmp_path / "fast.csv")
     assert a["rows"] == 4 and a["label_flips"] == 1 and a["label_flip_share"] == 0.25
     assert a["max_abs_dp"] == pytest.approx(0.2) and a["mean_abs_dp"] == pytest.approx(0.25 / 3)
-
-
-def test_ceiling_replaces_the_search_by_its_product():
-    # 1,000 rows in 10 s of wall on 1.5 cores (15 s CPU); the search costs 9,000 us a row of
-    # which the product is 3,000: 6 s of CPU less -> 9 s of CPU / 1.5 cores = 6 s; reference 3 s.
-    results = {"distinct": {"ours": {"seconds": 10.0, "cpu_seconds": 15.0, "rows": 1000},
-                            "reference": {"seconds": 3.0}},
-               "costs": {"search_us": 9000.0, "product_us": 3000.0}}
-    assert bench.ceiling(results) == pytest.approx(0.5)
-    assert bench.ceiling({"costs": results["costs"]}) is None

@@ -6,7 +6,6 @@ import copy
 import numpy as np
 import pytest
 
-from clickbait import detector as detector_module
 from clickbait.cases import MISSING, CaseBase, class_neighbours
 from clickbait.vote import (
     FEATURES,
@@ -48,24 +47,37 @@ def test_excluded_query_never_votes_for_itself():
 
 
 def test_fit_vote_is_out_of_fold(det, monkeypatch):
-    """Every held-out headline that is also a case is queried without itself."""
+    """Every held-out headline that is also a case is queried without itself, by the exact
+    scan and by the fast index alike."""
+    from clickbait import index as fast_index
+    from clickbait import vote_fit
+
     seen = {}
-    real = detector_module.class_neighbours
+    real = vote_fit.class_neighbours
+    real_fast = fast_index.ClusterIndex.neighbours
 
     def spy(layers, weights, queries, k, exclude=None, search=None):
         nb = real(layers, weights, queries, k, exclude=exclude, search=search)
         seen.update(exclude=exclude, nb=nb)
         return nb
 
-    monkeypatch.setattr(detector_module, "class_neighbours", spy)
+    def spy_fast(self, queries, exclude=None):
+        cn = real_fast(self, queries, exclude=exclude)
+        seen.update(fast_exclude=exclude, cn=cn)
+        return cn
+
+    monkeypatch.setattr(vote_fit, "class_neighbours", spy)
+    monkeypatch.setattr(fast_index.ClusterIndex, "neighbours", spy_fast)
     held = (det.cases_.meta["source"] == "validation").to_numpy()
     texts = det.cases_.meta["text"][held].tolist()
     det.refit_vote(texts, det.cases_.labels[held])
     own = seen["exclude"]
     assert (own >= 0).all() and (det.cases_.meta["text"].to_numpy()[own] == np.asarray(texts)).all()
+    np.testing.assert_array_equal(seen["fast_exclude"], own)
     for label in (0, 1):
         assert not (seen["nb"].pos[label] == own[:, None]).any()
-    assert (det.combiner_.coef >= 0).all()
+        assert not (seen["cn"].pos[label] == own[:, None]).any()
+    assert all((v["combiner"].coef >= 0).all() for v in det.votes_.values())
 
 
 def test_probabilities_graded_in_range_and_monotone_in_added_cases(det, corpus):
