@@ -318,10 +318,7 @@ def class_neighbours(layers: Sequence[CaseBase], weights: Sequence[float], queri
             find = search if (i == 0 and search is not None) else layer.class_search
             s, p = find(queries, k + extra, label)
             if i == 0 and exclude is not None:
-                hit = (p == np.asarray(exclude)[:, None]) & (p >= 0)
-                hit[~hit.any(axis=1), -1] = True  # no self-match: drop the farthest instead
-                hit &= np.cumsum(hit, axis=1) == 1
-                s, p = s[~hit].reshape(n, -1), p[~hit].reshape(n, -1)
+                s, p = drop_own(s, p, np.asarray(exclude))
             sims.append(s[:, :k])
             pos.append(p[:, :k])
             which.append(np.full((n, min(k, s.shape[1])), i, "int64"))
@@ -338,6 +335,16 @@ def class_neighbours(layers: Sequence[CaseBase], weights: Sequence[float], queri
         out.layer.append(w)
         out.pos.append(p)
     return out
+
+
+def drop_own(sims: np.ndarray, pos: np.ndarray, own: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's neighbours without the query's own case (`own`, -1 for none), one column
+    fewer: where it was not found, the farthest neighbour goes instead."""
+    n = len(sims)
+    hit = (pos == own[:, None]) & (pos >= 0)
+    hit[~hit.any(axis=1), -1] = True  # no self-match: drop the farthest instead
+    hit &= np.cumsum(hit, axis=1) == 1
+    return sims[~hit].reshape(n, -1), pos[~hit].reshape(n, -1)
 
 
 def _numpy_search(cases: np.ndarray, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

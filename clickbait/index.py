@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .cases import drop_own
+
 try:
     import faiss
 except ImportError:  # pragma: no cover - faiss is a dependency; without it, exact retrieval
@@ -142,20 +144,20 @@ class ClusterIndex:
         # The nearest lists in float64 numpy, not faiss: faiss switches to BLAS from 20 queries,
         # and its float32 rounding then differs with the batch, which can swap near-tied lists;
         # a headline must get the same answer alone as in any batch (Spark partitions, chunks).
+        # `probe` rounds of argmax (nearest first, ties to the lower list) cost far less than
+        # an argpartition over all lists.
         sims = q.astype("float64") @ cc.centroids.astype("float64").T
-        lists_near = np.argpartition(-sims, probe - 1, axis=1)[:, :probe] if probe < lists \
-            else np.broadcast_to(np.arange(lists), (n, lists))
-        near = np.take_along_axis(sims, lists_near, axis=1)
-        order = np.argsort(-near, axis=1, kind="stable")
-        lists_near = np.ascontiguousarray(np.take_along_axis(lists_near, order, axis=1), dtype="int64")
-        dq = np.ascontiguousarray(np.take_along_axis(near, order, axis=1), dtype="float32")
+        lists_near = np.empty((n, probe), "int64")
+        dq = np.empty((n, probe), "float32")
+        rows = np.arange(n)
+        for j in range(probe):
+            best = sims.argmax(axis=1)
+            lists_near[:, j], dq[:, j] = best, sims[rows, best]
+            sims[rows, best] = -np.inf
         s, p = cc.ivf.search_preassigned(q, k, lists_near[:, :nprobe], dq[:, :nprobe])
         gone_s, gone_p = s, p  # the members that leave the summaries: those found (and own)
         if own is not None:
-            hit = (p == own[:, None]) & (p >= 0)
-            hit[~hit.any(axis=1), -1] = True  # own not found: drop the farthest instead
-            hit &= np.cumsum(hit, axis=1) == 1
-            s, p = s[~hit].reshape(n, -1), p[~hit].reshape(n, -1)
+            s, p = drop_own(s, p, own)
             own_s = np.where(own >= 0, (q * cc.embeddings[np.maximum(own, 0)]).sum(axis=1), 0.0)
             gone_s = np.column_stack([s, own_s]).astype("float32")
             gone_p = np.column_stack([p, own])

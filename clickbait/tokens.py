@@ -117,12 +117,9 @@ def _period(m: re.Match) -> str:
     return " ." if i > start and "." not in s[start:i] else "."
 
 
-def _standardize_reference(texts: Sequence[str]) -> list[str]:
-    """`standardize` as first written (one regex per rule over the whole batch): the reference
-    that tests/test_speed_equivalence.py and benchmarks/bench_stages.py hold the fast one to."""
-    texts = list(texts)
-    if not texts:
-        return []
+def _joined_lower(texts: list[str]) -> str:
+    """The headlines joined with SEP, lowercased, typographic characters mapped to ASCII and
+    control whitespace to spaces: the first steps of both standardisations."""
     s = SEP.join(texts)
     if s.count(SEP) != len(texts) - 1:  # a headline holds a NUL: TensorFlow ends it there
         s = SEP.join(t.split(SEP, 1)[0] for t in texts)
@@ -133,6 +130,16 @@ def _standardize_reference(texts: Sequence[str]) -> list[str]:
         for c, r in (("`", "'"), ("\t", " "), ("\n", " "), ("\f", " "), ("\r", " ")):
             if c in s:
                 s = s.replace(c, r)
+    return s
+
+
+def _standardize_reference(texts: Sequence[str]) -> list[str]:
+    """`standardize` as first written (one regex per rule over the whole batch): the reference
+    that tests/test_speed_equivalence.py and benchmarks/bench_stages.py hold the fast one to."""
+    texts = list(texts)
+    if not texts:
+        return []
+    s = _joined_lower(texts)
     s = _SPACES.sub(" ", s)
     s = s.replace(SEP + " ", SEP).replace(" " + SEP, SEP).strip(" ")
     s = SEP.join([t.rstrip(" .?!") for t in s.split(SEP)])
@@ -168,16 +175,7 @@ _OWN_CHAR = re.compile(r"[?!;\"()\[\]{}<>*~|%$#]")
 def _rules(texts: list[str]) -> str:
     """The standardised headlines, joined with SEP: `_standardize_reference`'s steps, with the
     faster forms of the rules above."""
-    s = SEP.join(texts)
-    if s.count(SEP) != len(texts) - 1:  # a headline holds a NUL: TensorFlow ends it there
-        s = SEP.join(t.split(SEP, 1)[0] for t in texts)
-    s = _lower(s)
-    if not s.isascii():
-        s = _CHARS_RE.sub(lambda m: _CHARS[m.group()], s)
-    else:
-        for c, r in (("`", "'"), ("\t", " "), ("\n", " "), ("\f", " "), ("\r", " ")):
-            if c in s:
-                s = s.replace(c, r)
+    s = _joined_lower(texts)
     if "  " in s:
         s = _SPACES.sub(" ", s)
     s = s.replace(SEP + " ", SEP).replace(" " + SEP, SEP).strip(" ")
