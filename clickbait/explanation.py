@@ -12,7 +12,7 @@ from .cases import CaseBase
 from .validation import check_count, check_texts
 from .vote import adaptation_space, unit_rows
 
-CANDIDATES = 1000  # nearest cases of each class by metric similarity that explain re-ranks
+CANDIDATES = 3000  # nearest cases of each class by metric similarity that explain re-ranks
 
 if TYPE_CHECKING:  # pragma: no cover
     from .detector import ClickbaitDetector
