@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .cases import drop_own
+from .cases import Neighbours, drop_own
 
 try:
     import faiss
@@ -94,10 +94,7 @@ class ClusterNeighbours:
     fill_sims: list[np.ndarray]
     fill_counts: list[np.ndarray]
 
-    @property
-    def support(self) -> np.ndarray:
-        """Similarity of the nearest case of either class."""
-        return np.maximum(self.sims[0][:, 0], self.sims[1][:, 0])
+    support = Neighbours.support  # the similarity of the nearest case of either class
 
 
 class ClusterIndex:
