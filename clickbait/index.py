@@ -54,7 +54,8 @@ def fit_centroids(embeddings: np.ndarray, lists: int = LISTS, seed: int = 0) -> 
 @dataclass
 class ClassClusters:
     """One class's cases (`members`: positions in the case base) in clusters: each member's
-    cluster (`assign`), each cluster's member count and summed member vector."""
+    cluster (`assign`), each cluster's member count and summed member vector; the centroids
+    in float64 (the lists are chosen in float64, see `ClusterIndex._class`)."""
 
     members: np.ndarray
     centroids: np.ndarray
@@ -62,7 +63,7 @@ class ClassClusters:
     counts: np.ndarray
     sums: np.ndarray
     embeddings: np.ndarray
-    quantizer: object
+    quantizer: object  # kept alive: `ivf` refers to it
     ivf: object
 
     @classmethod
@@ -79,7 +80,8 @@ class ClassClusters:
         counts = np.bincount(assign, minlength=len(cent)).astype("float32")
         sums = np.zeros((len(cent), emb.shape[1]), "float64")
         np.add.at(sums, assign, emb)
-        return cls(members, cent, assign, counts, sums.astype("float32"), emb, quantizer, ivf)
+        return cls(members, cent.astype("float64"), assign, counts, sums.astype("float32"), emb, quantizer,
+                   ivf)
 
 
 @dataclass
@@ -102,7 +104,6 @@ class ClusterIndex:
 
     def __init__(self, embeddings: np.ndarray, labels: np.ndarray, centroids: dict[int, np.ndarray],
                  nprobe: int = NPROBE):
-        self.nprobe = nprobe
         self.classes = {}
         for c in (0, 1):
             members = np.flatnonzero(labels == c)
@@ -143,7 +144,7 @@ class ClusterIndex:
         # a headline must get the same answer alone as in any batch (Spark partitions, chunks).
         # `probe` rounds of argmax (nearest first, ties to the lower list) cost far less than
         # an argpartition over all lists.
-        sims = q.astype("float64") @ cc.centroids.astype("float64").T
+        sims = q.astype("float64") @ cc.centroids.T
         lists_near = np.empty((n, probe), "int64")
         dq = np.empty((n, probe), "float32")
         rows = np.arange(n)

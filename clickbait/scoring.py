@@ -128,13 +128,11 @@ class Scorer:
 
     def __init__(self, detector: ClickbaitDetector, *, retrieval: str | None = None,
                  dedup: bool = True, encoder: str = "auto"):
-        from .predictor import ENCODERS, Predictor
+        from .predictor import Predictor
 
         detector._check_fitted()
         if retrieval is not None and retrieval not in RETRIEVALS:
             raise ValueError(f"retrieval must be one of {RETRIEVALS}, got {retrieval!r}")
-        if encoder not in ENCODERS:
-            raise ValueError(f"encoder must be one of {ENCODERS}, got {encoder!r}")
         self.det, self.dedup, self.times = detector, dedup, StageTimes()
         self.length = int(detector.length)
         self.predictor = detector.predictor_ if encoder == "auto" else Predictor(detector, encoder)

@@ -114,19 +114,25 @@ def test_bad_vote_arrays_are_refused_naming_the_file_and_the_array(saved, tmp_pa
         ClickbaitDetector.load(bad)
 
 
-def test_an_array_header_larger_than_its_bytes_is_refused_before_reading(saved, tmp_path):
-    arrays = _vote(saved)
+def _forged_npz(arrays: dict, name: str, dtype: str, shape: tuple) -> bytes:
+    """An uncompressed .npz of `arrays` plus a member `name` whose header declares `shape` of
+    `dtype` over 64 bytes of data: a size bomb, if anything allocated what it declares."""
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:
-        for name in ("numeric", "vectors"):
+        for key, value in arrays.items():
             member = io.BytesIO()
-            np.save(member, arrays[name])
-            z.writestr(f"{name}.npy", member.getvalue())
-        header = "{'descr': '<i8', 'fortran_order': False, 'shape': (1000000000000,), }"
-        header = header.ljust(118) + "\n"
-        z.writestr("pairs.npy", b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode()
+            np.save(member, value)
+            z.writestr(f"{key}.npy", member.getvalue())
+        header = f"{{'descr': '{dtype}', 'fortran_order': False, 'shape': {shape}, }}".ljust(118) + "\n"
+        z.writestr(f"{name}.npy", b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode()
                    + b"\0" * 64)
-    bad = tampered(saved, tmp_path / "bomb", "vote.npz", buf.getvalue())
+    return buf.getvalue()
+
+
+def test_an_array_header_larger_than_its_bytes_is_refused_before_reading(saved, tmp_path):
+    arrays = _vote(saved)
+    forged = _forged_npz({n: arrays[n] for n in ("numeric", "vectors")}, "pairs", "<i8", (1000000000000,))
+    bad = tampered(saved, tmp_path / "bomb", "vote.npz", forged)
     with pytest.raises(ArtifactError, match=r"vote\.npz: pairs declares shape \(1000000000000,\)"):
         ClickbaitDetector.load(bad)
     squeezed = tampered(saved, tmp_path / "deflated", "vote.npz", _npz(arrays, compressed=True))
@@ -146,16 +152,8 @@ def test_the_saved_model_itself_loads_and_the_constructor_shares_the_bounds(save
 def test_a_forged_case_array_size_is_refused_before_reading(saved, tmp_path):
     with np.load(saved / "current" / "cases.npz") as z:
         arrays = dict(z)
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:
-        for name in ("labels", "case_id"):
-            member = io.BytesIO()
-            np.save(member, arrays[name])
-            z.writestr(f"{name}.npy", member.getvalue())
-        header = "{'descr': '<f4', 'fortran_order': False, 'shape': (100000000000, 16), }"
-        header = header.ljust(118) + "\n"
-        z.writestr("embeddings.npy", b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header))
-                   + header.encode() + b"\0" * 64)
-    bad = tampered(saved, tmp_path / "bomb", "cases.npz", buf.getvalue())
+    forged = _forged_npz({n: arrays[n] for n in ("labels", "case_id")}, "embeddings", "<f4",
+                         (100000000000, 16))
+    bad = tampered(saved, tmp_path / "bomb", "cases.npz", forged)
     with pytest.raises(ArtifactError, match=r"cases\.npz: embeddings declares shape \(100000000000, 16\)"):
         ClickbaitDetector.load(bad)
