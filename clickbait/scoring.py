@@ -27,7 +27,9 @@ import time
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -43,6 +45,7 @@ from .validation import check_count, check_probability
 
 if TYPE_CHECKING:  # pragma: no cover
     from .detector import ClickbaitDetector
+    from .workers import WorkerProcesses
 
 TEXT_COLUMNS = ("headline", "title", "text")
 LABEL_COLUMNS = ("label", "clickbait", "is_clickbait")
@@ -260,16 +263,30 @@ class _Tokenized:
 
 def _tokenize_chunk(scorer: Scorer, texts: pd.Series) -> _Tokenized:
     """First stage of a chunk (the pipeline runs it in its own thread)."""
-    valid = _text_mask(texts)
-    values = np.array([str(v) for v in texts.to_numpy(dtype=object)[valid]], dtype=object)
+    valid, values = _present(texts)
     return _Tokenized(valid, values, scorer.tokenize(values) if len(values) else None)
+
+
+def _present(texts: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(rows with text, their texts as str)."""
+    values = texts.to_numpy(dtype=object)
+    if pd.api.types.infer_dtype(values, skipna=False) == "string":  # all str (CSV, TSV): 8x faster
+        valid = np.array([v != "" and not v.isspace() for v in values], dtype=bool)  # = bool(v.strip())
+        return valid, values[valid]
+    valid = _text_mask(texts)
+    return valid, np.array([str(v) for v in values[valid]], dtype=object)
 
 
 def _finish_chunk(scorer: Scorer, tok: _Tokenized, explain: int) -> _Scored:
     """Second stage: encode, vote, and explain when asked."""
+    return _assemble(scorer, tok, scorer.score_ids(*tok.tokens) if tok.tokens is not None else None, explain)
+
+
+def _assemble(scorer: Scorer, tok: _Tokenized, scores: np.ndarray | None, explain: int = 0) -> _Scored:
+    """A chunk's `_Scored` from its rows' scores (`Scorer.score_ids`, for the rows with text)."""
     out = np.full((len(tok.valid), 4), np.nan)
-    if tok.tokens is not None:
-        out[tok.valid] = scorer.score_ids(*tok.tokens)
+    if scores is not None:
+        out[tok.valid] = scores
     notes = None
     if explain:
         notes = [None] * len(tok.valid)
@@ -360,12 +377,16 @@ class ScoreSummary:
         return d
 
 
-def _pipeline(scorer: Scorer, source: TableInput, col: int, explain: int, workers: int = 1
-              ) -> Iterator[tuple[pd.DataFrame, _Scored]]:
-    """Scored chunks in input order. Tokenizing (one thread, feeding a tokenizer process) runs
-    ahead of encoding, retrieval and the vote (`workers` threads, one chunk each), beside
-    reading and writing (this thread); at most `workers` + 2 chunks are held (read, in flight,
+def _pipeline(scorer: Scorer, chunks: Iterator[pd.DataFrame], col: int, explain: int, workers: int = 1,
+              pool: WorkerProcesses | None = None) -> Iterator[tuple[pd.DataFrame, _Scored]]:
+    """Scored chunks in input order: from `pool`'s processes when given (`_process_pipeline`),
+    else from threads: tokenizing (one thread, feeding a tokenizer process) runs ahead of
+    encoding, retrieval and the vote (`workers` threads, one chunk each), beside reading and
+    writing (this thread). Either way at most `workers` + 2 chunks are held (read, in flight,
     being written), so memory does not grow with the input."""
+    if pool is not None:
+        yield from _process_pipeline(scorer, chunks, col, pool)
+        return
     tokenizer = ThreadPoolExecutor(1, thread_name_prefix="clickbait-tokenize")
     model = ThreadPoolExecutor(workers, thread_name_prefix="clickbait-model", initializer=_one_thread)
     depth = workers + 1
@@ -376,7 +397,7 @@ def _pipeline(scorer: Scorer, source: TableInput, col: int, explain: int, worker
     pending: deque = deque()
     try:
         t = time.perf_counter()
-        for chunk in source.chunks:
+        for chunk in chunks:
             scorer.times.add("read", time.perf_counter() - t)
             texts = chunk.iloc[:, col]
             if pending:  # a second chunk: worth a tokenizer process (see Scorer)
@@ -398,6 +419,56 @@ def _pipeline(scorer: Scorer, source: TableInput, col: int, explain: int, worker
         scorer.close()
 
 
+def _start_workers(scorer: Scorer, source: TableInput, workers: int, explain: int,
+                   processes: bool | None) -> tuple[Iterator[pd.DataFrame], WorkerProcesses | None]:
+    """(the input's chunks, worker processes or None). Processes (clickbait.workers) when
+    `processes` is None and they can run here, or True (else fail); not for a file of one chunk
+    (a fork would cost more than it saves). Called before anything starts a thread (the
+    progress bar's monitor does): fork is only safe from a process of one thread."""
+    from .workers import WorkerProcesses, usable
+
+    chunks: Iterator[pd.DataFrame] = source.chunks
+    if processes is False:
+        return chunks, None
+    why = ("--explain reads the cases in this process" if explain else "one worker" if workers < 2 else
+           None if usable(scorer) else "they need Linux, the numpy encoder and no other thread")
+    if why is not None:
+        if processes:
+            raise ValueError(f"processes=True, but worker processes cannot run here: {why}")
+        return chunks, None
+    t = time.perf_counter()
+    head = [c for c in (next(chunks, None), next(chunks, None)) if c is not None]
+    scorer.times.add("read", time.perf_counter() - t)
+    chunks = chain(head, chunks)
+    return chunks, WorkerProcesses(scorer, workers) if len(head) == 2 or processes else None
+
+
+def _process_pipeline(scorer: Scorer, chunks: Iterator[pd.DataFrame], col: int, pool: WorkerProcesses
+                      ) -> Iterator[tuple[pd.DataFrame, _Scored]]:
+    """`_pipeline` with worker processes: chunk k goes to worker k mod len(pool); this process
+    reads, de-duplicates and writes while they score."""
+    pending: deque = deque()
+    t = time.perf_counter()
+    for k, chunk in enumerate(chunks):
+        scorer.times.add("read", time.perf_counter() - t)
+        valid, values = _present(chunk.iloc[:, col])
+        codes, uniques = pd.factorize(values) if scorer.dedup else (None, values)
+        if len(pending) == len(pool):  # worker k mod len(pool) holds the oldest chunk
+            yield _collect(scorer, pool, *pending.popleft())
+        pool.submit(k % len(pool), list(uniques))
+        pending.append((chunk, _Tokenized(valid, values, None), codes, k % len(pool)))
+        t = time.perf_counter()
+    while pending:
+        yield _collect(scorer, pool, *pending.popleft())
+
+
+def _collect(scorer: Scorer, pool: WorkerProcesses, chunk: pd.DataFrame, tok: _Tokenized,
+             codes: np.ndarray | None, w: int) -> tuple[pd.DataFrame, _Scored]:
+    """A chunk's scores from its worker, spread back over its rows."""
+    scores = pool.result(w)
+    return chunk, _assemble(scorer, tok, scores if codes is None else scores[codes])
+
+
 def score_csv(detector: ClickbaitDetector, input: str | os.PathLike, output: str | os.PathLike, *,
               text_column: str | None = None, batch_size: int = BATCH_SIZE,
               threshold: float | None = None, explain: int = 0, encoding: str = "utf-8",
@@ -405,7 +476,8 @@ def score_csv(detector: ClickbaitDetector, input: str | os.PathLike, output: str
               retrieval: str | None = None, dedup: bool = True,
               input_format: str | None = None, output_format: str | None = None,
               stdin: TextIO | None = None, stdout: TextIO | None = None,
-              workers: int | None = None, tsv_quoting: str = "rfc4180") -> ScoreSummary:
+              workers: int | None = None, tsv_quoting: str = "rfc4180",
+              processes: bool | None = None) -> ScoreSummary:
     """Score the headlines of INPUT into OUTPUT: CSV, TSV, JSON Lines (each optionally .gz) or
     Parquet, by extension or `input_format`/`output_format`; `-` is stdin/stdout (CSV unless a
     format is given; see clickbait/formats.py). Every input column unchanged and in order, plus
@@ -415,7 +487,9 @@ def score_csv(detector: ClickbaitDetector, input: str | os.PathLike, output: str
     OUTPUT is written beside itself and renamed at the end, so it is never partial (stdout
     cannot be: rows there are written as they are scored). An existing OUTPUT needs `force`.
     `workers` chunks are encoded and voted on at once (default: one per usable core, at most 8;
-    up to `workers` + 2 chunks are in memory). `tsv_quoting` ("rfc4180" or "none") is how TSV
+    up to `workers` + 2 chunks are in memory), in forked processes where they can run
+    (`processes`: None, where they can; False, in threads; True, in processes or fail; see
+    clickbait/workers.py). `tsv_quoting` ("rfc4180" or "none") is how TSV
     input and output are quoted (see clickbait/formats.py)."""
     check_count(batch_size, "batch_size")
     workers = model_workers() if workers is None else check_count(workers, "workers")
@@ -441,14 +515,15 @@ def score_csv(detector: ClickbaitDetector, input: str | os.PathLike, output: str
         threshold = scorer.threshold if threshold is None else check_probability(threshold)
         summary = ScoreSummary(retrieval=scorer.retrieval, stages=scorer.times)
         show = sys.stderr.isatty() if progress is None else progress
-        with single_threaded(), \
+        chunks, pool = _start_workers(scorer, source, workers, explain, processes)
+        with pool or nullcontext(), single_threaded(), \
                 TableOutput(output, source.header, added, format=output_format, force=force,
                             stdout=stdout, tsv_quoting=tsv_quoting,
                             input_schema=source.arrow_schema() if out_format == "parquet" else None,
                             added_types=[ADDED_ARROW_TYPES[c] for c in added]) as out, \
                     tqdm(unit=" rows", unit_scale=True, disable=not show, file=sys.stderr,
                          desc="scoring") as bar:
-                for chunk, scored in _pipeline(scorer, source, col, explain, workers):
+                for chunk, scored in _pipeline(scorer, chunks, col, explain, workers, pool):
                     t = time.perf_counter()
                     out.write(chunk, _outputs(scored, threshold))
                     summary.rows += len(chunk)

@@ -196,8 +196,13 @@ class HeadlineCheck:
         numeric = (self.numeric[ids] & real).sum(axis=1) / safe
         keys = pair_keys(ids, self.vocab_size)
         valid = keys >= 0
-        at = np.minimum(np.searchsorted(self.pairs, keys), max(len(self.pairs) - 1, 0))
-        seen = (valid & (self.pairs[at] == keys)).sum(axis=1) if len(self.pairs) else np.zeros(len(ids))
+        seen = np.zeros(len(ids))
+        if len(self.pairs):  # searched for the real pairs only (a third of the padded positions)
+            real_keys = keys[valid]
+            at = np.minimum(np.searchsorted(self.pairs, real_keys), len(self.pairs) - 1)
+            found = np.zeros(keys.shape, bool)
+            found[valid] = self.pairs[at] == real_keys
+            seen = found.sum(axis=1)
         # Coherence: the mean over words of cos(word, mean direction) = |sum of unit word vectors|
         # / words; the sum is one sparse product (PAD and UNK rows are zero in `_word_vectors`).
         words = (ids > 1).sum(axis=1)
@@ -463,24 +468,31 @@ def summary_evidence(cn: ClusterNeighbours) -> np.ndarray:
     order = np.argsort(-val, axis=1, kind="stable")
     val, cnt, is1 = (np.take_along_axis(val, order, axis=1).astype("float64"),
                      np.take_along_axis(cnt, order, axis=1), is1[order])
-    rows = np.arange(n)
+    # Running totals, each taken once: the items' weight (clickbait, other, either) and their
+    # weighted similarity (clickbait, other); the weight of clickbait is also the share's sum.
+    weights = np.stack([cnt * is1, cnt * (1 - is1), cnt])
+    cum = np.cumsum(weights, axis=2)
+    csum = np.cumsum(weights[:2] * val, axis=2)
+    rows, last = np.arange(n), val.shape[1] - 1
 
-    def first_m(weight: np.ndarray, value: np.ndarray, m: int) -> np.ndarray:
-        """Sum of `value` over the first m units of `weight` (the last item in part)."""
-        cum = np.cumsum(weight, axis=1)
-        csum = np.cumsum(weight * value, axis=1)
-        j = np.minimum((cum < m).sum(axis=1), cum.shape[1] - 1)
-        before = np.where(j > 0, cum[rows, j - 1], 0.0)
-        done = np.where(j > 0, csum[rows, j - 1], 0.0)
+    def first_m(weight: np.ndarray, cum_w: np.ndarray, cum_wv: np.ndarray, value: np.ndarray,
+                m: int) -> np.ndarray:
+        """Sum of `value` over the first m units of `weight` (the last item in part), from the
+        running totals of `weight` and of `weight * value`."""
+        j = np.minimum((cum_w < m).sum(axis=1), last)
+        before = np.where(j > 0, cum_w[rows, j - 1], 0.0)
+        done = np.where(j > 0, cum_wv[rows, j - 1], 0.0)
         return done + np.clip(m - before, 0.0, weight[rows, j]) * value[rows, j]
 
     s0, s1 = cn.sims
     near = [s1[:, 0] - s0[:, 0], s1[:, :5].mean(axis=1) - s0[:, :5].mean(axis=1)]
-    deep = [(first_m(cnt * is1, val, m) - first_m(cnt * (1 - is1), val, m)) / m for m in SIM_DEPTHS[2:]]
+    deep = [(first_m(weights[0], cum[0], csum[0], val, m) - first_m(weights[1], cum[1], csum[1], val, m)) / m
+            for m in SIM_DEPTHS[2:]]
     merged = np.concatenate([s0, s1], axis=1)
     top5 = np.argsort(-merged, axis=1, kind="stable")[:, :5]
     share5 = (top5 >= top).mean(axis=1)
-    shares = [first_m(cnt, is1, m) / np.maximum(first_m(cnt, np.ones_like(is1), m), 1e-12)
+    ones = np.ones_like(is1)
+    shares = [first_m(cnt, cum[2], cum[0], is1, m) / np.maximum(first_m(cnt, cum[2], cum[2], ones, m), 1e-12)
               for m in SHARE_DEPTHS[1:]]
     return np.column_stack([*near, *deep, share5, *shares]).astype("float64")
 

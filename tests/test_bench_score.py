@@ -19,3 +19,30 @@ def test_agreement_counts_changed_labels_and_probabilities(tmp_path):
     a = bench.agreement(tmp_path / "exact.csv", tmp_path / "fast.csv")
     assert a["rows"] == 4 and a["label_flips"] == 1 and a["label_flip_share"] == 0.25
     assert a["max_abs_dp"] == pytest.approx(0.2) and a["mean_abs_dp"] == pytest.approx(0.25 / 3)
+
+
+def test_tree_memory_counts_forked_children_once_for_shared_pages():
+    """bench_score's memory figure sums PSS over the process tree: a child's own pages count,
+    pages it shares with its parent (copy-on-write) are not counted twice."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = ("import os, sys, time\n"
+              "shared = bytearray(os.urandom(1 << 20)) * 120\n"  # 120 MB, written: resident
+              "if os.fork() == 0:\n"
+              "    own = bytearray(os.urandom(1 << 20)) * 80\n"  # the child's own 80 MB
+              "    print('ready', flush=True); time.sleep(60); os._exit(0)\n"
+              "time.sleep(60)\n")
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        time.sleep(0.2)
+        total = bench.tree_pss_mb(proc.pid)
+        assert 190 < total < 260, total  # 120 shared once + 80 own (+ two interpreters), not 320
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # the parent and its child
+        proc.wait()

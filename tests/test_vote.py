@@ -2,6 +2,7 @@
 user's label winning on its own headline."""
 
 import copy
+import itertools
 
 import numpy as np
 import pytest
@@ -175,3 +176,21 @@ def test_ece_by_hand():
     assert expected_calibration_error(y, np.array([0.0, 0.0, 1.0, 1.0])) == 0.0
     # two bins: mean 0.2 with rate 0 and mean 0.9 with rate 1 -> (0.2 + 0.1) / 2
     assert expected_calibration_error(y, np.array([0.2, 0.2, 0.9, 0.9]), bins=2) == pytest.approx(0.15)
+
+
+def test_headline_check_counts_seen_pairs_as_a_plain_loop_does(small_detector):
+    """`features` searches the real pairs only; it must count what a loop over every adjacent
+    pair of real tokens counts (padding, unknown words, repeated and unseen pairs)."""
+    check = small_detector.headline_check_
+    texts = ["You Won't Believe What This Dog Did Next", "zxq vbnm qwrt", "the the the the",
+             "Senate passes budget bill after long debate", "", "a"]
+    ids = small_detector.predictor_.ids(texts)
+    seen_set = set(check.pairs.tolist())
+    want_seen, want_unseen = [], []
+    for row in ids.tolist():
+        pairs = [a * check.vocab_size + b for a, b in itertools.pairwise(row) if a > 0 and b > 0]
+        want_seen.append(sum(p in seen_set for p in pairs))
+        want_unseen.append(len(pairs) - want_seen[-1])
+    feats = check.features(ids)
+    assert feats[:, 3].tolist() == want_seen and feats[:, 4].tolist() == want_unseen
+    assert max(want_seen) > 0 and max(want_unseen) > 0  # both kinds occur

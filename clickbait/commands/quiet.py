@@ -42,6 +42,9 @@ class _NativeLogFilter:
         self._read = read
         self._synced = threading.Event()
         self._thread = threading.Thread(target=self._pump, name="clickbait-stderr", daemon=True)
+        # It holds no lock a forked child needs (only os.read/os.write on its own fds), so scoring
+        # may still fork its worker processes (clickbait.workers.usable).
+        self._thread.fork_safe = True  # type: ignore[attr-defined]
         self._thread.start()
 
     def _pump(self) -> None:

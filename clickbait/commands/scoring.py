@@ -44,7 +44,8 @@ def cmd_score(a: argparse.Namespace) -> int:
         threshold=a.threshold, explain=a.explain, encoding=a.encoding,
         encoding_errors=a.encoding_errors, force=a.force, retrieval=a.retrieval,
         dedup=a.dedup, progress=a.progress, input_format=a.input_format,
-        output_format=a.output_format, workers=a.workers, tsv_quoting=a.tsv_quoting)
+        output_format=a.output_format, workers=a.workers, tsv_quoting=a.tsv_quoting,
+        processes=a.processes)
     _say(a, summary.line(), file=sys.stderr)  # stdout may be the scored rows
     return EXIT_OK
 
@@ -112,6 +113,9 @@ def add_parsers(command: Callable[..., argparse.ArgumentParser]) -> None:
     p.add_argument("--workers", type=int, default=None,
                    help="chunks encoded and voted on at once, 1 to 64 (default: one per usable core, "
                         "at most 8; memory holds workers + 2 chunks)")
+    p.add_argument("--processes", action=argparse.BooleanOptionalAction, default=None,
+                   help="workers as forked processes (default: where they can run: Linux, no "
+                        "--explain, 2+ workers; --no-processes: threads in this process)")
     p.add_argument("--force", action="store_true", help="overwrite an existing OUTPUT")
     p.add_argument("--user", default=None, help="include this user's overlay cases (MODEL_DIR/users/NAME)")
 

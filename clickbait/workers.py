@@ -1,0 +1,155 @@
+"""Model workers as processes, for batch scoring (`scoring.score_csv`).
+
+In threads, the model workers share one interpreter lock with the tokenizer (pure Python), the
+reader and the writer: `clickbait score` then used 1.5 of 2 cores (benchmarks/README.md). Here
+each worker is a process forked from the scoring process once its model is loaded and its
+indexes built: it shares the model's memory copy-on-write (nothing is pickled or loaded again)
+and runs the whole chain (tokenizer, encoder, retrieval, vote) on the chunks it is sent, on one
+core; the parent only reads, de-duplicates and writes.
+
+Fork is only safe from a process with no other thread (a lock held by another thread at the
+fork stays held in the child; OpenMP's pool is gone there), so `usable` asks for no thread but
+this one (or threads marked `fork_safe`, as the CLI's stderr filter) and a numpy encoder
+(TensorFlow, once imported, runs threads of its own); anywhere else (a notebook's kernel has
+threads) `score_csv` keeps its threads. A child holds only its own ends of the pipes: when the
+parent ends, however it ends, the child's next read meets end-of-file and it exits.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from dataclasses import asdict
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .scoring import Scorer
+
+
+def usable(scorer: Scorer) -> bool:
+    """Whether worker processes can be forked here: Linux (fork after numpy's and faiss's
+    libraries are loaded is unsafe on macOS), the numpy encoder, and no other thread alive
+    but ones marked `fork_safe`."""
+    me = threading.current_thread()
+    return (sys.platform.startswith("linux") and scorer.runtime is not None
+            and "tensorflow" not in sys.modules
+            and all(t is me or getattr(t, "fork_safe", False) for t in threading.enumerate()))
+
+
+class WorkerEnded(RuntimeError):
+    """A worker process ended before it answered (killed, out of memory)."""
+
+
+class WorkerProcesses:
+    """`count` forked processes, each scoring the chunks of headlines sent to it, in order.
+
+    `submit(w, texts)` sends worker w a list of headlines; `result(w)` waits for its scores
+    (n x 4: P(clickbait), support, low_support, P(headline); `Scorer.score_ids`). A worker holds
+    one chunk at a time: the caller reads a worker's result before sending it the next, so
+    neither side ever waits on a full pipe while the other does."""
+
+    def __init__(self, scorer: Scorer, count: int):
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("fork")
+        self.scorer = scorer
+        pipes = [ctx.Pipe(duplex=True) for _ in range(count)]
+        self._conns = [parent for parent, _ in pipes]
+        self._procs = []
+        for sys_stream in (sys.stdout, sys.stderr):  # a child must not flush the parent's buffers
+            try:
+                sys_stream.flush()
+            except (AttributeError, OSError, ValueError):
+                pass
+        try:
+            for w, (_, child) in enumerate(pipes):
+                others = [c for pair in pipes for c in pair if c is not child]
+                proc = ctx.Process(target=_serve, args=(child, others, scorer), daemon=True,
+                                   name=f"clickbait-model-{w}")
+                proc.start()
+                self._procs.append(proc)
+        finally:
+            for _, child in pipes:
+                child.close()
+        self._busy = [False] * count
+
+    def __len__(self) -> int:
+        return len(self._procs)
+
+    def submit(self, w: int, texts: list[str]) -> None:
+        if self._busy[w]:
+            raise RuntimeError(f"worker {w} is busy: read its result first")
+        try:
+            self._conns[w].send(texts)
+        except (BrokenPipeError, ConnectionResetError, EOFError):
+            raise self._ended(w) from None
+        self._busy[w] = True
+
+    def result(self, w: int) -> np.ndarray:
+        try:
+            reply = self._conns[w].recv()
+        except (EOFError, ConnectionResetError, OSError):
+            raise self._ended(w) from None
+        self._busy[w] = False
+        if isinstance(reply, str):  # the worker's error, as text (its traceback)
+            raise RuntimeError(f"a scoring worker failed:\n{reply}")
+        out, times = reply
+        for stage, seconds in times.items():
+            self.scorer.times.add(stage, seconds)
+        return out
+
+    def _ended(self, w: int) -> WorkerEnded:
+        proc = self._procs[w]
+        proc.join(timeout=5)
+        return WorkerEnded(f"scoring worker process {proc.pid} ended (exit code {proc.exitcode}); "
+                           "out of memory? Try fewer --workers or a smaller --batch-size")
+
+    def close(self) -> None:
+        """End every worker: close the pipes (each then exits), and stop any that does not."""
+        for conn in self._conns:
+            conn.close()
+        for proc in self._procs:
+            proc.join(timeout=5)
+            if proc.exitcode is None:
+                proc.kill()
+                proc.join()
+
+    def __enter__(self) -> WorkerProcesses:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _serve(conn, others: list, scorer: Scorer) -> None:
+    """A worker: lists of headlines in, (scores, seconds per stage) out, until end-of-file."""
+    for c in others:  # hold only our own end: end-of-file then means the parent has gone
+        c.close()
+    # Ctrl-C reaches the whole process group: the parent handles it (and closes our pipe); the
+    # parent's SIGTERM guard (fileops) removes its temporary output, which is not ours to touch.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_DFL)
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1)  # one core each; OpenMP's pool did not survive the fork anyway
+    while True:
+        try:
+            texts = conn.recv()
+        except EOFError:
+            return
+        before = asdict(scorer.times)
+        try:
+            values = np.asarray(texts, dtype=object)
+            out = scorer.score_ids(None, scorer.ids(values), values) if len(values) else np.zeros((0, 4))
+            after = asdict(scorer.times)
+            reply = (out, {k: after[k] - before[k] for k in after})
+        except Exception:  # reported by the parent, which stops the run
+            import traceback
+
+            reply = traceback.format_exc()
+        conn.send(reply)
+

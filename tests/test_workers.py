@@ -1,0 +1,187 @@
+"""Model workers as forked processes (clickbait/workers.py, `clickbait score --processes`): the
+same bytes as threads, nothing duplicated on stdout, a worker's death or a signal ends the run
+with no output file and no process left behind, and threads where fork is unsafe."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import default_signals, leftovers
+
+from clickbait import scoring, workers
+from clickbait.scoring import score_csv
+
+HEADLINES = [
+    "You Won't Believe What This Dog Did Next", "Senate passes budget bill after long debate",
+    "NA", "null", "", "   ", 'He said "no, never", then left', "multi\nline, headline",
+    "17 Things Only 90s Kids Will Understand", "Stocks fall as oil prices rise",
+]
+
+
+def run(*args: str, **kw) -> subprocess.CompletedProcess:
+    """The CLI in a fresh process: no TensorFlow there, so worker processes can run."""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    return subprocess.run([sys.executable, "-m", "clickbait", *args], capture_output=True, env=env,
+                          timeout=300, **kw)
+
+
+@pytest.fixture
+def source(tmp_path) -> Path:
+    rows = pd.DataFrame({"id": range(len(HEADLINES) * 9), "headline": HEADLINES * 9})
+    rows.to_csv(tmp_path / "in.csv", index=False)
+    return tmp_path / "in.csv"
+
+
+def test_processes_write_the_bytes_threads_write_and_stdout_is_not_duplicated(saved_model, source, tmp_path):
+    threads, procs = tmp_path / "threads.csv", tmp_path / "procs.csv"
+    common = ["--batch-size", "4", "--workers", "2", "-q"]
+    done = run("score", str(saved_model), str(source), "-o", str(threads), "--no-processes", *common)
+    assert done.returncode == 0, done.stderr.decode()
+    done = run("score", str(saved_model), str(source), "-o", str(procs), "--processes", *common)
+    assert done.returncode == 0, done.stderr.decode()
+    assert procs.read_bytes() == threads.read_bytes()
+    assert len(pd.read_csv(procs, keep_default_na=False)) == len(HEADLINES) * 9
+    # to stdout: the header is written before the fork; a child must not write it again
+    out = run("score", str(saved_model), str(source), "-o", "-", "--processes", *common)
+    assert out.returncode == 0, out.stderr.decode()
+    assert out.stdout == threads.read_bytes()
+    # without de-duplication, and with three workers (more than the cores)
+    more = run("score", str(saved_model), str(source), "-o", "-", "--processes", "--no-dedup",
+               "--batch-size", "3", "--workers", "3", "-q")
+    assert more.returncode == 0 and more.stdout == threads.read_bytes()
+
+
+SCRIPT = """
+import os, sys, time
+from clickbait import workers
+from clickbait.detector import ClickbaitDetector
+from clickbait.scoring import score_csv
+
+how = sys.argv[4]
+real = workers._serve
+
+def serve(conn, others, scorer):
+    if how == "die":
+        conn.recv()  # the first chunk, then killed (out of memory, say)
+        os._exit(9)
+    if how == "fail":
+        scorer.predictor = None  # an error inside the worker
+    if how == "slow":
+        print("worker", os.getpid(), flush=True)
+    real(conn, others, scorer)
+
+workers._serve = serve
+if how == "slow":
+    real_result = workers.WorkerProcesses.result
+    def result(self, w):
+        print("writing 0", flush=True)  # the output's temporary is open: the guard is on
+        time.sleep(0.2)
+        return real_result(self, w)
+    workers.WorkerProcesses.result = result
+    print("parent", os.getpid(), flush=True)
+det = ClickbaitDetector.load(sys.argv[1])
+try:
+    score_csv(det, sys.argv[2], sys.argv[3], batch_size=2, workers=2, processes=True)
+except Exception as e:
+    print(type(e).__name__, e)
+import multiprocessing
+print("children left:", len(multiprocessing.active_children()))
+"""
+
+
+@pytest.mark.parametrize("how", ["die", "fail"])
+def test_a_worker_that_dies_or_fails_ends_the_run_with_no_output(saved_model, source, tmp_path, how):
+    out = tmp_path / "out.csv"
+    done = subprocess.run([sys.executable, "-c", SCRIPT, str(saved_model), str(source), str(out), how],
+                          capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    said = done.stdout
+    if how == "die":
+        assert "WorkerEnded scoring worker process" in said and "exit code 9" in said, said + done.stderr
+    else:
+        assert "RuntimeError a scoring worker failed" in said and "AttributeError" in said, said + done.stderr
+    assert "children left: 0" in said
+    assert not out.exists() and leftovers(tmp_path) == []
+
+
+def test_sigterm_ends_the_parent_and_its_workers_with_no_output(saved_model, tmp_path):
+    big = tmp_path / "big.csv"
+    rows = [f"{h} {i}" for i in range(3000) for h in HEADLINES[:2]]
+    pd.DataFrame({"headline": rows}).to_csv(big, index=False)
+    out = tmp_path / "out.csv"
+    proc = subprocess.Popen([sys.executable, "-c", SCRIPT, str(saved_model), str(big), str(out), "slow"],
+                            stdout=subprocess.PIPE, text=True, preexec_fn=default_signals,
+                            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    pids: dict[str, list[int]] = {"parent": [], "worker": [], "writing": []}
+    while len(pids["worker"]) < 2 or not pids["writing"]:  # the parent and its workers say their pids
+        kind, pid = proc.stdout.readline().split()
+        pids[kind].append(int(pid))
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 128 + signal.SIGTERM
+    deadline = time.monotonic() + 20
+    for pid in pids["worker"]:  # each meets end-of-file on its pipe and exits
+        while Path(f"/proc/{pid}").exists() and _state(pid) != "Z" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not Path(f"/proc/{pid}").exists() or _state(pid) == "Z", f"worker {pid} still runs"
+    assert not out.exists() and leftovers(tmp_path) == []
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "Z"
+
+
+def test_processes_where_they_cannot_run_say_why(small_detector, source, tmp_path):
+    """Here TensorFlow is loaded (the fixture trained a model): fork would be unsafe."""
+    with pytest.raises(ValueError, match="processes=True, but worker processes cannot run here: they need"):
+        score_csv(small_detector, source, tmp_path / "a.csv", processes=True, workers=2)
+    with pytest.raises(ValueError, match="--explain reads the cases in this process"):
+        score_csv(small_detector, source, tmp_path / "b.csv", processes=True, explain=2, workers=2)
+    with pytest.raises(ValueError, match="one worker"):
+        score_csv(small_detector, source, tmp_path / "c.csv", processes=True, workers=1)
+    assert not list(tmp_path.glob("[abc].csv"))
+    summary = score_csv(small_detector, source, tmp_path / "d.csv", workers=2)  # None: threads here
+    assert summary.rows == len(HEADLINES) * 9
+
+
+def test_fork_only_from_a_process_whose_other_threads_are_marked_safe(small_detector, monkeypatch):
+    monkeypatch.delitem(sys.modules, "tensorflow", raising=False)
+    scorer = scoring.Scorer(small_detector)
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    # the threads alive: this one and `other` (earlier tests may have left a tqdm monitor)
+    monkeypatch.setattr(threading, "enumerate", lambda: [threading.current_thread(), other])
+    try:
+        assert not workers.usable(scorer)  # a thread that may hold a lock the child needs
+        other.fork_safe = True
+        assert workers.usable(scorer)
+    finally:
+        stop.set()
+        other.join()
+    assert workers.usable(scorer)
+    monkeypatch.setattr(sys, "platform", "darwin")
+    assert not workers.usable(scorer)
+
+
+def test_text_presence_fast_path_equals_the_general_rule():
+    texts = ["a", "", " ", "\t\n", "\u00a0", "\u2003x\u2003", "x ", "\u0085", "0", "NA", "\x1c"]
+    series = pd.Series(texts, dtype=object)
+    valid, values = scoring._present(series)
+    assert valid.tolist() == [bool(t.strip()) for t in texts]
+    assert values.tolist() == [t for t in texts if t.strip()]
+    mixed = pd.Series(["a", None, 3, float("nan"), " "], dtype=object)  # JSON Lines, Parquet
+    valid, values = scoring._present(mixed)
+    assert valid.tolist() == [True, False, True, False, False] and values.tolist() == ["a", "3"]
+    assert np.array_equal(scoring._present(pd.Series([], dtype=object))[0], np.zeros(0, bool))
