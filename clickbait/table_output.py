@@ -4,6 +4,7 @@ columns after them, through one private temporary renamed into place (files.Outp
 from __future__ import annotations
 
 import contextlib
+import csv
 import json
 import os
 from typing import IO, Any, TextIO
@@ -54,6 +55,25 @@ def _text_values(values: pd.Series, float_format: str | None) -> pd.Series:
     # runs in the thread that writes, while the model workers wait for the interpreter lock)
     return pd.Series(["" if x != x else float_format % x for x in values.to_numpy().tolist()],
                      index=values.index, dtype=object)
+
+
+def _plain_texts(columns: list[pd.Series]) -> list[list[str]] | None:
+    """The columns as lists of str ("" where missing), as `to_csv` would write them, when each is
+    all text (as CSV and TSV input is read) or a nullable integer (the added labels); else None
+    (other types go through pandas)."""
+    out = []
+    for c in columns:
+        if c.dtype == object:
+            values = c.tolist()
+            if pd.api.types.infer_dtype(values, skipna=False) != "string":
+                return None
+        elif isinstance(c.dtype, pd.Int64Dtype):
+            missing = c.isna().to_numpy()
+            values = np.where(missing, "", c.to_numpy(dtype="int64", na_value=0).astype(str)).tolist()
+        else:
+            return None
+        out.append(values)
+    return out
 
 
 class TableOutput:
@@ -123,6 +143,13 @@ class TableOutput:
     def _write_delimited(self, columns: list[pd.Series], header: bool = False) -> None:
         sep = _SEPARATORS[self.format]
         if self._quoted:
+            texts = _plain_texts(columns)
+            if texts is not None:  # the csv module straight from lists: a third of to_csv's time
+                crs = any("\r" in "\n".join(t) for t in texts)  # see _quoting
+                writer = csv.writer(self._text, delimiter=sep, quotechar='"', doublequote=True,
+                                    lineterminator="\n", quoting=csv.QUOTE_ALL if crs else csv.QUOTE_MINIMAL)
+                writer.writerows(zip(*texts, strict=True))
+                return
             frame = pd.concat(columns, axis=1, ignore_index=True)
             frame.to_csv(self._text, sep=sep, header=False, index=False, lineterminator="\n",
                          na_rep="", quoting=_quoting(columns[: len(self.header)]))

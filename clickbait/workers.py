@@ -17,6 +17,7 @@ parent ends, however it ends, the child's next read meets end-of-file and it exi
 
 from __future__ import annotations
 
+import gc
 import signal
 import sys
 import threading
@@ -64,6 +65,10 @@ class WorkerProcesses:
                 sys_stream.flush()
             except (AttributeError, OSError, ValueError):
                 pass
+        # The model's Python objects (the vocabulary, above all) out of the collector's reach
+        # while forking: a collection in a child would write to every object's header and
+        # copy the page it is on, though the child never changes the object.
+        gc.freeze()
         try:
             for w, (_, child) in enumerate(pipes):
                 others = [c for pair in pipes for c in pair if c is not child]
@@ -72,6 +77,7 @@ class WorkerProcesses:
                 proc.start()
                 self._procs.append(proc)
         finally:
+            gc.unfreeze()  # here, this process collects as before
             for _, child in pipes:
                 child.close()
         self._busy = [False] * count

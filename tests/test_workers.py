@@ -185,3 +185,37 @@ def test_text_presence_fast_path_equals_the_general_rule():
     valid, values = scoring._present(mixed)
     assert valid.tolist() == [True, False, True, False, False] and values.tolist() == ["a", "3"]
     assert np.array_equal(scoring._present(pd.Series([], dtype=object))[0], np.zeros(0, bool))
+
+
+SIZES = """
+import sys
+from pathlib import Path
+import pandas as pd
+from clickbait.detector import ClickbaitDetector
+from clickbait.scoring import score_csv
+
+det = ClickbaitDetector.load(sys.argv[1])
+tmp = Path(sys.argv[2])
+heads = sys.argv[3:]
+checked = 0
+for rows in (1, 3, 4, 5, 8, 9, 13, 21):
+    src = tmp / f"in{rows}.csv"
+    pd.DataFrame({"headline": [heads[i % len(heads)] for i in range(rows)]}).to_csv(src, index=False)
+    for workers in (2, 3):
+        for dedup in (True, False):
+            a, b = tmp / "a.csv", tmp / "b.csv"
+            score_csv(det, src, a, batch_size=4, workers=workers, processes=False, dedup=dedup, force=True)
+            score_csv(det, src, b, batch_size=4, workers=workers, processes=rows > 4, dedup=dedup, force=True)
+            assert a.read_bytes() == b.read_bytes(), (rows, workers, dedup)
+            checked += 1
+print("checked", checked)
+"""
+
+
+def test_every_chunk_count_and_worker_count_gives_the_threads_bytes(saved_model, tmp_path):
+    """1 to 6 chunks of 4 rows over 2 or 3 workers (fewer chunks than workers, a partial last
+    chunk, a worker's second round), with and without de-duplication."""
+    done = subprocess.run([sys.executable, "-c", SIZES, str(saved_model), str(tmp_path), *HEADLINES],
+                          capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    assert done.returncode == 0 and "checked 32" in done.stdout, done.stdout + done.stderr
