@@ -24,7 +24,8 @@ sys.path.insert(0, str(ROOT))
 from clickbait.cases import class_neighbours  # noqa: E402
 from clickbait.detector import ClickbaitDetector  # noqa: E402
 from clickbait.files import write_file  # noqa: E402
-from clickbait.vote import decide, non_headlines  # noqa: E402
+from clickbait.headline import non_headlines  # noqa: E402
+from clickbait.vote import decide  # noqa: E402
 
 KS = (10, 25, 50, 100, 200)
 CUTS = (0.005, 0.01, 0.02)

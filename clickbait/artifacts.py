@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from .errors import ArtifactError
-from .vote import FEATURES, HEADLINE_FEATURES
+from .headline import HEADLINE_FEATURES
+from .vote import FEATURES
 
 # Upper bounds of the integer parameters (the constructor's constraints give the lower ones).
 # k, length and dim size the arrays of every scoring call (n x k, n x length, n x dim).

@@ -18,7 +18,7 @@ import pandas as pd
 from .scoring import LABEL, LOW_SUPPORT, PROBA, SUPPORT
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .scoring import Scorer, _Scored
+    from .scorer import Scorer, _Scored
 
 # The columns scoring adds, as `clickbait score`, with the pandas dtypes engines receive them in
 # (Int32: Spark's IntegerType).
@@ -34,7 +34,7 @@ class BatchScorer:
 
     def __init__(self, model_dir: str | os.PathLike, text_col: str = "headline", *,
                  threshold: float | None = None, retrieval: str | None = None):
-        from .scoring import RETRIEVALS
+        from .scorer import RETRIEVALS
         from .validation import check_probability
 
         # checked here, not in every worker at run time
@@ -68,7 +68,7 @@ class BatchScorer:
                 scorer = _SCORERS.get(key)
                 if scorer is None:
                     from .detector import ClickbaitDetector
-                    from .scoring import Scorer
+                    from .scorer import Scorer
 
                     detector = ClickbaitDetector.load(self.path)
                     scorer = _SCORERS[key] = Scorer(detector, retrieval=self.retrieval, dedup=True)
@@ -79,7 +79,8 @@ class BatchScorer:
         return self._scored(texts).proba
 
     def _scored(self, texts: Sequence[str | None]) -> _Scored:
-        from .scoring import _Scored, _text_mask, single_threaded
+        from .pipeline import single_threaded
+        from .scorer import _Scored, _text_mask
 
         values = pd.Series(list(texts), dtype=object)
         valid = _text_mask(values)

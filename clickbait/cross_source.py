@@ -75,7 +75,7 @@ def unrelated_text(n: int = 1000, seed: int = 0) -> pd.DataFrame:
     """`n` lines of generated text that is no English headline, in six equal kinds (column
     `kind`): source code, log lines, URLs, product codes, common words of six other languages,
     and lorem ipsum. None of these kinds is among the generated non-headlines the headline check
-    is fitted against (`clickbait.vote.non_headlines`: vocabulary word strings, numbers, letter
+    is fitted against (`clickbait.headline.non_headlines`: vocabulary word strings, numbers, letter
     salad), and no setting was chosen on them. Fixed `seed`: the same rows every run."""
     rng = np.random.default_rng(seed)
     letters = "ABCDEFGHJKLMNPQRSTUVWXYZ"

@@ -11,7 +11,8 @@ import numpy as np
 
 from .errors import InputError
 from .formats import open_input
-from .scoring import BATCH_SIZE, LABEL_COLUMNS, Scorer, _score_chunk, find_column
+from .scorer import Scorer, _score_chunk
+from .scoring import BATCH_SIZE, LABEL_COLUMNS, find_column
 from .validation import check_probability
 
 if TYPE_CHECKING:  # pragma: no cover

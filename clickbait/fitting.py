@@ -12,8 +12,8 @@ import numpy as np
 
 from .cases import CaseBase
 from .errors import VectorFormatError
+from .headline import HeadlineCheck
 from .persistence import data_hash
-from .vote import HeadlineCheck
 
 if TYPE_CHECKING:  # pragma: no cover
     from .detector import ClickbaitDetector

@@ -22,9 +22,10 @@ import numpy as np
 from .artifacts import CASE_ARRAYS, check_config, check_npz, load_centroids, load_vote_arrays
 from .cases import CaseBase, _check_labels
 from .files import ArtifactError, VersionedFolder, read_json_artifact, read_retrying, sha256_file
+from .headline import HeadlineCheck
 from .validation import check_probability
 from .version import __version__
-from .vote import Adapter, Combiner, HeadlineCheck
+from .vote import Adapter, Combiner
 
 if TYPE_CHECKING:  # pragma: no cover
     from .detector import ClickbaitDetector

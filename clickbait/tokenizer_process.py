@@ -1,4 +1,4 @@
-"""The tokenizer in a child process, for batch scoring (scoring.Scorer.start_tokenizer_process):
+"""The tokenizer in a child process, for batch scoring (scorer.Scorer.start_tokenizer_process):
 `tokens.ids` is pure Python, so in a thread it holds the GIL the encoder's numpy calls wait for."""
 
 from __future__ import annotations

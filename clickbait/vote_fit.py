@@ -10,6 +10,7 @@ import pandas as pd
 
 from . import index as fast_index
 from .cases import _check_labels, class_neighbours
+from .headline import non_headlines
 from .validation import check_texts
 from .vote import (
     TEMPERATURES,
@@ -19,7 +20,6 @@ from .vote import (
     adaptation_space,
     decide,
     evidence,
-    non_headlines,
     summary_evidence,
 )
 

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .scoring import Scorer
+    from .scorer import Scorer
 
 
 def usable(scorer: Scorer) -> bool:

@@ -59,8 +59,8 @@ def test_unrelated_text_is_fixed_by_seed_and_has_every_kind():
 
 def test_unrelated_text_shares_no_kind_with_the_headline_checks_negatives():
     """The reported nonsense figure must not come from what the headline check was fitted
-    against (vote.non_headlines: vocabulary word strings, numbers, letter salad)."""
-    from clickbait.vote import non_headlines
+    against (headline.non_headlines: vocabulary word strings, numbers, letter salad)."""
+    from clickbait.headline import non_headlines
 
     ours = set(unrelated_text(600, seed=0)["headline"])
     theirs = non_headlines(["alpha", "beta", "gamma"], 600, seed=0)

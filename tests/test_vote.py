@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 
 from clickbait.cases import MISSING, CaseBase, class_neighbours
+from clickbait.headline import non_headlines
 from clickbait.vote import (
     FEATURES,
     Combiner,
     evidence,
     fit_logistic,
-    non_headlines,
 )
 
 NEWS = ["Senate committee delays vote on farm subsidies", "Oil prices fall as talks stall in Vienna",

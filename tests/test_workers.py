@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 from conftest import default_signals, leftovers
 
-from clickbait import scoring, workers
+from clickbait import scorer, scoring, workers
 from clickbait.scoring import score_csv
 
 HEADLINES = [
@@ -178,13 +178,13 @@ def test_fork_only_from_a_process_whose_other_threads_are_marked_safe(small_dete
 def test_text_presence_fast_path_equals_the_general_rule():
     texts = ["a", "", " ", "\t\n", "\u00a0", "\u2003x\u2003", "x ", "\u0085", "0", "NA", "\x1c"]
     series = pd.Series(texts, dtype=object)
-    valid, values = scoring._present(series)
+    valid, values = scorer._present(series)
     assert valid.tolist() == [bool(t.strip()) for t in texts]
     assert values.tolist() == [t for t in texts if t.strip()]
     mixed = pd.Series(["a", None, 3, float("nan"), " "], dtype=object)  # JSON Lines, Parquet
-    valid, values = scoring._present(mixed)
+    valid, values = scorer._present(mixed)
     assert valid.tolist() == [True, False, True, False, False] and values.tolist() == ["a", "3"]
-    assert np.array_equal(scoring._present(pd.Series([], dtype=object))[0], np.zeros(0, bool))
+    assert np.array_equal(scorer._present(pd.Series([], dtype=object))[0], np.zeros(0, bool))
 
 
 SIZES = """
