@@ -1,11 +1,11 @@
 """Model workers as processes, for batch scoring (`scoring.score_csv`).
 
 In threads, the model workers share one interpreter lock with the tokenizer (pure Python), the
-reader and the writer: `clickbait score` then used 1.5 of 2 cores (benchmarks/README.md). Here
-each worker is a process forked from the scoring process once its model is loaded and its
-indexes built: it shares the model's memory copy-on-write (nothing is pickled or loaded again)
-and runs the whole chain (tokenizer, encoder, retrieval, vote) on the chunks it is sent, on one
-core; the parent only reads, de-duplicates and writes.
+reader and the writer, and `clickbait score` could not keep the cores busy (docs/scoring.md has
+the measurement). Here each worker is a process forked from the scoring process once its model
+is loaded and its indexes built: it shares the model's memory copy-on-write (nothing is pickled
+or loaded again) and runs the whole chain (tokenizer, encoder, retrieval, vote) on the chunks it
+is sent, on one core; the parent only reads, de-duplicates and writes.
 
 Fork is only safe from a process with no other thread (a lock held by another thread at the
 fork stays held in the child; OpenMP's pool is gone there), so `usable` asks for no thread but

@@ -54,6 +54,12 @@ def test_processes_write_the_bytes_threads_write_and_stdout_is_not_duplicated(sa
     out = run("score", str(saved_model), str(source), "-o", "-", "--processes", *common)
     assert out.returncode == 0, out.stderr.decode()
     assert out.stdout == threads.read_bytes()
+    # from stdin, a file (seekable: a child must not move the offset the parent reads from) or a pipe
+    with open(source, "rb") as f:
+        piped = run("score", str(saved_model), "-", "-o", "-", "--processes", *common, stdin=f)
+    assert piped.returncode == 0 and piped.stdout == threads.read_bytes(), piped.stderr.decode()
+    piped = run("score", str(saved_model), "-", "-o", "-", "--processes", *common, input=source.read_bytes())
+    assert piped.returncode == 0 and piped.stdout == threads.read_bytes(), piped.stderr.decode()
     # without de-duplication, and with three workers (more than the cores)
     more = run("score", str(saved_model), str(source), "-o", "-", "--processes", "--no-dedup",
                "--batch-size", "3", "--workers", "3", "-q")
