@@ -145,7 +145,7 @@ def _serve(conn, others: list, scorer: Scorer) -> None:
     while True:
         try:
             texts = conn.recv()
-        except EOFError:
+        except (EOFError, OSError):  # the parent has gone (or closed our pipe): done
             return
         before = asdict(scorer.times)
         try:
@@ -157,5 +157,8 @@ def _serve(conn, others: list, scorer: Scorer) -> None:
             import traceback
 
             reply = traceback.format_exc()
-        conn.send(reply)
+        try:
+            conn.send(reply)
+        except (BrokenPipeError, ConnectionResetError, OSError):  # the parent has gone (Ctrl-C,
+            return  # an error of its own): it reports; a traceback from here would be noise
 

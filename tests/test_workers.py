@@ -141,6 +141,45 @@ def test_sigterm_ends_the_parent_and_its_workers_with_no_output(saved_model, tmp
     assert not out.exists() and leftovers(tmp_path) == []
 
 
+def test_ctrl_c_at_a_terminal_stops_everything_quietly(saved_model, tmp_path):
+    """Ctrl-C reaches the whole process group: the command says it was interrupted (exit 130),
+    the workers end without a traceback, and no output or temporary is left."""
+    big = tmp_path / "big.csv"
+    pd.DataFrame({"headline": [f"{h} {i}" for i in range(20000) for h in HEADLINES[:2]]}).to_csv(
+        big, index=False)
+    out = tmp_path / "out.csv"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    proc = subprocess.Popen([sys.executable, "-m", "clickbait", "score", str(saved_model), str(big), "-o",
+                             str(out), "--batch-size", "64", "--processes"], stderr=subprocess.PIPE,
+                            text=True, env=env, start_new_session=True, preexec_fn=default_signals)
+    deadline = time.monotonic() + 60
+    while len(_children(proc.pid)) < 2 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    workers_ = _children(proc.pid)
+    assert len(workers_) == 2, "the workers did not start"
+    time.sleep(0.5)  # scoring
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "interrupted" in err, err
+    for pid in workers_:
+        while Path(f"/proc/{pid}").exists() and _state(pid) != "Z" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not Path(f"/proc/{pid}").exists() or _state(pid) == "Z"
+    assert not out.exists() and leftovers(tmp_path) == []
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            pass
+    return found
+
+
 def _state(pid: int) -> str:
     try:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
