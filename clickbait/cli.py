@@ -67,7 +67,8 @@ def _command_name(argv: Sequence[str] | None) -> str:
 _FLAGS = {"text_column": "--text-column", "text_col": "--text-column", "label_column": "--label-column",
           "format": "--format", "input_format": "--input-format", "output_format": "--output-format",
           "encoding": "--encoding", "encoding_errors": "--encoding-errors",
-          "tsv_quoting": "--tsv-quoting", "force": "--force"}
+          "tsv_quoting": "--tsv-quoting", "force": "--force", "processes": "--processes",
+          "workers": "--workers"}
 _NAMES = "|".join(sorted(_FLAGS, key=len, reverse=True))
 _ARGUMENT = re.compile(rf"\b({_NAMES})=(True\b|\"[^\"]*\"|[\w.-]+)?")
 

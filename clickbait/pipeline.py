@@ -88,7 +88,8 @@ def _start_workers(scorer: Scorer, source: TableInput, workers: int, explain: in
     chunks: Iterator[pd.DataFrame] = source.chunks
     if processes is False:
         return chunks, None
-    why = ("--explain reads the cases in this process" if explain else "one worker" if workers < 2 else
+    why = ("--explain reads the cases in this process" if explain else
+           f"one worker (workers={workers})" if workers < 2 else
            None if usable(scorer) else "they need Linux, the numpy encoder and no other thread")
     if why is not None:
         if processes:

@@ -36,8 +36,12 @@ def usable(scorer: Scorer) -> bool:
     but ones marked `fork_safe`."""
     me = threading.current_thread()
     return (sys.platform.startswith("linux") and scorer.runtime is not None
+            and me is threading.main_thread()  # signal handlers can only be set there
             and "tensorflow" not in sys.modules
             and all(t is me or getattr(t, "fork_safe", False) for t in threading.enumerate()))
+
+
+_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
 
 
 class WorkerEnded(RuntimeError):
@@ -69,18 +73,32 @@ class WorkerProcesses:
         # while forking: a collection in a child would write to every object's header and
         # copy the page it is on, though the child never changes the object.
         gc.freeze()
+        # No Python signal handler may run while forking: a Ctrl-C whose KeyboardInterrupt is
+        # raised inside an after-fork hook (logging's) is reported as ignored, and the run went
+        # on. So the signals are only recorded meanwhile, and raised again once the workers
+        # exist (a child acts on what it recorded when it sets its own handlers: `_serve`).
+        deferred: list[int] = []
+        saved = {sig: signal.signal(sig, lambda signum, _: deferred.append(signum)) for sig in _SIGNALS}
+        self._busy = [False] * count
         try:
             for w, (_, child) in enumerate(pipes):
                 others = [c for pair in pipes for c in pair if c is not child]
-                proc = ctx.Process(target=_serve, args=(child, others, scorer), daemon=True,
+                proc = ctx.Process(target=_serve, args=(child, others, scorer, deferred), daemon=True,
                                    name=f"clickbait-model-{w}")
                 proc.start()
                 self._procs.append(proc)
         finally:
+            for sig, handler in saved.items():
+                signal.signal(sig, handler)
             gc.unfreeze()  # here, this process collects as before
             for _, child in pipes:
                 child.close()
-        self._busy = [False] * count
+        try:
+            for sig in deferred:  # now handled as anywhere else (KeyboardInterrupt, Terminated)
+                signal.raise_signal(sig)
+        except BaseException:
+            self.close()
+            raise
 
     def __len__(self) -> int:
         return len(self._procs)
@@ -110,8 +128,14 @@ class WorkerProcesses:
     def _ended(self, w: int) -> WorkerEnded:
         proc = self._procs[w]
         proc.join(timeout=5)
-        return WorkerEnded(f"scoring worker process {proc.pid} ended (exit code {proc.exitcode}); "
-                           "out of memory? Try fewer --workers or a smaller --batch-size")
+        code = proc.exitcode
+        if code is not None and code < 0:
+            how = f"was killed by {signal.Signals(-code).name}"
+            if code == -signal.SIGKILL:  # what the kernel's out-of-memory killer sends
+                how += " (out of memory? try fewer --workers or a smaller --batch-size)"
+        else:
+            how = f"ended (exit code {code})"
+        return WorkerEnded(f"scoring worker process {proc.pid} {how}")
 
     def close(self) -> None:
         """End every worker: close the pipes (each then exits), and stop any that does not."""
@@ -130,8 +154,9 @@ class WorkerProcesses:
         self.close()
 
 
-def _serve(conn, others: list, scorer: Scorer) -> None:
-    """A worker: lists of headlines in, (scores, seconds per stage) out, until end-of-file."""
+def _serve(conn, others: list, scorer: Scorer, deferred: list[int] | None = None) -> None:
+    """A worker: lists of headlines in, (scores, seconds per stage) out, until end-of-file.
+    `deferred`: the signals this process recorded while it was being forked."""
     for c in others:  # hold only our own end: end-of-file then means the parent has gone
         c.close()
     # Ctrl-C reaches the whole process group: the parent handles it (and closes our pipe); the
@@ -139,6 +164,9 @@ def _serve(conn, others: list, scorer: Scorer) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, signal.SIG_DFL)
+    for sig in deferred or ():  # a SIGTERM or SIGHUP sent to us while we were being forked
+        if sig != signal.SIGINT:
+            signal.raise_signal(sig)  # the default action now: end
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(limits=1)  # one core each; OpenMP's pool did not survive the fork anyway

@@ -75,7 +75,7 @@ from clickbait.scoring import score_csv
 how = sys.argv[4]
 real = workers._serve
 
-def serve(conn, others, scorer):
+def serve(conn, others, scorer, *deferred):
     if how == "die":
         conn.recv()  # the first chunk, then killed (out of memory, say)
         os._exit(9)
@@ -83,7 +83,7 @@ def serve(conn, others, scorer):
         scorer.predictor = None  # an error inside the worker
     if how == "slow":
         print("worker", os.getpid(), flush=True)
-    real(conn, others, scorer)
+    real(conn, others, scorer, *deferred)
 
 workers._serve = serve
 if how == "slow":
@@ -264,3 +264,31 @@ def test_every_chunk_count_and_worker_count_gives_the_threads_bytes(saved_model,
                           capture_output=True, text=True, timeout=300,
                           env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
     assert done.returncode == 0 and "checked 32" in done.stdout, done.stdout + done.stderr
+
+
+def test_a_ctrl_c_during_the_fork_is_not_lost(saved_model, source, tmp_path):
+    """A signal that arrives while the workers are being forked used to land in an after-fork
+    hook (logging's), be reported as ignored, and the run went on to exit 0. Here the hook
+    itself sends the Ctrl-C: the run must stop as interrupted."""
+    script = ("import os, signal, sys\n"
+              "os.register_at_fork(after_in_parent=lambda: os.kill(os.getpid(), signal.SIGINT))\n"
+              "from clickbait.cli import main\n"
+              "sys.exit(main(sys.argv[1:]))\n")
+    out = tmp_path / "out.csv"
+    done = subprocess.run([sys.executable, "-c", script, "score", str(saved_model), str(source), "-o",
+                           str(out), "--batch-size", "4", "--processes"], capture_output=True, text=True,
+                          timeout=300, preexec_fn=default_signals,
+                          env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    assert done.returncode == 130, done.stderr
+    assert "interrupted" in done.stderr and "Traceback" not in done.stderr and "ignored" not in done.stderr
+    assert not out.exists() and leftovers(tmp_path) == []
+
+
+def test_the_cli_names_its_flags_when_processes_cannot_run(saved_model, source, tmp_path, capsys):
+    from clickbait.cli import main
+
+    assert main(["score", str(saved_model), str(source), "-o", str(tmp_path / "o.csv"), "--processes",
+                 "--workers", "1"]) == 1
+    err = capsys.readouterr().err
+    assert "--processes, but worker processes cannot run here: one worker (--workers 1)" in err, err
+    assert "processes=True" not in err and not (tmp_path / "o.csv").exists()
