@@ -73,7 +73,7 @@ class HeadlineCheck:
         keys = pair_keys(ids, self.vocab_size)
         valid = keys >= 0
         seen = np.zeros(len(ids))
-        if len(self.pairs):  # searched for the real pairs only (a third of the padded positions)
+        if len(self.pairs):  # searched for the real pairs only, not the padding
             real_keys = keys[valid]
             at = np.minimum(np.searchsorted(self.pairs, real_keys), len(self.pairs) - 1)
             found = np.zeros(keys.shape, bool)

@@ -107,7 +107,7 @@ def _process_pipeline(scorer: Scorer, chunks: Iterator[pd.DataFrame], col: int, 
     """`_pipeline` with worker processes: this process reads, de-duplicates and writes while
     they score. The next chunk is read ahead, so a worker whose result is taken gets its next
     chunk at once, before that result is written (else it would wait out the writing and the
-    reading of every chunk: a fifth of its time)."""
+    reading of every chunk)."""
     pending: deque = deque()
 
     def ahead() -> tuple | None:

@@ -197,7 +197,7 @@ def _tokenize_chunk(scorer: Scorer, texts: pd.Series) -> _Tokenized:
 def _present(texts: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """(rows with text, their texts as str)."""
     values = texts.to_numpy(dtype=object)
-    if pd.api.types.infer_dtype(values, skipna=False) == "string":  # all str (CSV, TSV): 8x faster
+    if pd.api.types.infer_dtype(values, skipna=False) == "string":  # all str (CSV, TSV): one pass
         valid = np.array([v != "" and not v.isspace() for v in values], dtype=bool)  # = bool(v.strip())
         return valid, values[valid]
     valid = _text_mask(texts)

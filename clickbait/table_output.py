@@ -144,7 +144,7 @@ class TableOutput:
         sep = _SEPARATORS[self.format]
         if self._quoted:
             texts = _plain_texts(columns)
-            if texts is not None:  # the csv module straight from lists: a third of to_csv's time
+            if texts is not None:  # the csv module straight from lists, without to_csv's conversions
                 crs = any("\r" in "\n".join(t) for t in texts)  # see _quoting
                 writer = csv.writer(self._text, delimiter=sep, quotechar='"', doublequote=True,
                                     lineterminator="\n", quoting=csv.QUOTE_ALL if crs else csv.QUOTE_MINIMAL)
