@@ -79,7 +79,6 @@ class WorkerProcesses:
         # exist (a child acts on what it recorded when it sets its own handlers: `_serve`).
         deferred: list[int] = []
         saved = {sig: signal.signal(sig, lambda signum, _: deferred.append(signum)) for sig in _SIGNALS}
-        self._busy = [False] * count
         try:
             for w, (_, child) in enumerate(pipes):
                 others = [c for pair in pipes for c in pair if c is not child]
@@ -104,20 +103,16 @@ class WorkerProcesses:
         return len(self._procs)
 
     def submit(self, w: int, texts: list[str]) -> None:
-        if self._busy[w]:
-            raise RuntimeError(f"worker {w} is busy: read its result first")
         try:
             self._conns[w].send(texts)
         except (BrokenPipeError, ConnectionResetError, EOFError):
             raise self._ended(w) from None
-        self._busy[w] = True
 
     def result(self, w: int) -> np.ndarray:
         try:
             reply = self._conns[w].recv()
         except (EOFError, ConnectionResetError, OSError):
             raise self._ended(w) from None
-        self._busy[w] = False
         if isinstance(reply, str):  # the worker's error, as text (its traceback)
             raise RuntimeError(f"a scoring worker failed:\n{reply}")
         out, times = reply
