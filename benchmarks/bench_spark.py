@@ -3,18 +3,21 @@ on the same distinct headlines.
 
     .venv/bin/python benchmarks/bench_spark.py --rows 200000 --master 'local[2]'
 
-Both read the same CSV and write every row back with its probability. The Spark run is split
-into what a job pays once and what it pays per row:
+Both read the same CSV and write every row back with its probability, as Parquet. The Spark
+run is split into what a job pays once and what it pays per row:
   session      SparkSession start (JVM, context)
   model load   a two-partition job of two rows: each Python worker starts and loads the model
                (it stays loaded: workers are reused, the model is cached in clickbait.batch)
-  first job    `clickbait.spark.score_files` on the file: read, order-keeping repartition,
-               scoring, write Parquet, on a JVM that has not run these paths yet
-  steady       the same job again (rows/s here is what more rows would get)
+  first job    `clickbait.spark.score_files` on the file: read (in line-aligned parts: the file
+               has no quoted line breaks), score, write Parquet, on a JVM that has not run these
+               paths yet
+  steady       the same job again (rows/s here is what more rows would get), --repeats times,
+               each after a run of the command: the ratio of each pair, and their median
 Dask is split the same way: its process pool (N = the cores in --master) with the model loaded
 in each worker, then `clickbait.dask.score(dd.read_csv(...)).to_parquet(...)` on the file, twice.
 The single-process figures are bench_score's: the whole `clickbait score` command, and the same
-on a one-row file (its start-up). Results: benchmarks/results/spark.json.
+on a one-row file (its start-up); its rows/s after start-up is the rows over the difference.
+Results: benchmarks/results/spark.json.
 """
 
 from __future__ import annotations
@@ -38,13 +41,14 @@ from bench_score import DATA, distinct_headlines, measured, ours, write_csv  # n
 
 
 def spark_job(args) -> None:
-    """Run as a subprocess (`--job`): prints the Spark timings as JSON."""
+    """Run as a subprocess (`--job`): prints the session, model-load and first-job timings as a
+    JSON line, then runs the job again for each `run` line on stdin, printing each timing."""
     import pandas as pd
 
     from clickbait import spark
 
     t = time.perf_counter()
-    session = spark.session(args.master, app="clickbait-bench")
+    session = spark.session(args.master, app="clickbait-bench", log_level="ERROR")
     session.range(1).count()
     started = time.perf_counter() - t
     t = time.perf_counter()
@@ -52,14 +56,21 @@ def spark_job(args) -> None:
     spark.score(tiny, args.model).collect()
     load = time.perf_counter() - t
     first = spark.score_files(args.model, str(args.input), str(args.output), force=True)
-    # The same job again: the JVM has compiled its CSV, shuffle and Parquet paths by now, as in
-    # any job that runs for more than a few seconds (the first run pays that warm-up).
-    r = spark.score_files(args.model, str(args.input), str(args.output), force=True)
     print(json.dumps({"session_seconds": started, "model_load_seconds": load,
-                      "first_job_seconds": first["seconds"], "steady_seconds": r["seconds"],
-                      "rows": r["rows"], "partitions": r["partitions"],
-                      "first_job_rows_per_second": first["rows"] / first["seconds"],
-                      "steady_rows_per_second": r["rows"] / r["seconds"]}))
+                      "first_job_seconds": first["seconds"], "rows": first["rows"],
+                      "partitions": first["partitions"],
+                      "first_job_rows_per_second": first["rows"] / first["seconds"]}), flush=True)
+    # The same job again: the JVM has compiled its CSV and Parquet paths by now, as in any job
+    # that runs for more than a few seconds (the first run pays that warm-up).
+    # Each time, the one-row file first: what every job pays whatever its size (planning, tasks,
+    # the commit), as the command's one-row run measures its start-up.
+    for line in sys.stdin:
+        if line.strip() != "run":
+            break
+        one = spark.score_files(args.model, str(args.one), str(args.output), force=True)
+        r = spark.score_files(args.model, str(args.input), str(args.output), force=True)
+        print(json.dumps({"seconds": r["seconds"], "rows": r["rows"], "one_row_seconds": one["seconds"]}),
+              flush=True)
     session.stop()
 
 
@@ -107,6 +118,14 @@ def dask_job(args) -> None:
     pool.shutdown()
 
 
+def _reply(job: subprocess.Popen) -> dict:
+    """The Spark job's next JSON line (its stderr, Spark's log, goes to ours)."""
+    line = job.stdout.readline()
+    if not line:
+        sys.exit(f"spark job failed ({job.wait()}): see its log above")
+    return json.loads(line)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=200_000)
@@ -114,11 +133,13 @@ def main() -> int:
     parser.add_argument("--model", type=Path, default=ROOT / "models" / "default")
     parser.add_argument("--data-dir", type=Path, default=DATA)
     parser.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results" / "spark.json")
+    parser.add_argument("--repeats", type=int, default=3, help="alternating pairs (median reported)")
     parser.add_argument("--no-dask", dest="dask", action="store_false", help="skip the Dask run")
     parser.add_argument("--job", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--dask-job", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--input", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--output", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--one", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.job:
         spark_job(args)
@@ -135,18 +156,42 @@ def main() -> int:
         tmp = Path(tmp)
         source = write_csv(tmp / "distinct.csv", distinct_headlines(args.rows, args.data_dir))
         one = write_csv(tmp / "one.csv", distinct_headlines(1, args.data_dir))
-        print("single process ...", flush=True)
-        results["cli"] = measured(ours(args, source, tmp / "out.csv"), args.rows)
-        results["cli_start_up"] = measured(ours(args, one, tmp / "one_out.csv"), 1)
         print(f"spark {args.master} ...", flush=True)
         started = time.perf_counter()
-        proc = subprocess.run([sys.executable, __file__, "--job", "--master", args.master, "--model",
-                               str(args.model), "--input", str(source), "--output", str(tmp / "out.parquet")],
-                              capture_output=True, text=True, check=False)
-        if proc.returncode:
-            sys.exit(f"spark job failed:\n{proc.stderr[-3000:]}")
-        results["spark"] = json.loads(proc.stdout.strip().splitlines()[-1])
+        job = subprocess.Popen([sys.executable, __file__, "--job", "--master", args.master, "--model",
+                                str(args.model), "--input", str(source), "--one", str(one),
+                                "--output", str(tmp / "out.parquet")],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        results["spark"] = _reply(job)
+        # Alternating pairs, as bench_score: the command (the whole run, and its start-up on a
+        # one-row file), then Spark's steady-state job; the ratio of each pair, and the median.
+        pairs = []
+        for i in range(args.repeats):
+            print(f"pair {i + 1}: single process, then spark ...", flush=True)
+            whole = measured(ours(args, source, tmp / "out_cli.parquet"), args.rows)
+            start_up = measured(ours(args, one, tmp / "one_out.parquet"), 1)
+            job.stdin.write("run\n")
+            job.stdin.flush()
+            steady = _reply(job)
+            cli = args.rows / (whole["seconds"] - start_up["seconds"])
+            marginal = steady["rows"] / (steady["seconds"] - steady["one_row_seconds"])
+            pairs.append({"cli": whole, "cli_start_up": start_up,
+                          "cli_rows_per_second_after_start_up": cli,
+                          "spark_steady_seconds": steady["seconds"],
+                          "spark_one_row_job_seconds": steady["one_row_seconds"],
+                          "spark_steady_rows_per_second": steady["rows"] / steady["seconds"],
+                          "spark_rows_per_second_after_job_overhead": marginal,
+                          "ratio": steady["rows"] / steady["seconds"] / cli,
+                          "ratio_after_job_overhead": marginal / cli})
+        job.stdin.close()
+        if job.wait():
+            sys.exit(f"spark job failed ({job.returncode})")
         results["spark"]["process_seconds"] = time.perf_counter() - started
+        results["pairs"] = pairs
+        mid = sorted(pairs, key=lambda p: p["ratio"])[len(pairs) // 2]
+        results["cli"], results["cli_start_up"] = mid["cli"], mid["cli_start_up"]
+        results["spark"].update(steady_seconds=mid["spark_steady_seconds"],
+                                steady_rows_per_second=mid["spark_steady_rows_per_second"])
         if args.dask:
             print("dask (processes) ...", flush=True)
             started = time.perf_counter()
@@ -159,9 +204,14 @@ def main() -> int:
             results["dask"] = json.loads(proc.stdout.strip().splitlines()[-1])
             results["dask"]["process_seconds"] = time.perf_counter() - started
     cli, sp = results["cli"], results["spark"]
-    cli_steady = args.rows / (cli["seconds"] - results["cli_start_up"]["seconds"])
+    cli_steady = mid["cli_rows_per_second_after_start_up"]
     results["cli_rows_per_second_after_start_up"] = cli_steady
-    results["steady_ratio_spark_to_cli"] = sp["steady_rows_per_second"] / cli_steady
+    results["steady_ratio_spark_to_cli"] = mid["ratio"]
+    results["steady_ratio_range"] = [min(p["ratio"] for p in pairs), max(p["ratio"] for p in pairs)]
+    # Both sides without what they pay once per run: the command's start-up, the job's overhead.
+    over = sorted(p["ratio_after_job_overhead"] for p in pairs)
+    results["marginal_ratio_spark_to_cli"] = over[len(over) // 2]
+    results["marginal_ratio_range"] = [over[0], over[-1]]
     print(f"\nsingle process: {cli['seconds']:.1f} s whole ({cli['rows_per_second']:,.0f} rows/s; "
           f"start-up {results['cli_start_up']['seconds']:.1f} s, {cli_steady:,.0f} rows/s after it)")
     print(f"spark {args.master}: session {sp['session_seconds']:.1f} s, model load (workers) "
@@ -169,7 +219,11 @@ def main() -> int:
           f"({sp['first_job_rows_per_second']:,.0f} rows/s), steady {sp['steady_seconds']:.1f} s "
           f"({sp['steady_rows_per_second']:,.0f} rows/s, {sp['partitions']} partitions); whole process "
           f"{sp['process_seconds']:.1f} s")
-    print(f"steady-state spark / single process: {results['steady_ratio_spark_to_cli']:.2f}x")
+    print(f"steady-state spark / single process: {results['steady_ratio_spark_to_cli']:.2f}x (median "
+          f"of {len(pairs)} pairs: " + " / ".join(f"{p['ratio']:.2f}" for p in pairs) + ")")
+    print(f"the same without a one-row job's seconds (the command's without its start-up): "
+          f"{results['marginal_ratio_spark_to_cli']:.2f}x (" + " / ".join(
+              f"{p['ratio_after_job_overhead']:.2f}" for p in pairs) + ")")
     if "dask" in results:
         dk = results["dask"]
         results["steady_ratio_dask_to_cli"] = dk["steady_rows_per_second"] / cli_steady

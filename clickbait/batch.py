@@ -18,6 +18,8 @@ import pandas as pd
 from .scoring import LABEL, LOW_SUPPORT, PROBA, SUPPORT
 
 if TYPE_CHECKING:  # pragma: no cover
+    import pyarrow as pa
+
     from .scorer import Scorer, _Scored
 
 # The columns scoring adds, as `clickbait score`, with the pandas dtypes engines receive them in
@@ -80,15 +82,15 @@ class BatchScorer:
 
     def _scored(self, texts: Sequence[str | None]) -> _Scored:
         from .pipeline import single_threaded
-        from .scorer import _Scored, _text_mask
+        from .scorer import _present, _Scored
 
-        values = pd.Series(list(texts), dtype=object)
-        valid = _text_mask(values)
-        out = np.full((len(values), 4), np.nan)
+        valid, present = _present(pd.Series(texts if isinstance(texts, np.ndarray) else list(texts),
+                                            dtype=object))
+        out = np.full((len(valid), 4), np.nan)
         if valid.any():
             scorer = self.scorer
             with single_threaded():  # engines run one worker per core: no pools on top
-                out[valid] = scorer.score_ids(*scorer.tokenize(values[valid].astype(str).to_numpy(object)))
+                out[valid] = scorer.score_ids(*scorer.tokenize(present))
         return _Scored(out[:, 0], None, int((~valid).sum()), out[:, 1], out[:, 2] == 1, out[:, 3])
 
     def score_pandas(self, frame: pd.DataFrame) -> pd.DataFrame:
@@ -100,7 +102,21 @@ class BatchScorer:
         return frame.assign(**{c: pd.Series(cols[c], index=frame.index).astype(t)
                                for c, t in ADDED_DTYPES.items()})
 
-    def __call__(self, batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        """For Spark's `DataFrame.mapInPandas`: each Arrow batch, scored."""
-        for frame in batches:
-            yield self.score_pandas(frame)
+    def score_arrow(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        """`batch` with the added columns as Spark declares them (double, int32; null where the
+        text is missing). The other columns pass through as they came: no pandas round trip."""
+        import pyarrow as pa
+
+        from .scoring import _outputs
+
+        threshold = self.scorer.threshold if self.threshold is None else self.threshold
+        texts = batch.column(batch.schema.get_field_index(self.text_col))
+        cols = _outputs(self._scored(np.asarray(texts.to_pylist(), dtype=object)), threshold)
+        types = {PROBA: pa.float64(), LABEL: pa.int32(), SUPPORT: pa.float64(), LOW_SUPPORT: pa.int32()}
+        added = [pa.array(cols[c], from_pandas=True).cast(types[c]) for c in ADDED]
+        return pa.RecordBatch.from_arrays([*batch.columns, *added], names=[*batch.schema.names, *ADDED])
+
+    def __call__(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        """For Spark's `DataFrame.mapInArrow`: each Arrow batch, scored."""
+        for batch in batches:
+            yield self.score_arrow(batch)

@@ -58,7 +58,7 @@ def score(df: DataFrame, model_dir: str | os.PathLike, text_col: str | None = No
     types = {PROBA: DoubleType(), LABEL: IntegerType(), SUPPORT: DoubleType(), LOW_SUPPORT: IntegerType()}
     schema = StructType([*df.schema.fields, *(StructField(c, types[c], True) for c in ADDED)])
     scorer = BatchScorer(model_dir, text_col, threshold=threshold, retrieval=retrieval)
-    return df.mapInPandas(scorer, schema)
+    return df.mapInArrow(scorer, schema)
 
 
 def session(master: str | None = None, app: str = "clickbait",
@@ -134,18 +134,52 @@ def _sep(path: str) -> str:
     return "\t" if path.rstrip("/").lower().removesuffix(".gz").endswith(".tsv") else ","
 
 
-def read(spark: SparkSession, path: str, format: str | None = None):
+def read(spark: SparkSession, path: str, format: str | None = None, *,
+         one_line: bool | None = None, header: list[str] | None = None):
     """A CSV (header row, RFC 4180 quoting, quoted newlines; every value a string, malformed
-    rows an error) or Parquet file/folder as a DataFrame."""
+    rows an error) or Parquet file/folder as a DataFrame. A local CSV file without quoted line
+    breaks (`one_line`; None: look) is read in line-aligned parts, on every core. A known
+    `header` (distinct names) spares Spark a job that reads it; each file's is still checked."""
     if _format(path, format) == "parquet":
         return spark.read.parquet(path)
-    return spark.read.csv(path, header=True, sep=_sep(path), quote='"', escape='"', multiLine=True,
-                          inferSchema=False, mode="FAILFAST", enforceSchema=False)
+    if one_line is None:
+        one_line = _one_line_records(path)
+    schema = None
+    if header and len(set(header)) == len(header) and all(header):
+        from pyspark.sql.types import StringType, StructField, StructType
+
+        schema = StructType([StructField(name, StringType(), True) for name in header])
+    return spark.read.csv(path, schema=schema, header=True, sep=_sep(path), quote='"', escape='"',
+                          multiLine=not one_line, inferSchema=False, mode="FAILFAST",
+                          enforceSchema=False)
 
 
-def check_header(input: str, format: str | None = None, text_col: str | None = None) -> str | None:
-    """The text column of a local INPUT (a file, or a folder's first part file), from its header
-    alone, so that a wrong `text_col` fails before Spark starts; None where only Spark can tell
+def _one_line_records(path: str, chunk: int = 1 << 24) -> bool:
+    """Whether `path` is one local, uncompressed CSV file with no line break inside a quoted
+    field: then Spark may split it by lines across cores (a multi-line CSV is read whole, by one
+    task). Under RFC 4180 quoting a line break is inside quotes exactly when an odd number of
+    quotes precedes it; any doubt (a folder, a remote path, .gz) says no."""
+    file = Path(path)
+    if "://" in path or not file.is_file() or path.lower().endswith(".gz"):
+        return False
+    import numpy as np
+
+    odd = False  # quote parity carried over from the previous chunk
+    with open(file, "rb") as f:
+        while block := f.read(chunk):
+            if not odd and b'"' not in block:
+                continue
+            data = np.frombuffer(block, np.uint8)
+            parity = np.cumsum(data == 34, dtype=np.uint8) + np.uint8(odd)  # mod 256 keeps parity
+            if (parity[(data == 10) | (data == 13)] & 1).any():
+                return False
+            odd = bool(parity[-1] & 1)
+    return True
+
+
+def check_header(input: str, format: str | None = None, text_col: str | None = None) -> list[str] | None:
+    """The header of a local INPUT (a file, or a folder's first part file), checked for
+    `text_col` so that a wrong one fails before Spark starts; None where only Spark can tell
     (a remote path, a glob, an empty folder)."""
     from .formats import open_input
 
@@ -164,7 +198,8 @@ def check_header(input: str, format: str | None = None, text_col: str | None = N
         header = table.header
     finally:
         table.close()
-    return header[find_column(header, text_col, argument="text_col")]
+    find_column(header, text_col, argument="text_col")
+    return header
 
 
 _SPARK_FILES = re.compile(r"part-.*|_SUCCESS|_committed_.*|_started_.*|\..*\.crc")
@@ -196,31 +231,44 @@ def score_files(model_dir: str | os.PathLike, input: str, output: str, *, text_c
     writes), every row once and in input order. Returns rows, partitions and seconds. The
     input's header is checked before Spark starts; `log_level` is Spark's (None: its default)."""
     out_format = _format(output, output_format)
-    check_header(input, input_format, text_col)  # in well under a second, not after Spark's start
+    header = check_header(input, input_format, text_col)  # in well under a second, before Spark starts
     check_output(output, force)
     BatchScorer(model_dir, threshold=threshold, retrieval=retrieval)  # checks them now
     if partitions is not None:
         check_count(partitions, "partitions")
     started = time.perf_counter()
     spark = session(master, log_level=log_level)  # the workers find the model (BatchScorer.path)
+    from pyspark.sql import Observation
     from pyspark.sql import functions as F
 
-    df = read(spark, input, input_format)
-    text_col = df.columns[find_column(list(df.columns), text_col, argument="text_col")]
-    # One partition per core at least (a multi-line CSV is one partition), in input order: row
-    # ids follow the file, ranges of them become partitions, sorted within.
     n = partitions or 2 * spark.sparkContext.defaultParallelism
-    df = df.withColumn(_ROW, F.monotonically_increasing_id())
-    df = df.repartitionByRange(n, _ROW).sortWithinPartitions(_ROW)
-    scored = score(df, model_dir, text_col, threshold=threshold, retrieval=retrieval)
-    scored = scored.drop(_ROW)
-    writer = scored.write.mode("overwrite" if force else "errorifexists")
-    if out_format == "csv":  # a .tsv OUTPUT gets tabs, as `read` expects of a .tsv
-        writer.csv(output, header=True, quote='"', escape='"', sep=_sep(output))
-    else:
-        writer.parquet(output)
-    # Counted from what was written, not by a pass over the input before the job: a Parquet
-    # count reads only the files' footers.
-    rows = read(spark, output, out_format).count()
-    return {"rows": rows, "partitions": n, "seconds": time.perf_counter() - started}
+    split = _format(input, input_format) == "csv" and _one_line_records(input)
+    conf, key = spark.conf, "spark.sql.files.maxPartitionBytes"
+    before = conf.get(key, None)
+    if split:  # n line-aligned byte ranges of the one file, read in order: no shuffle at all
+        conf.set(key, str(max(1, -(-Path(input).stat().st_size // n))))
+    try:
+        df = read(spark, input, input_format, one_line=split, header=header)
+        text_col = df.columns[find_column(list(df.columns), text_col, argument="text_col")]
+        if not split:
+            # A multi-line CSV, a folder, Parquet: n partitions in input order: row ids follow
+            # the read, ranges of them become partitions, sorted within.
+            df = df.withColumn(_ROW, F.monotonically_increasing_id())
+            df = df.repartitionByRange(n, _ROW).sortWithinPartitions(_ROW)
+        scored = score(df, model_dir, text_col, threshold=threshold, retrieval=retrieval)
+        if not split:
+            scored = scored.drop(_ROW)
+        written = Observation("clickbait_rows")  # counted as the rows are written: no second job
+        scored = scored.observe(written, F.count(F.lit(1)).alias("rows"))
+        writer = scored.write.mode("overwrite" if force else "errorifexists")
+        if out_format == "csv":  # a .tsv OUTPUT gets tabs, as `read` expects of a .tsv
+            writer.csv(output, header=True, quote='"', escape='"', sep=_sep(output))
+        else:
+            writer.parquet(output)
+    finally:
+        if before is None:
+            conf.unset(key)
+        else:
+            conf.set(key, before)
+    return {"rows": written.get["rows"], "partitions": n, "seconds": time.perf_counter() - started}
 

@@ -162,3 +162,44 @@ def test_spark_is_quiet_unless_verbose(saved_model, tmp_path, monkeypatch):
     assert cli.main(argv) == cli.EXIT_FAILURE
     assert cli.main([*argv, "-v"]) == cli.EXIT_FAILURE
     assert levels == ["ERROR", "WARN"]
+
+
+def test_a_one_line_csv_is_split_across_cores_and_comes_back_in_order(session, saved_model, corpus, tmp_path):
+    data = frame(corpus, 2000)
+    data.loc[2, "headline"] = "no line break here"
+    data.loc[700, ["id", "headline"]] = ["id", "headline"]  # a row that equals the header
+    data.to_csv(tmp_path / "in.csv", index=False, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
+    assert spark._one_line_records(str(tmp_path / "in.csv"))
+    r = spark.score_files(saved_model, str(tmp_path / "in.csv"), str(tmp_path / "out.parquet"), partitions=5)
+    parts = sorted((tmp_path / "out.parquet").glob("part-*"))
+    assert r["rows"] == len(data) and len(parts) == 5  # five line-aligned parts, no shuffle
+    out = pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
+    assert out["id"].tolist() == data["id"].tolist()  # every row once, in input order
+    assert out["headline"].fillna("").tolist() == data["headline"].tolist()
+    np.testing.assert_allclose(out[scoring.PROBA].to_numpy(float), expected(saved_model, data["headline"]),
+                               atol=1e-5)
+
+
+@pytest.mark.parametrize("text, one_line", [
+    (b'id,headline\n1,plain\n2,"a ""quoted"" word"\n', True),
+    (b'id,headline\r\n1,"a, comma"\r\n', True),
+    (b'id,headline\n1,"two\nlines"\n', False),
+    (b'id,headline\n1,"carriage\rreturn"\n', False),
+    (b'id,headline\n1,"a ""quote"" then\na break"\n', False),
+    (b'id,headline\n1,stray " quote\n2,x\n', False),  # unbalanced: read whole, as before
+])
+def test_one_line_records_finds_line_breaks_inside_quotes(tmp_path, text, one_line):
+    path = tmp_path / "in.csv"
+    path.write_bytes(text)
+    for chunk in (1, 3, 7, 1 << 20):  # parity carried across chunk boundaries
+        assert spark._one_line_records(str(path), chunk=chunk) is one_line
+
+
+def test_one_line_records_says_no_where_it_cannot_look(tmp_path):
+    (tmp_path / "in.csv").write_bytes(b"id,headline\n1,plain\n")
+    (tmp_path / "in.csv.gz").write_bytes(b"not read")
+    assert spark._one_line_records(str(tmp_path / "in.csv"))
+    assert not spark._one_line_records(str(tmp_path))  # a folder
+    assert not spark._one_line_records(str(tmp_path / "in.csv.gz"))
+    assert not spark._one_line_records("hdfs:///feeds/in.csv")
+    assert not spark._one_line_records(str(tmp_path / "missing.csv"))
