@@ -85,7 +85,8 @@ def run_model(path: Path, data: dict, unrelated: list[str], timing_texts: list[s
     from clickbait.detector import ClickbaitDetector
 
     det = ClickbaitDetector.load(path)
-    out: dict = {"model": str(path), "sources": {}, "unrelated_flagged": {}, "agreement": {}}
+    out: dict = {"model": str(path), "sources": {}, "unrelated_flagged": {}, "agreement": {},
+                 "news_flagged_by_one": {}}
     for name, (texts, labels) in data.items():
         row, labels_by = {}, {}
         for r in RETRIEVALS:
@@ -97,6 +98,12 @@ def run_model(path: Path, data: dict, unrelated: list[str], timing_texts: list[s
             row[r] = {k: m[k] for k in ("roc_auc", "ece", "news_flagged", "accuracy")}
         out["sources"][name] = row
         out["agreement"][name] = float((labels_by["exact"] == labels_by["fast"]).mean())
+        news = np.asarray(labels) == 0
+        if news.any():  # the pairs behind "news flagged": which news only one retrieval flags
+            fast, exact = labels_by["fast"][news] == 1, labels_by["exact"][news] == 1
+            out["news_flagged_by_one"][name] = {"fast_only": int((fast & ~exact).sum()),
+                                                "exact_only": int((exact & ~fast).sum()),
+                                                "news": int(news.sum())}
     for r in RETRIEVALS:
         det.set_params(retrieval=r)
         out["unrelated_flagged"][r] = float(det.predict(unrelated).mean())
@@ -162,6 +169,19 @@ def main(argv=None) -> int:
         if s["exact"]["news_flagged"] is not None:
             verdicts[f"{name}: news flagged not higher (median)"] = \
                 s["fast"]["news_flagged"]["median"] <= s["exact"]["news_flagged"]["median"]
+    # The same question paired: over all models, do the news headlines only one retrieval flags
+    # lean to the fast one beyond chance (exact one-sided sign test, as McNemar's)?
+    from scipy.stats import binomtest
+
+    paired = {}
+    for name in data:
+        counts = [r["news_flagged_by_one"][name] for r in runs if name in r["news_flagged_by_one"]]
+        if counts:
+            b, c = sum(x["fast_only"] for x in counts), sum(x["exact_only"] for x in counts)
+            p = binomtest(b, b + c, 0.5, alternative="greater").pvalue if b + c else 1.0
+            paired[name] = {"fast_only": b, "exact_only": c, "p_fast_flags_more": float(p)}
+            verdicts[f"{name}: news flagged by fast not more than by exact beyond chance "
+                     f"(paired, all models, p >= 0.05)"] = bool(p >= 0.05)
     verdicts["corpus test: labels alike >= 99.5% (every model)"] = \
         med["agreement"]["corpus test"]["min"] >= 0.995
     result = {
@@ -169,7 +189,8 @@ def main(argv=None) -> int:
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "load_average": list(os.getloadavg())},
         "seconds": round(time.perf_counter() - started, 1),
-        "baseline_roc_auc": base, "runs": runs, "median": med, "verdicts": verdicts,
+        "baseline_roc_auc": base, "runs": runs, "median": med, "news_flagged_paired": paired,
+        "verdicts": verdicts,
     }
     a.results.parent.mkdir(parents=True, exist_ok=True)
     a.results.write_text(json.dumps(result, indent=1) + "\n")

@@ -38,6 +38,12 @@ def best_threshold(proba: np.ndarray, labels: np.ndarray) -> float:
     return float(candidates[best[np.argmin(np.abs(candidates[best] - 0.5))]])
 
 
+def news_cap(news_proba: np.ndarray, allowed: int) -> float:
+    """The lowest threshold that at most `allowed` of these probabilities reach."""
+    p = np.sort(np.asarray(news_proba, float))[::-1]
+    return 0.0 if allowed >= len(p) else float(np.nextafter(p[allowed], np.inf))
+
+
 def fit_vote(det: ClickbaitDetector, ids: np.ndarray, embeddings: np.ndarray, labels: np.ndarray,
               own: np.ndarray, headline_cut: float = 0.01, fit_adapter: bool = True) -> None:
     """Fit the vote on held-out headlines (token ids, embeddings, labels) queried against the
@@ -60,10 +66,15 @@ def fit_vote(det: ClickbaitDetector, ids: np.ndarray, embeddings: np.ndarray, la
     det.prior_ = float(det.cases_.labels.mean())
     headline = det.headline_check_.proba(ids)
     det.votes_ = {}
-    for mode, (feats, support) in found.items():
+    news = labels == 0
+    for mode, (feats, support) in found.items():  # exact first
         combiner = Combiner.fit(feats, labels)
         d = decide(feats, support, combiner, headline, det.prior_, det.support_cut_)
         threshold = best_threshold(d.proba, labels)
+        if mode == "exact":
+            news_flagged = int(d.label(threshold)[news].sum())
+        else:  # the default retrieval flags no more of the held-out news than the exact scan
+            threshold = max(threshold, news_cap(d.proba[news & (d.headline >= 0.5)], news_flagged))
         det.votes_[mode] = {"combiner": combiner, "threshold": threshold,
                              "validation_accuracy": float(((d.proba >= threshold) == labels).mean())}
     if fit_adapter or getattr(det, "adapter_", None) is None:

@@ -41,8 +41,9 @@ def test_tree_memory_counts_forked_children_once_for_shared_pages():
     try:
         assert proc.stdout.readline().strip() == "ready"
         time.sleep(0.2)
-        total = bench.tree_pss_mb(proc.pid)
+        total, anon = bench.tree_pss_mb(proc.pid)
         assert 190 < total < 260, total  # 120 shared once + 80 own (+ two interpreters), not 320
+        assert 195 < anon < total, anon  # the bytearrays are anonymous; the interpreters' code is not
     finally:
         os.killpg(proc.pid, signal.SIGKILL)  # the parent and its child
         proc.wait()

@@ -88,6 +88,41 @@ def test_best_threshold_is_the_most_accurate_cut():
     assert 0.4 < t <= 0.45 and ((proba >= t) == labels).all()
 
 
+def test_news_cap_lets_at_most_the_allowed_count_through():
+    from clickbait.vote_fit import news_cap
+
+    p = np.array([0.9, 0.2, 0.7, 0.7, 0.4])
+    for allowed in range(7):
+        t = news_cap(p, allowed)
+        # at most `allowed`: the tie at 0.7 goes through only where both may
+        assert (p >= t).sum() == {0: 0, 1: 1, 2: 1, 3: 3, 4: 4}.get(allowed, 5)
+    assert news_cap(p, 1) > 0.7 and news_cap(np.array([]), 0) == 0.0
+
+
+def test_the_fast_vote_flags_no_more_held_out_news_than_the_exact_one(det, corpus, monkeypatch):
+    from clickbait import vote_fit
+
+    decided = {}
+    real = vote_fit.decide
+
+    def spy(feats, *args):
+        d = real(feats, *args)
+        decided["fast" if "exact" in decided else "exact"] = d
+        return d
+
+    monkeypatch.setattr(vote_fit, "decide", spy)
+    # the most accurate cut of the fast vote, made low: the cap must still hold it back
+    real_best = vote_fit.best_threshold
+    monkeypatch.setattr(vote_fit, "best_threshold",
+                        lambda p, y: 0.05 if "fast" in decided else real_best(p, y))
+    texts, labels = subset(corpus["valid"], 800, seed=3)
+    det.refit_vote(texts, labels)
+    assert set(decided) == {"exact", "fast"}
+    news = labels == 0
+    flagged = {m: int(d.label(det.votes_[m]["threshold"])[news].sum()) for m, d in decided.items()}
+    assert flagged["fast"] <= flagged["exact"], flagged
+
+
 def test_save_load_round_trip_is_identical(small_detector, corpus, tmp_path):
     texts = corpus["test"][0][:300]
     path = small_detector.save(tmp_path / "model")
