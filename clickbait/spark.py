@@ -26,12 +26,14 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .batch import ADDED, BatchScorer
+from .errors import InputError
 from .scoring import LABEL, LOW_SUPPORT, PROBA, SUPPORT, find_column
 from .validation import check_count
 
@@ -41,7 +43,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["ADDED", "BatchScorer", "read", "score", "score_files", "session"]
 
 ARROW_BATCH = 10_000  # rows per Arrow batch (fewer, larger batches: less per-batch overhead)
-_ROW = "__clickbait_row"
+_ROW, _FILE = "__clickbait_row", "__clickbait_file"
 
 
 def score(df: DataFrame, model_dir: str | os.PathLike, text_col: str | None = None, *,
@@ -143,9 +145,9 @@ def read(spark: SparkSession, path: str, format: str | None = None, *,
     if _format(path, format) == "parquet":
         return spark.read.parquet(path)
     if one_line is None:
-        one_line = _one_line_records(path)
+        one_line = _one_line_records(path, _sep(path))
     schema = None
-    if header and len(set(header)) == len(header) and all(header):
+    if header and len({h.lower() for h in header}) == len(header) and all(header):  # Spark's rule
         from pyspark.sql.types import StringType, StructField, StructType
 
         schema = StructType([StructField(name, StringType(), True) for name in header])
@@ -154,26 +156,62 @@ def read(spark: SparkSession, path: str, format: str | None = None, *,
                           enforceSchema=False)
 
 
-def _one_line_records(path: str, chunk: int = 1 << 24) -> bool:
-    """Whether `path` is one local, uncompressed CSV file with no line break inside a quoted
-    field: then Spark may split it by lines across cores (a multi-line CSV is read whole, by one
-    task). Under RFC 4180 quoting a line break is inside quotes exactly when an odd number of
-    quotes precedes it; any doubt (a folder, a remote path, .gz) says no."""
+_BLANK_LINE = re.compile(rb"(?:\A|\n)[ \t\r]*\n|(?:\A|\n)[ \t\r]+\Z")
+_LONE_CR = re.compile(rb"\r(?!\n)")
+SPLIT_MAX_BYTES = 1 << 30  # a bigger local file is read whole, as before: its scan would take long
+
+
+def _one_line_records(path: str, sep: str = ",", chunk: int = 1 << 23) -> bool:
+    """Whether `path` is one local, uncompressed CSV file that Spark may split by lines across
+    cores (a multi-line CSV is read whole, by one task) and read as `clickbait score` does: no
+    line break inside a quoted field, no empty or blank line (Spark drops those when splitting),
+    no lone CR. A quote opens a field only where a field starts (after the separator or a line
+    break); inside one, a run of quotes closes it when odd ("" is a quote). Any doubt (a folder,
+    a remote path, .gz, an unclosed quote, over SPLIT_MAX_BYTES) says no. Read in chunks of whole
+    lines, so a field still open at a chunk's end is open across a line break."""
     file = Path(path)
     if "://" in path or not file.is_file() or path.lower().endswith(".gz"):
         return False
+    size = file.stat().st_size
+    if not 0 < size <= SPLIT_MAX_BYTES:
+        return False
     import numpy as np
 
-    odd = False  # quote parity carried over from the previous chunk
+    delim, first = ord(sep), True
     with open(file, "rb") as f:
         while block := f.read(chunk):
-            if not odd and b'"' not in block:
-                continue
-            data = np.frombuffer(block, np.uint8)
-            parity = np.cumsum(data == 34, dtype=np.uint8) + np.uint8(odd)  # mod 256 keeps parity
-            if (parity[(data == 10) | (data == 13)] & 1).any():
+            while not block.endswith(b"\n") and (more := f.read(chunk)):
+                block += more  # up to the end of a line
+            if _BLANK_LINE.search(block) or _LONE_CR.search(block):
                 return False
-            odd = bool(parity[-1] & 1)
+            data = np.frombuffer(block, np.uint8)
+            quotes = np.flatnonzero(data == 34)
+            if not len(quotes):
+                first = False
+                continue
+            runs = np.diff(quotes, prepend=-2) != 1  # runs of consecutive quotes
+            starts = quotes[runs]
+            lengths = np.diff(np.append(np.flatnonzero(runs), len(quotes)))
+            before = data[np.maximum(starts - 1, 0)]
+            at_start = (before == delim) | (before == 10) | (starts == 0)
+            if first and block.startswith(b"\xef\xbb\xbf"):  # a BOM: the first field starts after it
+                at_start |= starts == 3
+            first, inside, opened, spans = False, False, 0, []
+            runs = zip(starts.tolist(), lengths.tolist(), at_start.tolist(), strict=True)
+            for pos, length, field_start in runs:
+                if not inside:
+                    if field_start and length % 2:  # opens (then pairs of escaped quotes)
+                        inside, opened = True, pos
+                elif length % 2:  # pairs are escaped quotes; an odd run closes the field
+                    inside = False
+                    spans.append((opened, pos))
+            if inside:  # open at the end of whole lines: across a line break, or never closed
+                return False
+            if spans:
+                lines = np.flatnonzero(data == 10)
+                where = np.searchsorted(lines, np.asarray(spans))
+                if (where[:, 0] != where[:, 1]).any():  # a line break between a field's quotes
+                    return False
     return True
 
 
@@ -202,6 +240,7 @@ def check_header(input: str, format: str | None = None, text_col: str | None = N
     return header
 
 
+_GLOB = re.compile(r"[*?\[\]{}\\]")  # Hadoop's pattern characters
 _SPARK_FILES = re.compile(r"part-.*|_SUCCESS|_committed_.*|_started_.*|\..*\.crc")
 
 
@@ -231,6 +270,10 @@ def score_files(model_dir: str | os.PathLike, input: str, output: str, *, text_c
     writes), every row once and in input order. Returns rows, partitions and seconds. The
     input's header is checked before Spark starts; `log_level` is Spark's (None: its default)."""
     out_format = _format(output, output_format)
+    if "://" not in input and os.path.lexists(input) and _GLOB.search(input):
+        raise InputError(f"{input}: Spark reads an input path as a pattern, and this name has "
+                         f"{''.join(sorted(set(_GLOB.findall(input))))} in it: rename the file, or "
+                         "link it under a name without any of * ? [ ] { } \\")
     header = check_header(input, input_format, text_col)  # in well under a second, before Spark starts
     check_output(output, force)
     BatchScorer(model_dir, threshold=threshold, retrieval=retrieval)  # checks them now
@@ -242,7 +285,7 @@ def score_files(model_dir: str | os.PathLike, input: str, output: str, *, text_c
     from pyspark.sql import functions as F
 
     n = partitions or 2 * spark.sparkContext.defaultParallelism
-    split = _format(input, input_format) == "csv" and _one_line_records(input)
+    split = _format(input, input_format) == "csv" and _one_line_records(input, _sep(input))
     conf, key = spark.conf, "spark.sql.files.maxPartitionBytes"
     before = conf.get(key, None)
     if split:  # n line-aligned byte ranges of the one file, read in order: no shuffle at all
@@ -250,14 +293,16 @@ def score_files(model_dir: str | os.PathLike, input: str, output: str, *, text_c
     try:
         df = read(spark, input, input_format, one_line=split, header=header)
         text_col = df.columns[find_column(list(df.columns), text_col, argument="text_col")]
-        if not split:
-            # A multi-line CSV, a folder, Parquet: n partitions in input order: row ids follow
-            # the read, ranges of them become partitions, sorted within.
+        order = [] if split else [_ROW] if Path(input).is_file() else [_FILE, _ROW]
+        if order:
+            # A multi-line CSV, a folder, Parquet: n partitions in input order (a folder's files
+            # by name: Spark reads the biggest first): row ids follow the read, ranges of
+            # (file, row id) become partitions, sorted within.
+            if _FILE in order:
+                df = df.withColumn(_FILE, F.input_file_name())
             df = df.withColumn(_ROW, F.monotonically_increasing_id())
-            df = df.repartitionByRange(n, _ROW).sortWithinPartitions(_ROW)
-        scored = score(df, model_dir, text_col, threshold=threshold, retrieval=retrieval)
-        if not split:
-            scored = scored.drop(_ROW)
+            df = df.repartitionByRange(n, *order).sortWithinPartitions(*order)
+        scored = score(df, model_dir, text_col, threshold=threshold, retrieval=retrieval).drop(*order)
         written = Observation("clickbait_rows")  # counted as the rows are written: no second job
         scored = scored.observe(written, F.count(F.lit(1)).alias("rows"))
         writer = scored.write.mode("overwrite" if force else "errorifexists")
@@ -265,6 +310,11 @@ def score_files(model_dir: str | os.PathLike, input: str, output: str, *, text_c
             writer.csv(output, header=True, quote='"', escape='"', sep=_sep(output))
         else:
             writer.parquet(output)
+    except BaseException as e:  # an interrupt too: no half-written OUTPUT stays behind
+        _remove_partial(output)
+        if isinstance(e, Exception):
+            raise _job_error(e, input) from e
+        raise
     finally:
         if before is None:
             conf.unset(key)
@@ -272,3 +322,29 @@ def score_files(model_dir: str | os.PathLike, input: str, output: str, *, text_c
             conf.set(key, before)
     return {"rows": written.get["rows"], "partitions": n, "seconds": time.perf_counter() - started}
 
+
+def _remove_partial(output: str) -> None:
+    """After a failed job: remove what Spark left at a local OUTPUT (an empty folder, part files,
+    _temporary) unless it is a finished output (_SUCCESS: the previous one, still whole)."""
+    path = Path(output)
+    if "://" in output or path.is_symlink() or not path.is_dir():
+        return
+    names = [p.name for p in path.iterdir()]
+    if "_SUCCESS" not in names and all(_SPARK_FILES.fullmatch(n) or n == "_temporary" for n in names):
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _job_error(e: Exception, input: str) -> Exception:
+    """Spark's own failure (a malformed row, a header that does not fit, ...) as one line that
+    names the input; any other exception as it is."""
+    try:
+        from py4j.protocol import Py4JJavaError
+        from pyspark.errors import PySparkException
+    except ImportError:  # pragma: no cover
+        return e
+    if not isinstance(e, (Py4JJavaError, PySparkException)):
+        return e
+    text = str(e)
+    found = re.findall(r"\[[A-Z][A-Z0-9_.]+\][^\n]*", text)  # the innermost cause says most
+    line = found[-1] if found else next((t for t in text.splitlines() if t.strip()), type(e).__name__)
+    return InputError(f"Spark could not score {input}: {line.strip()[:500]}")

@@ -60,7 +60,8 @@ def cmd_score_spark(a: argparse.Namespace) -> int:
     r = score_files(a.model_dir, a.input, a.output, text_col=a.text_column, input_format=a.input_format,
                     output_format=a.output_format, master=a.master, partitions=a.partitions,
                     force=a.force, threshold=a.threshold, retrieval=a.retrieval,
-                    log_level="WARN" if a.verbose else "ERROR")  # Spark's JVM log: quiet unless -v
+                    log_level="WARN" if a.verbose else "FATAL")  # Spark's JVM log: quiet unless -v
+    # (a failed job's cause comes back as one line: clickbait.spark._job_error)
     _say(a, f"scored {r['rows']:,} rows into {a.output} ({r['partitions']} partitions) in "
             f"{r['seconds']:.1f} s", file=sys.stderr)
     return EXIT_OK
