@@ -156,7 +156,7 @@ def read(spark: SparkSession, path: str, format: str | None = None, *,
                           enforceSchema=False)
 
 
-_BLANK_LINE = re.compile(rb"(?:\A|\n)[ \t\r]*\n|(?:\A|\n)[ \t\r]+\Z")
+_BLANK_LINE = re.compile(rb"\n[ \t\r]*\n")  # a literal first byte: re searches for it fast
 _LONE_CR = re.compile(rb"\r(?!\n)")
 SPLIT_MAX_BYTES = 1 << 30  # a bigger local file is read whole, as before: its scan would take long
 
@@ -182,8 +182,11 @@ def _one_line_records(path: str, sep: str = ",", chunk: int = 1 << 23) -> bool:
         while block := f.read(chunk):
             while not block.endswith(b"\n") and (more := f.read(chunk)):
                 block += more  # up to the end of a line
-            if _BLANK_LINE.search(block) or _LONE_CR.search(block):
-                return False
+            first_line, _, _ = block.partition(b"\n")
+            last_line = block[block.rfind(b"\n") + 1:]
+            if (not first_line.strip(b" \t\r") or _BLANK_LINE.search(block) or _LONE_CR.search(block)
+                    or (last_line and not last_line.strip(b" \t\r"))):
+                return False  # an empty or blank line, or a lone CR
             data = np.frombuffer(block, np.uint8)
             quotes = np.flatnonzero(data == 34)
             if not len(quotes):
@@ -191,25 +194,34 @@ def _one_line_records(path: str, sep: str = ",", chunk: int = 1 << 23) -> bool:
                 continue
             runs = np.diff(quotes, prepend=-2) != 1  # runs of consecutive quotes
             starts = quotes[runs]
-            lengths = np.diff(np.append(np.flatnonzero(runs), len(quotes)))
+            odd = np.diff(np.append(np.flatnonzero(runs), len(quotes))) % 2 == 1
             before = data[np.maximum(starts - 1, 0)]
             at_start = (before == delim) | (before == 10) | (starts == 0)
             if first and block.startswith(b"\xef\xbb\xbf"):  # a BOM: the first field starts after it
                 at_start |= starts == 3
-            first, inside, opened, spans = False, False, 0, []
-            runs = zip(starts.tolist(), lengths.tolist(), at_start.tolist(), strict=True)
-            for pos, length, field_start in runs:
-                if not inside:
-                    if field_start and length % 2:  # opens (then pairs of escaped quotes)
+            first = False
+            # An even run changes nothing (outside a field: text, or "" opening and closing;
+            # inside: escaped quotes). An odd run opens a field where a field starts, else is
+            # text; inside a field it closes it.
+            starts, at_start = starts[odd], at_start[odd]
+            inside = False
+            if at_start[0::2].all():  # the usual case: odd runs alternate, opening and closing
+                inside = len(starts) % 2 == 1
+                spans = np.stack([starts[0:len(starts) - inside:2], starts[1::2]], axis=1)
+            else:  # a quote inside an unquoted field: follow the state run by run
+                spans, opened = [], 0
+                for pos, field_start in zip(starts.tolist(), at_start.tolist(), strict=True):
+                    if inside:
+                        inside = False
+                        spans.append((opened, pos))
+                    elif field_start:
                         inside, opened = True, pos
-                elif length % 2:  # pairs are escaped quotes; an odd run closes the field
-                    inside = False
-                    spans.append((opened, pos))
+                spans = np.asarray(spans, dtype=np.int64).reshape(-1, 2)
             if inside:  # open at the end of whole lines: across a line break, or never closed
                 return False
-            if spans:
+            if len(spans):
                 lines = np.flatnonzero(data == 10)
-                where = np.searchsorted(lines, np.asarray(spans))
+                where = np.searchsorted(lines, spans)
                 if (where[:, 0] != where[:, 1]).any():  # a line break between a field's quotes
                     return False
     return True
