@@ -5,20 +5,21 @@
 
 `score` adds the columns `clickbait score` writes: `clickbait_probability` (double, null where
 the text is missing or blank), `clickbait` (int, null there too; never 1 for text the headline
-check rejects), `support` (double) and `low_support` (int), through `mapInPandas`: Spark hands
+check rejects), `support` (double) and `low_support` (int), through `mapInArrow`: Spark hands
 each Python worker Arrow batches of rows, and `BatchScorer` scores them with the same `Scorer`
-as `clickbait score` (numpy encoder, exact retrieval, the detector's own vote), so the
+as `clickbait score` (numpy encoder, the model's retrieval and vote), so the
 probabilities are the single-process ones (tests/test_spark.py: within 1e-5).
 
 The model loads once per worker process, on its first batch, and stays in a module cache
-(clickbait/batch.py): `BatchScorer` itself pickles as a few strings, and Spark reuses its Python workers
-across tasks, so a job of many partitions pays the load (about a second without TensorFlow) once
-per worker. The model folder must be readable by the workers: a shared path, or shipped with
+(clickbait/batch.py): `BatchScorer` itself pickles as a few strings, and Spark reuses its
+Python workers across tasks, so a job of many partitions pays the load once per worker. The
+model folder must be readable by the workers: a shared path, or shipped with
 `spark-submit --archives model.zip#model` and named `model` (see README).
 
 `score_files` is `clickbait score-spark`: read CSV (RFC 4180 quotes: Spark's default escape
 character, a backslash, would silently split headlines such as "C:\\" ...) or Parquet, score,
-write Parquet or CSV, every row once and in input order.
+write Parquet or CSV, every row once and in input order (a local one-line CSV in line-aligned
+parts, no shuffle; anything else by row number; see docs/spark.md).
 """
 
 from __future__ import annotations

@@ -249,8 +249,9 @@ def test_a_folder_comes_back_in_file_name_order(session, saved_model, tmp_path):
     folder.mkdir()
     sizes = {"a.csv": 10, "b.csv": 500, "c.csv": 50}  # Spark reads the biggest file first
     for name, n in sizes.items():
-        pd.DataFrame({"id": [f"{name}:{i}" for i in range(n)],
-                      "headline": [f"Headline {i} of {name}" for i in range(n)]}).to_csv(folder / name, index=False)
+        rows = {"id": [f"{name}:{i}" for i in range(n)],
+                "headline": [f"Headline {i} of {name}" for i in range(n)]}
+        pd.DataFrame(rows).to_csv(folder / name, index=False)
     spark.score_files(saved_model, str(folder), str(tmp_path / "out.parquet"), input_format="csv")
     parts = sorted((tmp_path / "out.parquet").glob("part-*"))
     ids = pd.concat([pd.read_parquet(p) for p in parts])["id"].tolist()
