@@ -58,10 +58,16 @@ def score(df: DataFrame, model_dir: str | os.PathLike, text_col: str | None = No
     clash = [c for c in ADDED if c in df.columns]
     if clash:
         raise ValueError(f"the DataFrame already has column(s) {clash}; rename them first")
+    names = list(df.columns)
+    dotted = any("." in c or "`" in c for c in names)
+    if dotted:  # pyspark's mapInArrow looks each column up by name, and reads a.b as a field of a
+        text_col = f"__clickbait_c{names.index(text_col)}"
+        df = df.toDF(*(f"__clickbait_c{i}" for i in range(len(names))))
     types = {PROBA: DoubleType(), LABEL: IntegerType(), SUPPORT: DoubleType(), LOW_SUPPORT: IntegerType()}
     schema = StructType([*df.schema.fields, *(StructField(c, types[c], True) for c in ADDED)])
     scorer = BatchScorer(model_dir, text_col, threshold=threshold, retrieval=retrieval)
-    return df.mapInArrow(scorer, schema)
+    scored = df.mapInArrow(scorer, schema)
+    return scored.toDF(*names, *ADDED) if dotted else scored
 
 
 def session(master: str | None = None, app: str = "clickbait",
@@ -299,10 +305,13 @@ def score_files(model_dir: str | os.PathLike, input: str, output: str, *, text_c
 
     n = partitions or 2 * spark.sparkContext.defaultParallelism
     split = _format(input, input_format) == "csv" and _one_line_records(input, _sep(input))
-    conf, key = spark.conf, "spark.sql.files.maxPartitionBytes"
-    before = conf.get(key, None)
+    conf = spark.conf
+    keys = ("spark.sql.files.maxPartitionBytes", "spark.sql.files.openCostInBytes")
+    before = {k: conf.get(k, None) for k in keys}
     if split:  # n line-aligned byte ranges of the one file, read in order: no shuffle at all
-        conf.set(key, str(max(1, -(-Path(input).stat().st_size // n))))
+        # (both at a part's size: Spark splits at min(max bytes, max(open cost, bytes per core)))
+        for k in keys:
+            conf.set(k, str(max(1, -(-Path(input).stat().st_size // n))))
     try:
         df = read(spark, input, input_format, one_line=split, header=header)
         text_col = df.columns[find_column(list(df.columns), text_col, argument="text_col")]
@@ -329,10 +338,11 @@ def score_files(model_dir: str | os.PathLike, input: str, output: str, *, text_c
             raise _job_error(e, input) from e
         raise
     finally:
-        if before is None:
-            conf.unset(key)
-        else:
-            conf.set(key, before)
+        for k, v in before.items():
+            if v is None:
+                conf.unset(k)
+            else:
+                conf.set(k, v)
     return {"rows": written.get["rows"], "partitions": n, "seconds": time.perf_counter() - started}
 
 

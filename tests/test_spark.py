@@ -265,3 +265,29 @@ def test_a_file_name_spark_would_read_as_a_pattern_is_refused(no_spark, saved_mo
         (tmp_path / name).write_text("id,headline\n1,x\n")
         with pytest.raises(InputError, match="pattern"):
             spark.score_files(saved_model, str(tmp_path / name), str(tmp_path / "out.parquet"))
+
+
+def test_partitions_sets_the_number_of_parts_of_a_one_line_file(session, saved_model, tmp_path):
+    # 5 MB in 50 rows: Spark's 4 MB cost of opening a file used to cap a part's size (2 parts)
+    rows = pd.DataFrame({"id": [str(i) for i in range(50)],
+                         "headline": [f"Headline {i} " + "word " * 20_000 for i in range(50)]})
+    rows.to_csv(tmp_path / "in.csv", index=False)
+    for n in (1, 3):
+        out = tmp_path / f"out{n}.parquet"
+        assert spark.score_files(saved_model, str(tmp_path / "in.csv"), str(out), partitions=n)["rows"] == 50
+        assert len(list(out.glob("part-*"))) == n
+        back = pd.concat([pd.read_parquet(p) for p in sorted(out.glob("part-*"))])
+        assert back["id"].tolist() == rows["id"].tolist()
+
+
+def test_column_names_with_dots_pass_through(session, saved_model, tmp_path):
+    # pyspark's mapInArrow read a.b as field b of column a (found by a hostile probe)
+    text = "a.b,a,my.headline\n1,2,You will not believe this\n3,4,Senate passes budget\n"
+    (tmp_path / "in.csv").write_text(text)
+    out = tmp_path / "out.parquet"
+    r = spark.score_files(saved_model, str(tmp_path / "in.csv"), str(out), text_col="my.headline")
+    back = pd.read_parquet(out)
+    assert r["rows"] == 2 and back["a.b"].tolist() == ["1", "3"]
+    assert list(back.columns)[:3] == ["a.b", "a", "my.headline"]
+    np.testing.assert_allclose(back[scoring.PROBA].to_numpy(float),
+                               expected(saved_model, back["my.headline"]), atol=1e-5)
