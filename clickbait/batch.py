@@ -25,6 +25,8 @@ if TYPE_CHECKING:  # pragma: no cover
 # The columns scoring adds, as `clickbait score`, with the pandas dtypes engines receive them in
 # (Int32: Spark's IntegerType).
 ADDED_DTYPES = {PROBA: "float64", LABEL: "Int32", SUPPORT: "float64", LOW_SUPPORT: "Int32"}
+# ... and as Arrow types (`score_arrow`; Spark's schema for them is derived from these)
+ADDED_ARROW_TYPES = {PROBA: "float64", LABEL: "int32", SUPPORT: "float64", LOW_SUPPORT: "int32"}
 ADDED = tuple(ADDED_DTYPES)
 _SCORERS: dict[tuple, Scorer] = {}  # per worker process: (model folder, options) -> Scorer
 _LOADING = threading.Lock()  # threads of one worker (Dask's default scheduler) load it once
@@ -112,8 +114,7 @@ class BatchScorer:
         threshold = self.scorer.threshold if self.threshold is None else self.threshold
         texts = batch.column(batch.schema.get_field_index(self.text_col))
         cols = _outputs(self._scored(np.asarray(texts.to_pylist(), dtype=object)), threshold)
-        types = {PROBA: pa.float64(), LABEL: pa.int32(), SUPPORT: pa.float64(), LOW_SUPPORT: pa.int32()}
-        added = [pa.array(cols[c], from_pandas=True).cast(types[c]) for c in ADDED]
+        added = [pa.array(cols[c], from_pandas=True).cast(ADDED_ARROW_TYPES[c]) for c in ADDED]
         return pa.RecordBatch.from_arrays([*batch.columns, *added], names=[*batch.schema.names, *ADDED])
 
     def __call__(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:

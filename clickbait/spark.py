@@ -33,9 +33,9 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .batch import ADDED, BatchScorer
+from .batch import ADDED, ADDED_ARROW_TYPES, BatchScorer
 from .errors import InputError
-from .scoring import LABEL, LOW_SUPPORT, PROBA, SUPPORT, find_column
+from .scoring import find_column
 from .validation import check_count
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -52,7 +52,9 @@ def score(df: DataFrame, model_dir: str | os.PathLike, text_col: str | None = No
     """`df` with `clickbait_probability`, `clickbait`, `support` and `low_support` added (lazily:
     a Spark transformation).
     `text_col` defaults to the column named headline/title/text, or the only column."""
-    from pyspark.sql.types import DoubleType, IntegerType, StructField, StructType
+    import pyarrow as pa
+    from pyspark.sql.pandas.types import from_arrow_type
+    from pyspark.sql.types import StructField, StructType
 
     text_col = df.columns[find_column(list(df.columns), text_col, argument="text_col")]
     clash = [c for c in ADDED if c in df.columns]
@@ -63,8 +65,8 @@ def score(df: DataFrame, model_dir: str | os.PathLike, text_col: str | None = No
     if dotted:  # pyspark's mapInArrow looks each column up by name, and reads a.b as a field of a
         text_col = f"__clickbait_c{names.index(text_col)}"
         df = df.toDF(*(f"__clickbait_c{i}" for i in range(len(names))))
-    types = {PROBA: DoubleType(), LABEL: IntegerType(), SUPPORT: DoubleType(), LOW_SUPPORT: IntegerType()}
-    schema = StructType([*df.schema.fields, *(StructField(c, types[c], True) for c in ADDED)])
+    added = [StructField(c, from_arrow_type(pa.type_for_alias(ADDED_ARROW_TYPES[c])), True) for c in ADDED]
+    schema = StructType([*df.schema.fields, *added])
     scorer = BatchScorer(model_dir, text_col, threshold=threshold, retrieval=retrieval)
     scored = df.mapInArrow(scorer, schema)
     return scored.toDF(*names, *ADDED) if dotted else scored
@@ -310,8 +312,9 @@ def score_files(model_dir: str | os.PathLike, input: str, output: str, *, text_c
     before = {k: conf.get(k, None) for k in keys}
     if split:  # n line-aligned byte ranges of the one file, read in order: no shuffle at all
         # (both at a part's size: Spark splits at min(max bytes, max(open cost, bytes per core)))
+        part = max(1, -(-Path(input).stat().st_size // n))
         for k in keys:
-            conf.set(k, str(max(1, -(-Path(input).stat().st_size // n))))
+            conf.set(k, str(part))
     try:
         df = read(spark, input, input_format, one_line=split, header=header)
         text_col = df.columns[find_column(list(df.columns), text_col, argument="text_col")]
