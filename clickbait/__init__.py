@@ -23,6 +23,7 @@ from .version import __version__
 # name -> (submodule, attribute): imported on first access.
 _LAZY = {
     "ClickbaitDetector": ("detector", "ClickbaitDetector"),
+    "TrainedDetector": ("trained", "TrainedDetector"),
     "read_vectors": ("vectors", "read_vectors"),
     "score_frame": ("scoring", "score_frame"),
     "score_csv": ("scoring", "score_csv"),
@@ -37,6 +38,7 @@ __all__ = [
     "ClickbaitError",
     "CollapseError",
     "InputError",
+    "TrainedDetector",
     "VectorFormatError",
     "__version__",
     "evaluate",
@@ -55,6 +57,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .detector import ClickbaitDetector
     from .evaluation import evaluate, evaluate_csv
     from .scoring import score_csv, score_frame
+    from .trained import TrainedDetector
     from .vectors import read_vectors
 
 

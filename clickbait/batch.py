@@ -71,10 +71,10 @@ class BatchScorer:
             with _LOADING:
                 scorer = _SCORERS.get(key)
                 if scorer is None:
-                    from .detector import ClickbaitDetector
                     from .scorer import Scorer
+                    from .trained import TrainedDetector  # no scikit-learn in the workers
 
-                    detector = ClickbaitDetector.load(self.path)
+                    detector = TrainedDetector.load(self.path)
                     scorer = _SCORERS[key] = Scorer(detector, retrieval=self.retrieval, dedup=True)
         return scorer
 

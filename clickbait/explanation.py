@@ -15,10 +15,10 @@ from .vote import adaptation_space, unit_rows
 CANDIDATES = 3000  # nearest cases of each class by metric similarity that explain re-ranks
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .detector import ClickbaitDetector
+    from .trained import TrainedDetector
 
 
-def evidence_frame(det: ClickbaitDetector, texts) -> pd.DataFrame:
+def evidence_frame(det: TrainedDetector, texts) -> pd.DataFrame:
     """The evidence behind each probability, one row per headline: each feature of the
     nearest cases (clickbait.vote.FEATURES), its contribution to the logit (weight x value),
     the intercept, what the cases alone say, P(headline), support and the
@@ -41,7 +41,7 @@ def evidence_frame(det: ClickbaitDetector, texts) -> pd.DataFrame:
         low_support=d.low_support, clickbait_probability=d.proba)
 
 
-def case_topics(det: ClickbaitDetector, cases: CaseBase, positions: np.ndarray) -> np.ndarray:
+def case_topics(det: TrainedDetector, cases: CaseBase, positions: np.ndarray) -> np.ndarray:
     """Unit word-vector sums (topics) of the training cases at `positions`, computed on first
     need and kept (one tokenization per case, however many explanations ask)."""
     key = (id(cases), cases.version)
@@ -59,7 +59,7 @@ def case_topics(det: ClickbaitDetector, cases: CaseBase, positions: np.ndarray) 
     return topics[positions]
 
 
-def relevant_cases(det: ClickbaitDetector, emb: np.ndarray, query_topics: np.ndarray, k: int,
+def relevant_cases(det: TrainedDetector, emb: np.ndarray, query_topics: np.ndarray, k: int,
                    candidates: int = CANDIDATES, chunk: int = 64) -> tuple[np.ndarray, np.ndarray]:
     """(relevance, positions), n x k, of the most relevant training cases: among the
     `candidates` nearest of each class by metric similarity, ranked by the mean of the metric
@@ -82,7 +82,7 @@ def relevant_cases(det: ClickbaitDetector, emb: np.ndarray, query_topics: np.nda
     return np.concatenate(rel_out), np.concatenate(pos_out)
 
 
-def explain(det: ClickbaitDetector, texts, k: int | None = None) -> pd.DataFrame:
+def explain(det: TrainedDetector, texts, k: int | None = None) -> pd.DataFrame:
     """The cases behind each prediction, one row per (query, case): query index and text,
     rank, case id, `similarity` (metric), `relevance` (the mean of the metric and the
     word-vector similarity: near in class AND about the same thing), the case's label, text,

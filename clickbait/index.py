@@ -32,6 +32,7 @@ LISTS = 256  # clusters per class (fewer for a small class: at least 39 cases ea
 NPROBE = 4  # lists searched for the nearest cases
 PROBE = 8  # nearest clusters that summarise the deeper ranks (about 450 cases: past rank 100)
 TOP = 10  # nearest cases found case by case
+RETRIEVALS = ("fast", "exact")  # this index, or every case scanned (clickbait.cases)
 
 
 def available() -> bool:

@@ -245,7 +245,7 @@ def drop_user(model_dir: str | os.PathLike, name: str) -> bool:
         return folder.remove()
 
 
-# -- a detector's overlay operations (ClickbaitDetector.attach_user etc. delegate here) ----------
+# -- a detector's overlay operations (TrainedDetector.attach_user etc. delegate here) ----------
 def model_sha(det) -> str | None:
     """The sha256 of the detector's model.keras (None for one never saved)."""
     return getattr(det, "config_", {}).get("sha256", {}).get("model.keras")
@@ -272,7 +272,7 @@ def fit_overlay(det, overlay: UserOverlay) -> UserOverlay:
 
 def attach_user(det, name: str, model_dir: str | os.PathLike | None = None,
                 user_weight: float | None = None, *, create: bool = True) -> UserOverlay:
-    """`ClickbaitDetector.attach_user`: user `name`'s overlay (a new one with `create`) becomes
+    """`TrainedDetector.attach_user`: user `name`'s overlay (a new one with `create`) becomes
     `det.overlay_`."""
     det._check_fitted()
     if user_weight is not None:
@@ -290,7 +290,7 @@ def attach_user(det, name: str, model_dir: str | os.PathLike | None = None,
 
 
 def save_user(det, model_dir: str | os.PathLike | None = None) -> Path:
-    """`ClickbaitDetector.save_user`: the attached overlay, as it is in memory."""
+    """`TrainedDetector.save_user`: the attached overlay, as it is in memory."""
     overlay = getattr(det, "overlay_", None)
     if overlay is None:
         raise RuntimeError("no user overlay attached: call attach_user(name) first")

@@ -1,9 +1,9 @@
-"""Saving and loading a `ClickbaitDetector`: a versioned model folder (files.VersionedFolder)
-holding model.keras, cases.npz, cases.parquet, vote.npz and config.json, each checked against
-manifest.json. No pickle: the Keras file loads in safe mode, and every number in config.json is
-bounded (clickbait.artifacts) before anything is sized by it.
+"""Saving and loading a detector (`TrainedDetector`, so `ClickbaitDetector` too): a versioned
+model folder (files.VersionedFolder) holding model.keras, cases.npz, cases.parquet, vote.npz and
+config.json, each checked against manifest.json. No pickle: the Keras file loads in safe mode,
+and every number in config.json is bounded (clickbait.artifacts) before anything is sized by it.
 
-`ClickbaitDetector.save/load/save_learned/retain_and_save` delegate here.
+`TrainedDetector.save/load/retain_and_save` and `ClickbaitDetector.save_learned` delegate here.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from .version import __version__
 from .vote import Adapter, Combiner
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .detector import ClickbaitDetector
+    from .trained import TrainedDetector
 
 FORMAT_VERSION = 4  # 2: versioned folder with a manifest; 3: the learned vote (vote.npz); 4: adapter
 INDEX_FILE = "index.npz"  # the fast retrieval's centroids (optional)
@@ -71,8 +71,8 @@ def _refuse_code(model: bytes, path: Path) -> None:
             stack.extend(x)
 
 
-def save(det: ClickbaitDetector, directory: str | os.PathLike, *, force: bool = False) -> Path:
-    """`ClickbaitDetector.save`: a new version of `directory`, behind one atomic pointer."""
+def save(det: TrainedDetector, directory: str | os.PathLike, *, force: bool = False) -> Path:
+    """`TrainedDetector.save`: a new version of `directory`, behind one atomic pointer."""
     det._check_fitted()
     folder = VersionedFolder(directory, "model")
     folder.check_replaceable(force, allowed=("users",))  # before the lock creates anything
@@ -82,7 +82,7 @@ def save(det: ClickbaitDetector, directory: str | os.PathLike, *, force: bool = 
     return folder.path
 
 
-def save_learned(det: ClickbaitDetector, directory: str | os.PathLike) -> Path:
+def save_learned(det: TrainedDetector, directory: str | os.PathLike) -> Path:
     """`ClickbaitDetector.save_learned`: a new version under the lock, refused if another writer
     changed the folder since `det` was loaded."""
     folder = VersionedFolder(directory, "model")
@@ -97,7 +97,7 @@ def save_learned(det: ClickbaitDetector, directory: str | os.PathLike) -> Path:
     return folder.path
 
 
-def write_version(det: ClickbaitDetector, folder: VersionedFolder,
+def write_version(det: TrainedDetector, folder: VersionedFolder,
                   model_from: Path | None = None) -> None:
     """Write a new version of `det` into `folder` (the caller holds its lock); `model_from` is a
     version whose model.keras is reused byte for byte (its checksum stays the same)."""
@@ -118,7 +118,7 @@ def write_version(det: ClickbaitDetector, folder: VersionedFolder,
                 np.savez(f, **{f"centroids{c}": det.centroids_[c] for c in (0, 1)})
         config = {
             "format": FORMAT_VERSION,
-            "params": det.get_params(),
+            "params": det._param_dict(),
             "threshold": det.votes_["exact"]["threshold"],
             "vote": {"combiner": det.votes_["exact"]["combiner"].to_dict(), "adapter": det.adapter_.to_dict(),
                      "fast": {"combiner": det.votes_["fast"]["combiner"].to_dict(),
@@ -145,9 +145,9 @@ def write_version(det: ClickbaitDetector, folder: VersionedFolder,
     det.model_dir_ = folder.path
 
 
-def retain_and_save(det: ClickbaitDetector, texts: list[str], labels, source: str | None = None,
+def retain_and_save(det: TrainedDetector, texts: list[str], labels, source: str | None = None,
                     model_dir: str | os.PathLike | None = None) -> np.ndarray:
-    """`ClickbaitDetector.retain_and_save` (`texts` already checked): under the folder's lock, the
+    """`TrainedDetector.retain_and_save` (`texts` already checked): under the folder's lock, the
     stored cases (the attached overlay's, else the shared base's) are read again, the new ones
     added and a new version saved; the in-memory cases become the stored ones."""
     from .overlay import UserOverlay, fit_overlay, model_sha, resolve_model_dir
@@ -180,9 +180,9 @@ def retain_and_save(det: ClickbaitDetector, texts: list[str], labels, source: st
     return ids
 
 
-def load(cls: type[ClickbaitDetector], directory: str | os.PathLike, user: str | None = None, *,
-         new_user: bool = False) -> ClickbaitDetector:
-    """`ClickbaitDetector.load`: every file checked against the manifest, config.json bounded,
+def load(cls: type[TrainedDetector], directory: str | os.PathLike, user: str | None = None, *,
+         new_user: bool = False) -> TrainedDetector:
+    """`TrainedDetector.load`: every file checked against the manifest, config.json bounded,
     a model.keras carrying code refused; the Keras model itself is read on first use."""
     directory = Path(directory)
     folder = VersionedFolder(directory, "model")
@@ -200,7 +200,7 @@ def load(cls: type[ClickbaitDetector], directory: str | os.PathLike, user: str |
         check_config(config, path)  # every number bounded before anything is sized by it
         try:
             self = cls(**config["params"])
-            self._validate_params()
+            self._check_params()
             threshold = check_probability(config["threshold"])
         except (KeyError, TypeError, ValueError) as e:
             raise ArtifactError(f"{path}: {e}") from None
@@ -251,7 +251,7 @@ def load(cls: type[ClickbaitDetector], directory: str | os.PathLike, user: str |
     return self
 
 
-def load_keras(det: ClickbaitDetector) -> None:
+def load_keras(det: TrainedDetector) -> None:
     """Load the Keras model from the bytes `load` verified (safe mode: no code runs)."""
     import tempfile
 

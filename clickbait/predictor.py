@@ -19,7 +19,7 @@ import numpy as np
 from .inference import NumpyTextModel, UnsupportedModel
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .detector import ClickbaitDetector
+    from .trained import TrainedDetector
     from .vote import Decision
 
 ENCODERS = ("auto", "numpy", "tensorflow")
@@ -31,7 +31,7 @@ class Predictor:
     encoder: "auto" (numpy when the model's layers are ones clickbait.inference runs, else
     TensorFlow), "numpy" (raises `UnsupportedModel` otherwise) or "tensorflow" (Keras)."""
 
-    def __init__(self, detector: ClickbaitDetector, encoder: str = "auto"):
+    def __init__(self, detector: TrainedDetector, encoder: str = "auto"):
         if encoder not in ENCODERS:
             raise ValueError(f"encoder must be one of {ENCODERS}, got {encoder!r}")
         self.detector = detector

@@ -15,7 +15,7 @@ from .tokens import standardize
 from .vote import adaptation_space, retained_mass
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .detector import ClickbaitDetector
+    from .trained import TrainedDetector
 
 
 def text_keys(texts: Sequence[str]) -> list[str]:
@@ -24,7 +24,7 @@ def text_keys(texts: Sequence[str]) -> list[str]:
     return [" ".join(t.split()) for t in standardize(list(texts))]
 
 
-def retained_cases(det: ClickbaitDetector) -> dict | None:
+def retained_cases(det: TrainedDetector) -> dict | None:
     """The cases retained after training (the shared base's, then the user's overlay's), in
     the adaptation space, with labels, vote weights (1, or `user_weight`), texts, and where
     each is stored (layer, position); None when there are none."""
@@ -49,7 +49,7 @@ def retained_cases(det: ClickbaitDetector) -> dict | None:
             "keys": dict(zip(text_keys(texts), index.labels.tolist(), strict=True))}
 
 
-def retained_neighbours(det: ClickbaitDetector, ids: np.ndarray, embeddings: np.ndarray) -> tuple | None:
+def retained_neighbours(det: TrainedDetector, ids: np.ndarray, embeddings: np.ndarray) -> tuple | None:
     """(n x 2 masses (E0, E1), similarities n x m, positions into `_retained()`) of the
     retained cases nearest each headline in the adaptation space; None if none are retained."""
     retained = det._retained()

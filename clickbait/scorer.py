@@ -17,9 +17,9 @@ import pandas as pd
 from . import index as fast_index
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .detector import ClickbaitDetector
+    from .trained import TrainedDetector
 
-RETRIEVALS = ("fast", "exact")
+RETRIEVALS = fast_index.RETRIEVALS
 
 
 @dataclass
@@ -56,7 +56,7 @@ class Scorer:
     vote's own combiner for them) or "exact" (every case scanned). Whatever the retrieval, the
     probability is the detector's own vote (`_decide`) over it."""
 
-    def __init__(self, detector: ClickbaitDetector, *, retrieval: str | None = None,
+    def __init__(self, detector: TrainedDetector, *, retrieval: str | None = None,
                  dedup: bool = True, encoder: str = "auto"):
         from .predictor import Predictor
 

@@ -44,7 +44,7 @@ from .scorer import (  # noqa: F401  (Scorer, StageTimes, RETRIEVALS, _text_mask
 from .validation import check_count, check_probability
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .detector import ClickbaitDetector
+    from .trained import TrainedDetector
 
 TEXT_COLUMNS = ("headline", "title", "text")
 LABEL_COLUMNS = ("label", "clickbait", "is_clickbait")
@@ -97,7 +97,7 @@ def _outputs(scored: _Scored, threshold: float) -> dict[str, object]:
     return cols
 
 
-def score_frame(detector: ClickbaitDetector, frame: pd.DataFrame, text_column: str | None = None, *,
+def score_frame(detector: TrainedDetector, frame: pd.DataFrame, text_column: str | None = None, *,
                 threshold: float | None = None, explain: int = 0, batch_size: int = BATCH_SIZE,
                 retrieval: str | None = None) -> pd.DataFrame:
     """`frame` with `clickbait_probability` (float, NaN for missing or blank text),
@@ -158,7 +158,7 @@ class ScoreSummary:
         return d
 
 
-def score_csv(detector: ClickbaitDetector, input: str | os.PathLike, output: str | os.PathLike, *,
+def score_csv(detector: TrainedDetector, input: str | os.PathLike, output: str | os.PathLike, *,
               text_column: str | None = None, batch_size: int = BATCH_SIZE,
               threshold: float | None = None, explain: int = 0, encoding: str = "utf-8",
               encoding_errors: str = "strict", force: bool = False, progress: bool | None = None,

@@ -32,7 +32,7 @@ def test_retain_is_used_by_the_very_next_predict_then_revise_and_forget(det):
 def test_1000_retained_cases_are_used_by_the_next_predict(det, corpus):
     """Bulk retention (its time is a benchmark: bench_adapt.py): every retained headline is then
     scored with the label it was retained with, even where that contradicts the corpus."""
-    from clickbait.detector import text_keys
+    from clickbait.retained import text_keys
 
     texts, labels = corpus["test"][0][:1000], corpus["test"][1][:1000]
     flipped = 1 - labels

@@ -35,9 +35,9 @@ def _explain_sentence(e, shown, label: bool) -> str:
 
 
 def cmd_explain(a: argparse.Namespace) -> int:
-    from ..detector import ClickbaitDetector
+    from ..trained import TrainedDetector
 
-    det = ClickbaitDetector.load(a.model_dir, user=a.user)
+    det = TrainedDetector.load(a.model_dir, user=a.user)
     frame = det.explain(a.headlines, k=a.k)
     why = det.evidence(a.headlines)
     for q, headline in enumerate(a.headlines):
@@ -71,13 +71,14 @@ def cmd_adapt(a: argparse.Namespace) -> int:
     import time
 
     from ..data import read_labelled
-    from ..detector import ClickbaitDetector
 
     frame = read_labelled(a.cases)  # labels 0/1, headlines present: errors name the rows
     if a.learn:
         if a.user:
             raise ValueError("--learn fine-tunes the shared network, which every user shares; a "
                              "user's own cases adapt without it (drop --learn, or drop --user)")
+        from ..detector import ClickbaitDetector
+
         started = time.perf_counter()
         det = ClickbaitDetector.load(a.model_dir)
         det.learn(frame["headline"].tolist(), frame["label"].to_numpy(), epochs=a.epochs,
@@ -89,7 +90,9 @@ def cmd_adapt(a: argparse.Namespace) -> int:
     if not a.user and not a.force:
         raise ValueError(f"without --user, adapt changes the shared case base of {a.model_dir} for "
                          "every user; pass --force to do that, or --user NAME for one user's overlay")
-    det = ClickbaitDetector.load(a.model_dir, user=a.user, new_user=True)
+    from ..trained import TrainedDetector
+
+    det = TrainedDetector.load(a.model_dir, user=a.user, new_user=True)
     started = time.perf_counter()
     # Under the model folder's lock, re-reading the stored cases: concurrent runs lose nothing.
     ids = det.retain_and_save(frame["headline"].tolist(), frame["label"].to_numpy(), source=a.source)
