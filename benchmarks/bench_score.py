@@ -128,16 +128,25 @@ def reference_job(model: Path, source: Path, output: Path) -> None:
 
 
 # -- running and measuring one command ----------------------------------------------------------
-def measured(cmd: list[str], rows: int) -> dict:
+# Seconds between samples of the process tree's PSS. Reading /proc/PID/smaps_rollup walks a
+# process's page tables: about 9 ms of CPU a sample for our three processes (one-off, see
+# docs/scoring.md), taken from the cores our command uses, while the one-thread reference leaves
+# a core idle for it. So the timed runs sample every 0.5 s (under 1% of our two cores), and only
+# the memory runs (rss) every 0.1 s, where a rarely sampled peak would depend on the run's length.
+TIMED_INTERVAL, MEMORY_INTERVAL = 0.5, 0.1
+
+
+def measured(cmd: list[str], rows: int, interval: float = TIMED_INTERVAL) -> dict:
     """Wall seconds from the command's start to its exit, and its peak memory (the --wrap mode of
-    this script runs it, samples its process tree and reads its rusage with os.wait4)."""
-    proc = subprocess.run([sys.executable, __file__, "--wrap", "--", *cmd], capture_output=True,
-                          text=True, check=False)
+    this script runs it, samples its process tree every `interval` seconds and reads its rusage
+    with os.wait4)."""
+    proc = subprocess.run([sys.executable, __file__, "--wrap", "--interval", str(interval), "--", *cmd],
+                          capture_output=True, text=True, check=False)
     if proc.returncode:
         sys.exit(f"{shlex.join(cmd)} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
     lines = proc.stderr.strip().splitlines()
     result = json.loads(lines[-1])
-    result.update(rows=rows, rows_per_second=rows / result["seconds"],
+    result.update(rows=rows, rows_per_second=rows / result["seconds"], sample_interval_s=interval,
                   summary=lines[-2] if len(lines) > 1 else "")
     return result
 
@@ -170,11 +179,10 @@ def tree_pss_mb(pid: int) -> tuple[float, float]:
     return total, anon
 
 
-def wrap(cmd: list[str]) -> int:
+def wrap(cmd: list[str], interval: float) -> int:
     """Run cmd; print its wall time, its peak RSS (the largest of its processes: rusage) and the
-    peaks of its process tree's summed PSS and anonymous PSS (sampled every 0.1 s: the workers'
-    memory swings with each chunk, and a peak sampled rarely depends on the run's length) as
-    JSON on stderr's last line."""
+    peaks of its process tree's summed PSS and anonymous PSS (sampled every `interval` seconds:
+    see TIMED_INTERVAL) as JSON on stderr's last line."""
     import threading
 
     started = time.perf_counter()
@@ -182,7 +190,7 @@ def wrap(cmd: list[str]) -> int:
     peak_tree, done = [0.0, 0.0], threading.Event()
 
     def sample() -> None:
-        while not done.wait(0.1):
+        while not done.wait(interval):
             peak_tree[:] = map(max, peak_tree, tree_pss_mb(proc.pid))
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -271,11 +279,12 @@ def main() -> int:
                         help="pairs of runs (ours, reference) for distinct, threads and start-up")
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--wrap", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--interval", type=float, default=TIMED_INTERVAL, help=argparse.SUPPRESS)
     parser.add_argument("--reference-job", nargs=3, type=Path, help=argparse.SUPPRESS)
     parser.add_argument("cmd", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.wrap:
-        return wrap(args.cmd)
+        return wrap(args.cmd, args.interval)
     if args.reference_job:
         reference_job(*args.reference_job)
         return 0
@@ -331,7 +340,7 @@ def main() -> int:
             for rows in args.rss_rows:
                 print(f"rss: {rows:,} distinct rows ...", flush=True)
                 source = write_csv(tmp / f"distinct_{rows}.csv", distinct_headlines(rows, args.data_dir))
-                results["rss"][str(rows)] = measured(ours(args, source, out), rows)
+                results["rss"][str(rows)] = measured(ours(args, source, out), rows, MEMORY_INTERVAL)
                 source.unlink()
         if "stages" in args.parts:
             print("stages ...", flush=True)
