@@ -44,6 +44,24 @@ def usable(scorer: Scorer) -> bool:
 _SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
 
 
+_FROZEN = [0]  # pools alive that froze the collector's objects (gc.freeze is process-wide)
+_FREEZING = threading.Lock()
+
+
+def _freeze() -> None:
+    with _FREEZING:
+        gc.freeze()  # again for a second pool: objects made since then join the frozen ones
+        _FROZEN[0] += 1
+
+
+def _unfreeze() -> None:
+    """The collector sees every object again once the last pool has closed."""
+    with _FREEZING:
+        _FROZEN[0] -= 1
+        if _FROZEN[0] == 0:
+            gc.unfreeze()
+
+
 class WorkerEnded(RuntimeError):
     """A worker process ended before it answered (killed, out of memory)."""
 
@@ -70,9 +88,12 @@ class WorkerProcesses:
             except (AttributeError, OSError, ValueError):
                 pass
         # The model's Python objects (the vocabulary, above all) out of the collector's reach
-        # while forking: a collection in a child would write to every object's header and
-        # copy the page it is on, though the child never changes the object.
-        gc.freeze()
+        # while the workers live: a collection, in a child or here, writes to every object's
+        # header and so copies the page it is on, though no process changes the object. (Here,
+        # that copying was most of the growth of the command's memory over its first 150,000
+        # rows: docs/scoring.md.) `close` gives them back to the collector.
+        _freeze()
+        self._frozen = True
         # No Python signal handler may run while forking: a Ctrl-C whose KeyboardInterrupt is
         # raised inside an after-fork hook (logging's) is reported as ignored, and the run went
         # on. So the signals are only recorded meanwhile, and raised again once the workers
@@ -80,18 +101,21 @@ class WorkerProcesses:
         deferred: list[int] = []
         saved = {sig: signal.signal(sig, lambda signum, _: deferred.append(signum)) for sig in _SIGNALS}
         try:
-            for w, (_, child) in enumerate(pipes):
-                others = [c for pair in pipes for c in pair if c is not child]
-                proc = ctx.Process(target=_serve, args=(child, others, scorer, deferred), daemon=True,
-                                   name=f"clickbait-model-{w}")
-                proc.start()
-                self._procs.append(proc)
-        finally:
-            for sig, handler in saved.items():
-                signal.signal(sig, handler)
-            gc.unfreeze()  # here, this process collects as before
-            for _, child in pipes:
-                child.close()
+            try:
+                for w, (_, child) in enumerate(pipes):
+                    others = [c for pair in pipes for c in pair if c is not child]
+                    proc = ctx.Process(target=_serve, args=(child, others, scorer, deferred),
+                                       daemon=True, name=f"clickbait-model-{w}")
+                    proc.start()
+                    self._procs.append(proc)
+            finally:
+                for sig, handler in saved.items():
+                    signal.signal(sig, handler)
+                for _, child in pipes:
+                    child.close()
+        except BaseException:  # a fork that failed: the ones started end, the collector thaws
+            self.close()
+            raise
         try:
             for sig in deferred:  # now handled as anywhere else (KeyboardInterrupt, Terminated)
                 signal.raise_signal(sig)
@@ -141,6 +165,8 @@ class WorkerProcesses:
             if proc.exitcode is None:
                 proc.kill()
                 proc.join()
+        if self.__dict__.pop("_frozen", False):
+            _unfreeze()
 
     def __enter__(self) -> WorkerProcesses:
         return self

@@ -292,3 +292,69 @@ def test_the_cli_names_its_flags_when_processes_cannot_run(saved_model, source, 
     err = capsys.readouterr().err
     assert "--processes, but worker processes cannot run here: one worker (--workers 1)" in err, err
     assert "processes=True" not in err and not (tmp_path / "o.csv").exists()
+
+
+FROZEN = """
+import gc, multiprocessing, sys
+import numpy as np
+from clickbait import workers
+from clickbait.scorer import Scorer
+from clickbait.trained import TrainedDetector
+
+scorer = Scorer(TrainedDetector.load(sys.argv[1]))
+before = gc.get_freeze_count()
+with workers.WorkerProcesses(scorer, 2) as pool:
+    frozen = gc.get_freeze_count()  # the objects made before the fork, out of the collector's reach
+    pool.submit(0, ["You Will Not Believe This", "Senate passes budget"])
+    scored = pool.result(0).shape
+after = gc.get_freeze_count()
+real = multiprocessing.context.ForkProcess.start
+calls = []
+def start(self):
+    calls.append(1)
+    if len(calls) == 2:
+        raise OSError("no more processes")
+    real(self)
+multiprocessing.context.ForkProcess.start = start
+try:
+    workers.WorkerProcesses(scorer, 2)
+except OSError:
+    pass
+print(before, frozen > 1000, scored, after, gc.get_freeze_count(), len(multiprocessing.active_children()))
+"""
+
+
+def test_objects_made_before_the_fork_stay_frozen_while_the_workers_live(saved_model):
+    """The scoring process unfroze them right after forking: its collections then wrote to
+    every model object's header, copying the pages it shared with the workers, and the
+    command's memory grew by about 25 MB over its first 150,000 rows (docs/scoring.md). They
+    thaw when the pool closes, and when a fork fails."""
+    done = subprocess.run([sys.executable, "-c", FROZEN, str(saved_model)], capture_output=True,
+                          text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["0", "True", "(2,", "4)", "0", "0", "0"], done.stdout
+
+
+def test_scores_come_in_sub_batches_and_do_not_depend_on_them(saved_model, monkeypatch):
+    """A chunk is encoded and voted on in parts of SUB_BATCH rows (its temporaries were the
+    workers' memory growth), with the scores the whole chunk gets at once."""
+    from clickbait.trained import TrainedDetector
+
+    s = scorer.Scorer(TrainedDetector.load(saved_model))
+    texts = np.asarray([f"{h} {i}" for i in range(7) for h in HEADLINES], dtype=object)
+    codes, ids, uniques = s.tokenize(texts)
+    whole = s.score_ids(codes, ids, uniques)
+    sizes = []
+    real = scorer.Scorer.vote
+
+    def vote(self, ids, emb, texts=None):
+        sizes.append(len(ids))
+        return real(self, ids, emb, texts)
+
+    monkeypatch.setattr(scorer, "SUB_BATCH", 5)
+    monkeypatch.setattr(scorer.Scorer, "vote", vote)
+    parts = s.score_ids(codes, ids, uniques)
+    assert max(sizes) == 5 and sum(sizes) == len(uniques) > 5
+    np.testing.assert_array_equal(parts, whole)
+    assert s.score_ids(None, ids[:0], uniques[:0]).shape == (0, 4)
