@@ -23,7 +23,8 @@ RETRIEVALS = fast_index.RETRIEVALS
 # Rows encoded and voted on at once. A chunk's temporaries (the similarity to every list, n x 256
 # float64 per class, and the rest) are freed into the allocator's heap, which keeps its high-water
 # mark: in parts of this size the worker processes' memory grew less from 100,000 to 1,000,000
-# rows (docs/scoring.md); a headline's scores do not depend on the rows beside it.
+# rows (docs/scoring.md); a headline's scores do not depend on the rows beside it. The fast
+# retrieval only: faiss's exact search took twice the CPU a row in parts of this size (one-off).
 SUB_BATCH = 2048
 
 
@@ -142,9 +143,10 @@ class Scorer:
     def score_ids(self, codes: np.ndarray | None, ids: np.ndarray, texts: np.ndarray) -> np.ndarray:
         """(n x 4) P(clickbait), support, low_support, P(headline) per row from `tokenize`'s
         output. Encoded and voted on in parts of `SUB_BATCH` rows (see there)."""
-        parts = [self.vote(ids[s:s + SUB_BATCH], self.embed(ids[s:s + SUB_BATCH]),
-                           None if texts is None else texts[s:s + SUB_BATCH])
-                 for s in range(0, len(ids), SUB_BATCH)] or [self.vote(ids, self.embed(ids), texts)]
+        step = SUB_BATCH if self.retrieval == "fast" else max(len(ids), 1)  # see SUB_BATCH
+        parts = [self.vote(ids[s:s + step], self.embed(ids[s:s + step]),
+                           None if texts is None else texts[s:s + step])
+                 for s in range(0, len(ids), step)] or [self.vote(ids, self.embed(ids), texts)]
         p = parts[0] if len(parts) == 1 else np.concatenate(parts)
         return p if codes is None else p[codes]
 

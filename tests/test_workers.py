@@ -358,3 +358,7 @@ def test_scores_come_in_sub_batches_and_do_not_depend_on_them(saved_model, monke
     assert max(sizes) == 5 and sum(sizes) == len(uniques) > 5
     np.testing.assert_array_equal(parts, whole)
     assert s.score_ids(None, ids[:0], uniques[:0]).shape == (0, 4)
+    sizes.clear()  # the exact retrieval: whole chunks (faiss's exact search costs more in parts)
+    exact = scorer.Scorer(TrainedDetector.load(saved_model), retrieval="exact")
+    exact.score_ids(codes, ids, uniques)
+    assert sizes == [len(uniques)]
