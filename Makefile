@@ -85,11 +85,14 @@ score: install $(MODEL)/current/config.json
 	$(BIN)/clickbait score $(MODEL) $(IN) -o $(OUT) $(SCORE_FLAGS)
 
 # The whole `clickbait score` command vs TF-IDF + logistic regression, same run: distinct and
-# repeated headlines, start-up, peak RSS at two sizes -> benchmarks/results/score.json
+# repeated headlines, start-up, peak RSS at two sizes -> benchmarks/results/score.json; the
+# distinct figure alone in twelve pairs -> score_distinct_repeats.json
 BENCH_ROWS ?= 300000
 BENCH_RSS_ROWS ?= 100000 1000000
 bench-score: install pretrained $(MODEL)/current/config.json condense
 	nice $(BIN)/python benchmarks/bench_score.py --rows $(BENCH_ROWS) --rss-rows $(BENCH_RSS_ROWS) --model $(MODEL)
+	nice $(BIN)/python benchmarks/bench_score.py --rows $(BENCH_ROWS) --parts distinct --repeats 12 \
+		--model $(MODEL) --results benchmarks/results/score_distinct_repeats.json
 	nice $(BIN)/python benchmarks/bench_score.py --rows $(BENCH_ROWS) --parts distinct start-up stages \
 		--model $(CONDENSED) --results benchmarks/results/score_condensed.json
 
