@@ -23,8 +23,9 @@ RETRIEVALS = fast_index.RETRIEVALS
 # Rows encoded and voted on at once. A chunk's temporaries (the similarity to every list, n x 256
 # float64 per class, and the rest) are freed into the allocator's heap, which keeps its high-water
 # mark: in parts of this size the worker processes' memory grew less from 100,000 to 1,000,000
-# rows (docs/scoring.md); a headline's scores do not depend on the rows beside it. The fast
-# retrieval only: faiss's exact search took twice the CPU a row in parts of this size (one-off).
+# rows (docs/scoring.md), and the scores are the same (the fast retrieval's base evidence does not
+# depend on the rows beside a headline). The fast retrieval only: faiss's exact search took twice
+# the CPU a row in parts of this size (one-off).
 SUB_BATCH = 2048
 
 

@@ -158,15 +158,17 @@ class WorkerProcesses:
 
     def close(self) -> None:
         """End every worker: close the pipes (each then exits), and stop any that does not."""
-        for conn in self._conns:
-            conn.close()
-        for proc in self._procs:
-            proc.join(timeout=5)
-            if proc.exitcode is None:
-                proc.kill()
-                proc.join()
-        if self.__dict__.pop("_frozen", False):
-            _unfreeze()
+        try:
+            for conn in self._conns:
+                conn.close()
+            for proc in self._procs:
+                proc.join(timeout=5)
+                if proc.exitcode is None:
+                    proc.kill()
+                    proc.join()
+        finally:  # a second Ctrl-C while the workers end must not leave the collector frozen
+            if self.__dict__.pop("_frozen", False):
+                _unfreeze()
 
     def __enter__(self) -> WorkerProcesses:
         return self

@@ -320,7 +320,23 @@ try:
     workers.WorkerProcesses(scorer, 2)
 except OSError:
     pass
-print(before, frozen > 1000, scored, after, gc.get_freeze_count(), len(multiprocessing.active_children()))
+failed_fork = gc.get_freeze_count()
+multiprocessing.context.ForkProcess.start = real
+join = multiprocessing.process.BaseProcess.join
+def interrupted(self, timeout=None):  # a second Ctrl-C while the pool closes
+    multiprocessing.process.BaseProcess.join = join
+    raise KeyboardInterrupt
+pool = workers.WorkerProcesses(scorer, 2)
+multiprocessing.process.BaseProcess.join = interrupted
+try:
+    pool.close()
+except KeyboardInterrupt:
+    pass
+for proc in pool._procs:  # the workers end; close() is not called again (as in `with pool:`)
+    proc.kill()
+    proc.join()
+print(before, frozen > 1000, scored, after, failed_fork, gc.get_freeze_count(),
+      len(multiprocessing.active_children()))
 """
 
 
@@ -328,12 +344,12 @@ def test_objects_made_before_the_fork_stay_frozen_while_the_workers_live(saved_m
     """The scoring process unfroze them right after forking: its collections then wrote to
     every model object's header, copying the pages it shared with the workers, and the
     command's memory grew by about 25 MB over its first 150,000 rows (docs/scoring.md). They
-    thaw when the pool closes, and when a fork fails."""
+    thaw when the pool closes, when a fork fails, and when its closing is interrupted."""
     done = subprocess.run([sys.executable, "-c", FROZEN, str(saved_model)], capture_output=True,
                           text=True, timeout=120,
                           env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["0", "True", "(2,", "4)", "0", "0", "0"], done.stdout
+    assert done.stdout.split() == ["0", "True", "(2,", "4)", "0", "0", "0", "0"], done.stdout
 
 
 def test_scores_come_in_sub_batches_and_do_not_depend_on_them(saved_model, monkeypatch):
