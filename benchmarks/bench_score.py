@@ -342,7 +342,7 @@ def main() -> int:
             baseline = tmp / "baseline.joblib"
             results["baseline_test_accuracy"] = fit_reference(args.data_dir, baseline, baseline=True)
             results["baseline"] = pair("distinct, against the users' baseline", distinct, args.rows,
-                                       tmp / "fast.csv", against=baseline)
+                                       against=baseline)
         if "start-up" in args.parts:
             one = write_csv(tmp / "one.csv", distinct_headlines(1, args.data_dir))
             # one process on one core until its first row: the sampler has a core to itself
